@@ -1,0 +1,53 @@
+# Two commands: `make run` (set up everything, then start the web app) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := .stamps
+DATA   ?= data
+CUSTOMERS ?= 20000
+MONTHS ?= 24
+SEED   ?= 42
+FORMAT ?= xlsx
+HOST   ?= 127.0.0.1
+PORT   ?= 7860
+
+GEN_ARGS := --customers $(CUSTOMERS) --months $(MONTHS) --seed $(SEED) --format $(FORMAT) --out $(DATA)
+# Re-run a step when its parameters change, not only when its code does.
+$(shell mkdir -p $(STAMP); echo '$(GEN_ARGS)' | cmp -s - $(STAMP)/gen-args || echo '$(GEN_ARGS)' > $(STAMP)/gen-args)
+$(shell echo '$(DB_URL)' | cmp -s - $(STAMP)/db-url || echo '$(DB_URL)' > $(STAMP)/db-url)
+
+.PHONY: run test data artifacts bench lint clean venv
+
+run: artifacts
+	@$(PY) assistant_bot.py --host $(HOST) --port $(PORT)
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml scripts/bootstrap.sh
+	@bash scripts/bootstrap.sh "$(PYTHON)" "$(VENV)"
+	@touch $@
+
+data: $(STAMP)/loaded
+$(STAMP)/generated: $(VENV)/.installed $(STAMP)/gen-args $(wildcard million/datagen/*.py) scripts/generate_data.py
+	@echo "==> 生成模拟数据 / generating mock data ($(GEN_ARGS))"
+	@$(PY) scripts/generate_data.py $(GEN_ARGS)
+	@touch $@
+$(STAMP)/loaded: $(STAMP)/generated $(STAMP)/db-url $(wildcard million/ingest/*.py million/warehouse/*.py million/contract.py) scripts/load_db.py
+	@echo "==> 导入数据仓库 / loading the warehouse"
+	@$(PY) scripts/load_db.py --data $(DATA)
+	@touch $@
+
+artifacts: data
+	@echo "==> 训练模型与分析产物 / building artifacts (cached when unchanged)"
+	@$(PY) scripts/build_artifacts.py --data $(DATA)
+
+test: $(VENV)/.installed
+	@$(PY) -m pytest
+
+bench: artifacts
+	@$(PY) scripts/bench.py
+
+lint: $(VENV)/.installed
+	@$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(STAMP) $(DATA)/*.xlsx $(DATA)/*.csv $(DATA)/*.parquet $(DATA)/*.duckdb artifacts/*

@@ -1,0 +1,243 @@
+"""Run the population through the dynamics month by month and produce the two contract tables
+plus the oracle of true 3-month probabilities."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from million.contract import ASSET_LEVEL_BOUNDS, CITY_LEVELS, CONTACT_RESULTS, MILLION, OCCUPATION_TYPES
+from million.datagen.dynamics import State, Traits, advance, initial_holdings, sigmoid
+from million.datagen.population import Population, make_population
+
+ORACLE_PATHS = 200
+MARKET_MU, MARKET_SD = 0.003, 0.03
+
+
+def month_list(end_month: str, months: int) -> list[str]:
+    y, m = map(int, end_month.split("-"))
+    out = []
+    for _ in range(months):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    return out[::-1]
+
+
+@dataclass
+class Generated:
+    customer_base: pd.DataFrame
+    behavior: pd.DataFrame
+    oracle: pd.DataFrame
+
+
+def _ids(n: int, style: str, prefix: str, rng: np.random.Generator) -> np.ndarray:
+    if style == "hex":
+        raw = rng.bytes(16 * n)
+        return np.array([raw[i * 16:(i + 1) * 16].hex() for i in range(n)], dtype=object)
+    width = max(7, len(str(n)))
+    return np.array([f"{prefix}{i + 1:0{width}d}" for i in range(n)], dtype=object)
+
+
+def _asset_level(total: np.ndarray) -> np.ndarray:
+    out = np.full(total.shape, "至尊", dtype=object)
+    for bound, name in reversed(ASSET_LEVEL_BOUNDS):
+        out[total < bound] = name
+    return out
+
+
+def _stamp(month: str, day: np.ndarray, secs: np.ndarray) -> np.ndarray:
+    """'YYYY-MM-DD HH:MM:SS' strings for a day of the month and seconds in the day."""
+    base = np.datetime64(f"{month}-01T00:00:00")
+    ts = base + (day - 1).astype("timedelta64[D]") + secs.astype("timedelta64[s]")
+    return np.char.replace(np.datetime_as_string(ts, unit="s"), "T", " ").astype(object)
+
+
+def initial_aum(pop: Population, rng: np.random.Generator) -> np.ndarray:
+    years = np.maximum(pop.tenure_months_at_start, 0) / 12
+    wallet_share = rng.uniform(0.25, 0.85, pop.n)
+    base = pop.income * 12 * pop.save_rate * (years ** 0.85 + 0.5) * wallet_share * rng.lognormal(0, 0.75, pop.n)
+    boss = np.isin(pop.occ, [0, 1])
+    windfall = rng.random(pop.n) < np.where(boss, 0.16, 0.035)
+    base = base + windfall * rng.lognormal(np.log(1.2e6), 0.6, pop.n)
+    new_aum = pop.income * rng.lognormal(np.log(3), 0.9, pop.n)
+    return np.where(pop.open_month > 0, new_aum, base)
+
+
+def generate(customers: int = 20000, months: int = 24, seed: int = 42, end_month: str = "2026-10",
+             id_style: str = "seq", progress: Callable[[int], None] | None = None) -> Generated:
+    if not 6 <= months <= 60:
+        raise ValueError("months must be between 6 and 60")
+    rng = np.random.default_rng(seed)
+    mlist = month_list(end_month, months)
+    pop = make_population(customers, months, rng)
+    traits = Traits(pop.income, pop.save_rate, pop.active, pop.risk, pop.age.astype(float))
+    cids = _ids(customers, id_style, "C", rng)
+    n = customers
+    start_aum = initial_aum(pop, rng)
+    state = State(initial_holdings(start_aum, traits, rng), pop.active + rng.normal(0, 0.5, n),
+                  np.zeros(n, int), np.zeros(n, int))
+    alive = pop.open_month == 0
+    state.bal[~alive] = 0
+    repurchase_hist = np.zeros((12, n), int)
+    last_login = np.full(n, None, dtype=object)
+    last_contact = np.full(n, None, dtype=object)
+    contact_res = np.full(n, None, dtype=object)
+    cool_until = np.full(n, None, dtype=object)
+    cool_until_day = np.full(n, np.datetime64("1900-01-01"), dtype="datetime64[D]")
+    oracle_month = months - 4
+    oracle_state: State | None = None
+    e_hist = []
+    frames = []
+    row_counter = 0
+    for mi, month in enumerate(mlist):
+        market = rng.normal(MARKET_MU, MARKET_SD)
+        newly = pop.open_month == mi
+        if mi > 0 and newly.any():
+            idx = np.flatnonzero(newly)
+            state.bal[idx] = initial_holdings(start_aum[idx], traits.take(idx), rng)
+            state.e[idx] = pop.active[idx] + rng.normal(0, 0.5, idx.size)
+            state.intent_left[idx] = 0
+            state.intent_age[idx] = 0
+            alive |= newly
+        if mi > 0:
+            prev = state.copy()
+            advance(state, traits, np.full(n, market), rng)
+            for f in ("bal", "e", "intent_left", "intent_age"):  # accounts not opened yet stay empty
+                getattr(state, f)[~alive] = getattr(prev, f)[~alive]
+            state.bal[newly] = prev.bal[newly]
+        if mi == oracle_month:
+            oracle_state = state.copy()
+        intent = (state.intent_left > 0).astype(float)
+        e = state.e
+        e_hist.append(e.copy())
+        # Observable behaviour.
+        logins = rng.poisson(np.exp(1.4 + 0.8 * e + 0.6 * intent))
+        view = (rng.gamma(2.0, 1.0, n) * logins * (35 + 100 * intent + 40 * traits.risk)).astype(int)
+        compare = rng.poisson(np.exp(-1.5 + 0.35 * e + 2.9 * intent))
+        cents = np.round(state.bal * 100).astype(np.int64)
+        held = cents > 0
+        invest = rng.poisson(0.15 + 1.1 * traits.risk * held[:, 2] + 0.35 * held[:, 1]
+                             + 0.12 * np.exp(0.4 * e) + 1.0 * intent)
+        card = pop.has_card * pop.income * pop.card_ratio * rng.lognormal(0, 0.3, n)
+        repurchase_hist[mi % 12] = held[:, 1] * rng.poisson(0.04 + 0.1 * sigmoid(e) + 0.15 * intent)
+        days = calendar.monthrange(int(month[:4]), int(month[5:]))[1]
+        day = rng.integers(1, days + 1, n)
+        secs = rng.integers(7 * 3600, 23 * 3600, n)
+        last_login = np.where(logins > 0, _stamp(month, day, secs), last_login)
+        # Bank contacts respect the 30-day cool period; wealthier and near-1M customers get more.
+        total = cents.sum(axis=1)
+        month_start = np.datetime64(f"{month}-01")
+        free = cool_until_day < month_start
+        p_contact = 0.04 + 0.10 * (total >= 50_000_000) + 0.08 * ((total >= 80_000_000) & (total < 100_000_000))
+        contact = alive & free & (rng.random(n) < p_contact)
+        cday = rng.integers(1, days + 1, n)
+        csecs = rng.integers(9 * 3600, 18 * 3600, n)
+        stamp = _stamp(month, cday, csecs)
+        result = np.array(CONTACT_RESULTS, dtype=object)[rng.choice(4, n, p=[0.3, 0.2, 0.3, 0.2])]
+        last_contact = np.where(contact, stamp, last_contact)
+        contact_res = np.where(contact, result, contact_res)
+        cday_date = month_start + (cday - 1).astype("timedelta64[D]") + np.timedelta64(30, "D")
+        cool_until_day = np.where(contact, cday_date, cool_until_day)
+        cool_until = np.where(contact, np.datetime_as_string(cday_date, unit="D").astype(object), cool_until)
+        rows = np.flatnonzero(alive)
+        k = rows.size
+        if id_style == "hex":
+            rid = _ids(k, "hex", "", rng)
+        else:
+            rid = np.array([f"R{row_counter + i + 1:09d}" for i in range(k)], dtype=object)
+        row_counter += k
+        c = cents[rows]
+        flags = (c > 0).astype(np.int8)
+        frames.append(pd.DataFrame({
+            "id": rid,
+            "customer_id": cids[rows],
+            "total_assets": c.sum(axis=1) / 100,
+            "deposit_balance": c[:, 0] / 100,
+            "financial_balance": c[:, 1] / 100,
+            "fund_balance": c[:, 2] / 100,
+            "insurance_balance": c[:, 3] / 100,
+            "asset_level": _asset_level(c.sum(axis=1) / 100),
+            "deposit_flag": flags[:, 0],
+            "financial_flag": flags[:, 1],
+            "fund_flag": flags[:, 2],
+            "insurance_flag": flags[:, 3],
+            "product_count": flags.sum(axis=1).astype(np.int64),
+            "financial_repurchase_count": repurchase_hist.sum(axis=0)[rows],
+            "credit_card_monthly_expense": np.round(card[rows], 2),
+            "investment_monthly_count": invest[rows],
+            "app_login_count": logins[rows],
+            "app_financial_view_time": view[rows],
+            "app_product_compare_count": compare[rows],
+            "last_app_login_time": last_login[rows],
+            "last_contact_time": last_contact[rows],
+            "contact_result": contact_res[rows],
+            "marketing_cool_period": cool_until[rows],
+            "stat_month": month,
+        }))
+        if progress:
+            progress(1)
+    behavior = pd.concat(frames, ignore_index=True)
+    base = _customer_base(pop, cids, mlist, state, e_hist, behavior, rng)
+    oracle = _oracle(oracle_state, traits, cids, mlist[oracle_month], seed) if oracle_state else pd.DataFrame()
+    return Generated(base, behavior, oracle)
+
+
+def _customer_base(pop: Population, cids: np.ndarray, mlist: list[str], state: State, e_hist: list,
+                   behavior: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    first = np.datetime64(f"{mlist[0]}-01")
+    open_day_offset = np.where(
+        pop.open_month > 0,
+        # opened during the export: a day within its first month
+        [(np.datetime64(f"{mlist[m]}-01") - first).astype(int) for m in pop.open_month],
+        -pop.tenure_months_at_start * 30,
+    ) + rng.integers(0, 28, pop.n)
+    open_date = np.datetime_as_string(first + open_day_offset.astype("timedelta64[D]"), unit="D").astype(object)
+    tenure_end = np.where(pop.open_month > 0, len(mlist) - pop.open_month, pop.tenure_months_at_start + len(mlist))
+    recent_e = np.mean(e_hist[-3:], axis=0)
+    last = behavior.groupby("customer_id", sort=False)["total_assets"].agg(["first", "last"])
+    last = last.reindex(cids)
+    declining = (last["last"] < 0.8 * last["first"]).to_numpy()
+    stage = np.where(tenure_end <= 12, "新客户",
+                     np.where((recent_e < -0.5) & declining | (recent_e < -1.1), "流失预警客户",
+                              np.where(tenure_end <= 48, "成长客户",
+                                       np.where((tenure_end >= 96) & (recent_e > 0.1), "忠诚客户", "成熟客户"))))
+    return pd.DataFrame({
+        "customer_id": cids,
+        "name": pop.name,
+        "age": pop.age.astype(np.int64),
+        "gender": pop.gender.astype(object),
+        "occupation": pop.occupation,
+        "occupation_type": np.array(OCCUPATION_TYPES, dtype=object)[pop.occ],
+        "monthly_income": pop.income,
+        "open_account_date": open_date,
+        "lifecycle_stage": stage.astype(object),
+        "marriage_status": pop.marriage.astype(object),
+        "city_level": np.array(CITY_LEVELS, dtype=object)[pop.city],
+        "branch_name": pop.branch,
+    })
+
+
+def _oracle(s: State, traits: Traits, cids: np.ndarray, as_of: str, seed: int, chunk: int = 4000) -> pd.DataFrame:
+    """True P(total_assets >= 1M in one of the next 3 months) for prospects at `as_of`, by Monte Carlo
+    over the same dynamics, integrating over the shared market factor."""
+    total = np.round(s.bal * 100).astype(np.int64).sum(axis=1)
+    alive = s.bal.sum(axis=1) > 0
+    prospects = np.flatnonzero(alive & (total < MILLION * 100))
+    rng = np.random.default_rng([seed, 7])
+    markets = rng.normal(MARKET_MU, MARKET_SD, (ORACLE_PATHS, 3))
+    probs = np.empty(prospects.size)
+    for start in range(0, prospects.size, chunk):
+        idx = prospects[start:start + chunk]
+        rep = np.repeat(idx, ORACLE_PATHS)
+        path = np.tile(np.arange(ORACLE_PATHS), idx.size)
+        st, tr = s.take(rep), traits.take(rep)
+        hit = np.zeros(rep.size, bool)
+        for j in range(3):
+            advance(st, tr, markets[path, j], rng)
+            hit |= np.round(st.bal * 100).astype(np.int64).sum(axis=1) >= MILLION * 100
+        probs[start:start + chunk] = hit.reshape(idx.size, ORACLE_PATHS).mean(axis=1)
+    return pd.DataFrame({"customer_id": cids[prospects], "as_of": as_of, "p_true": np.round(probs, 4)})

@@ -1,0 +1,76 @@
+"""Read a table file into raw columns keyed by contract names, with the file's row numbers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from million.contract import TABLES
+
+SUFFIXES = (".xlsx", ".csv", ".parquet")
+
+# Chinese headers banks commonly export, mapped to contract names.
+ALIASES = {
+    "客户id": "customer_id", "客户编号": "customer_id", "客户号": "customer_id", "姓名": "name", "客户姓名": "name",
+    "年龄": "age", "性别": "gender", "职业": "occupation", "职业类型": "occupation_type", "月收入": "monthly_income",
+    "开户日期": "open_account_date", "生命周期阶段": "lifecycle_stage", "客户生命周期阶段": "lifecycle_stage",
+    "婚姻状况": "marriage_status", "城市等级": "city_level", "开户网点": "branch_name", "网点": "branch_name",
+    "记录id": "id", "总资产": "total_assets", "存款余额": "deposit_balance", "理财余额": "financial_balance",
+    "基金余额": "fund_balance", "保险余额": "insurance_balance", "资产等级": "asset_level",
+    "统计月份": "stat_month", "产品数": "product_count", "持有产品数": "product_count",
+}
+
+
+class FileFormatError(ValueError):
+    """The file cannot be used at all (missing columns, unreadable, ambiguous)."""
+
+
+def find_table_file(data_dir: Path, table: str) -> Path:
+    found = [data_dir / f"{table}{s}" for s in SUFFIXES if (data_dir / f"{table}{s}").exists()]
+    if not found:
+        raise FileFormatError(f"在 {data_dir} 中找不到 {table}.xlsx / .csv / .parquet")
+    if len(found) > 1:
+        raise FileFormatError(f"{table} 有多个文件（{', '.join(p.name for p in found)}），请只保留一个")
+    return found[0]
+
+
+def normalise_header(h: object) -> str:
+    s = str(h).replace("\ufeff", "").strip().strip("`\"'[]").strip()
+    key = re.sub(r"\s+", "", s).lower()
+    return ALIASES.get(key, key)
+
+
+def read_table(path: Path, table: str) -> pd.DataFrame:
+    """Returns a DataFrame of raw values (object dtype) with contract column names and a
+    `__row` column holding the file row number (the header is row 1)."""
+    try:
+        if path.suffix == ".xlsx":
+            raw = pd.read_excel(path, engine="calamine", header=None, dtype=object)
+            header, body = list(raw.iloc[0]), raw.iloc[1:]
+        elif path.suffix == ".csv":
+            raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            header, body = list(raw.iloc[0]), raw.iloc[1:]
+        elif path.suffix == ".parquet":
+            body = pd.read_parquet(path)
+            header = list(body.columns)
+        else:
+            raise FileFormatError(f"不支持的文件类型：{path.suffix}")
+    except FileFormatError:
+        raise
+    except Exception as e:  # unreadable file: say which and why, stop
+        raise FileFormatError(f"无法读取 {path.name}：{type(e).__name__}: {str(e)[:200]}") from e
+    names = [normalise_header(h) for h in header]
+    wanted = [c.name for c in TABLES[table]]
+    dup = sorted({n for n in names if n in wanted and names.count(n) > 1})
+    if dup:
+        raise FileFormatError(f"{path.name} 的表头有重复列：{', '.join(dup)}，无法判断使用哪一列")
+    missing = [w for w in wanted if w not in names]
+    if missing:
+        raise FileFormatError(f"{path.name} 缺少列：{', '.join(missing)}（这不是 {table} 表的文件？）")
+    body = body.copy()
+    body.columns = range(len(names))
+    out = pd.DataFrame({w: body[names.index(w)].to_numpy(dtype=object) for w in wanted})
+    out["__row"] = range(2, len(out) + 2)
+    return out

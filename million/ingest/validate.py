@@ -1,0 +1,165 @@
+"""Check every row against the contract. A row that breaks a rule is rejected with its file row
+number and all its reasons; nothing is silently dropped or altered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from million.contract import (
+    ASSET_LEVEL_BOUNDS,
+    BALANCE_COLUMNS,
+    BEHAVIOR,
+    CUSTOMER_BASE,
+    FLAG_COLUMNS,
+    TABLES,
+    Column,
+)
+
+
+@dataclass
+class Checked:
+    clean: pd.DataFrame  # typed, contract columns only
+    rejects: pd.DataFrame  # table, file_row, reason
+
+
+class _Reasons:
+    def __init__(self, n: int) -> None:
+        self.parts: list[tuple[np.ndarray, np.ndarray | str]] = []
+        self.n = n
+
+    def add(self, mask: np.ndarray | pd.Series, reason: str | np.ndarray) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            self.parts.append((mask, reason))
+
+    def joined(self) -> np.ndarray:
+        out = np.full(self.n, "", dtype=object)
+        for mask, reason in self.parts:
+            r = reason[mask] if isinstance(reason, np.ndarray) else reason
+            out[mask] = np.where(out[mask] == "", r, out[mask] + "；" + r)
+        return out
+
+
+def _blank(s: pd.Series) -> np.ndarray:
+    return (s.isna() | s.astype(str).str.strip().isin(["", "nan", "NaT", "None", "NULL", "null"])).to_numpy()
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """Strings as written; integral floats (Excel's numeric IDs) without the '.0'."""
+    def conv(v: object) -> object:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v).strip()
+    return s.map(conv)
+
+
+def _parse_col(col: Column, raw: pd.Series, reasons: _Reasons) -> pd.Series:
+    blank = _blank(raw)
+    if not col.nullable:
+        reasons.add(blank, f"{col.name} 为空")
+    present = ~blank
+    if col.kind == "str":
+        val = _as_text(raw)
+        if col.max_len:
+            reasons.add(present & (val.str.len() > col.max_len).to_numpy(), f"{col.name} 超过 {col.max_len} 个字符")
+        if col.choices:
+            reasons.add(present & ~val.isin(col.choices).to_numpy(), f"{col.name} 不在取值范围（{'/'.join(col.choices)}）内")
+        return val.where(present, None)
+    if col.kind in {"int", "decimal"}:
+        num = pd.to_numeric(raw.where(present, None), errors="coerce")
+        bad = present & num.isna().to_numpy()
+        reasons.add(bad, f"{col.name} 不是数字")
+        ok = present & ~bad
+        v = num.to_numpy(dtype=float, na_value=np.nan)
+        if col.kind == "int":
+            reasons.add(ok & (np.abs(v - np.round(v)) > 1e-9), f"{col.name} 不是整数")
+        else:
+            reasons.add(ok & (np.abs(v * 100 - np.round(v * 100)) > 1e-4), f"{col.name} 超过两位小数")
+        if col.min_value is not None:
+            reasons.add(ok & (v < col.min_value), f"{col.name} 小于 {col.min_value:g}" if col.min_value != 0 else f"{col.name} 为负数")
+        if col.max_value is not None:
+            reasons.add(ok & (v > col.max_value), f"{col.name} 大于 {col.max_value:g}")
+        return pd.Series(v, index=raw.index)
+    if col.kind == "month":
+        val = _as_text(raw)
+        good = val.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").fillna(False).to_numpy(dtype=bool)
+        reasons.add(present & ~good, f"{col.name} 不是 YYYY-MM 格式")
+        return val.where(present, None)
+    # date / datetime: Excel cells may already be datetimes; text must match the contract format
+    fmt = "%Y-%m-%d" if col.kind == "date" else "%Y-%m-%d %H:%M:%S"
+    text = raw.map(lambda v: v.strftime(fmt) if hasattr(v, "strftime") else v)
+    parsed = pd.to_datetime(text.where(present, None), format=fmt, errors="coerce")
+    if col.kind == "datetime":  # also accept minutes-only stamps
+        alt = pd.to_datetime(text.where(present & parsed.isna().to_numpy(), None), format="%Y-%m-%d %H:%M", errors="coerce")
+        parsed = parsed.fillna(alt)
+    reasons.add(present & parsed.isna().to_numpy(), f"{col.name} 日期格式错误（应为 {'YYYY-MM-DD' if col.kind == 'date' else 'YYYY-MM-DD HH:MM:SS'}）")
+    return parsed
+
+
+def _dup_mask(df: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    k = df[keys]
+    return (k.notna().all(axis=1) & k.duplicated(keep=False)).to_numpy()
+
+
+def check_table(table: str, raw: pd.DataFrame, *, known_customers: set[str] | None = None,
+                last_month: str | None = None) -> Checked:
+    n = len(raw)
+    reasons = _Reasons(n)
+    typed = pd.DataFrame(index=raw.index)
+    for col in TABLES[table]:
+        typed[col.name] = _parse_col(col, raw[col.name], reasons)
+    if table == CUSTOMER_BASE:
+        reasons.add(_dup_mask(typed, ["customer_id"]), "customer_id 重复")
+        if last_month:
+            end = pd.Timestamp(last_month + "-01") + pd.offsets.MonthEnd(0)
+            reasons.add((typed["open_account_date"] > end).to_numpy(), "open_account_date 晚于最后统计月")
+    else:
+        reasons.add(_dup_mask(typed, ["id"]), "id 重复")
+        reasons.add(_dup_mask(typed, ["customer_id", "stat_month"]), "同一客户同一月份有重复记录")
+        if known_customers is not None:
+            cid = typed["customer_id"]
+            reasons.add((cid.notna() & ~cid.isin(known_customers)).to_numpy(), "customer_id 不在 customer_base 中")
+        cents = {c: np.round(typed[c].to_numpy(dtype=float) * 100) for c in ("total_assets", *BALANCE_COLUMNS)}
+        parts = sum(cents[c] for c in BALANCE_COLUMNS)
+        reasons.add(~np.isnan(parts) & ~np.isnan(cents["total_assets"]) & (parts != cents["total_assets"]),
+                    "total_assets 不等于四项余额之和")
+        for bal, flag in zip(BALANCE_COLUMNS, FLAG_COLUMNS, strict=True):
+            f = typed[flag].to_numpy(dtype=float)
+            reasons.add(~np.isnan(f) & ~np.isnan(cents[bal]) & (f != (cents[bal] > 0)), f"{flag} 与 {bal} 不一致")
+        flags_sum = sum(typed[f].to_numpy(dtype=float) for f in FLAG_COLUMNS)
+        pc = typed["product_count"].to_numpy(dtype=float)
+        reasons.add(~np.isnan(flags_sum) & ~np.isnan(pc) & (pc != flags_sum), "product_count 不等于持有标志之和")
+        total = typed["total_assets"].to_numpy(dtype=float)
+        expected = np.full(n, "至尊", dtype=object)
+        for bound, name in reversed(ASSET_LEVEL_BOUNDS):
+            expected[total < bound] = name
+        lvl = typed["asset_level"].to_numpy(dtype=object)
+        reasons.add(~np.isnan(total) & pd.notna(lvl) & (lvl != expected), "asset_level 与 total_assets 不符")
+        month_ok = typed["stat_month"].notna()
+        month_end = pd.to_datetime(typed["stat_month"].where(month_ok, None) + "-01", errors="coerce") + pd.offsets.MonthEnd(0)
+        month_end = month_end + pd.Timedelta(days=1)
+        for c in ("last_app_login_time", "last_contact_time"):
+            reasons.add((typed[c] >= month_end).to_numpy(), f"{c} 晚于统计月月末")
+        contact_day = typed["last_contact_time"].dt.normalize()
+        cool = typed["marketing_cool_period"]
+        reasons.add((cool.notna() & contact_day.notna() & (cool != contact_day + pd.Timedelta(days=30))).to_numpy(),
+                    "marketing_cool_period 不等于最近联系日期+30天")
+        reasons.add((cool.notna() & contact_day.isna() & raw["last_contact_time"].map(lambda v: v is None or v == "" or (isinstance(v, float) and np.isnan(v)))).to_numpy(),
+                    "有营销冷静期但没有联系时间")
+    why = reasons.joined()
+    bad = why != ""
+    rejects = pd.DataFrame({"table": table, "file_row": raw["__row"].to_numpy()[bad], "reason": why[bad]})
+    clean = typed.loc[~bad].reset_index(drop=True)
+    for col in TABLES[table]:
+        if col.kind == "int":
+            clean[col.name] = clean[col.name].astype(np.int64)
+        elif col.kind == "decimal":
+            clean[col.name] = np.round(clean[col.name].astype(float), 2)
+        elif col.kind == "date":
+            clean[col.name] = clean[col.name].dt.date if len(clean) else clean[col.name]
+    return Checked(clean, rejects)

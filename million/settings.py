@@ -1,0 +1,90 @@
+"""The one place that reads the environment.
+
+Every other module asks `get_settings()`; tests build a `Settings` directly or call
+`get_settings.cache_clear()` after changing the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _path(value: str | None, default: Path) -> Path:
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path = ROOT
+    data_dir: Path = ROOT / "data"
+    artifacts_dir: Path = ROOT / "artifacts"
+    prompts_dir: Path = ROOT / "prompts"
+    # Warehouse: a DuckDB file by default, or mysql+pymysql://user:pw@host:port/db
+    db_url: str = ""
+    # LLM backends, in order of preference: DashScope, then any OpenAI-compatible server.
+    dashscope_api_key: str = field(default="", repr=False)
+    dashscope_model: str = "qwen-max"
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = field(default="", repr=False)
+    llm_timeout_s: float = 60.0
+    # Web app
+    host: str = "127.0.0.1"
+    port: int = 7860
+    users_file: Path | None = None
+    audit_log: Path = ROOT / "data" / "audit.jsonl"
+    # Guards
+    sql_timeout_s: float = 20.0
+    sql_row_cap: int = 10_000
+    sql_memory_limit: str = "2GB"
+    max_tool_calls_per_turn: int = 8
+    mask_personal_data: bool = False
+
+    @property
+    def warehouse_url(self) -> str:
+        return self.db_url or f"duckdb:///{self.data_dir / 'warehouse.duckdb'}"
+
+    @property
+    def llm_mode(self) -> str:
+        """'dashscope', 'openai' or 'offline' — the UI always shows this."""
+        if self.dashscope_api_key:
+            return "dashscope"
+        if self.llm_base_url:
+            return "openai"
+        return "offline"
+
+
+def settings_from_env(env: dict[str, str] | None = None) -> Settings:
+    e = os.environ if env is None else env
+    data_dir = _path(e.get("DATA_DIR"), ROOT / "data")
+    users = e.get("USERS_FILE")
+    return Settings(
+        data_dir=data_dir,
+        artifacts_dir=_path(e.get("ARTIFACTS_DIR"), ROOT / "artifacts"),
+        db_url=e.get("DB_URL", ""),
+        dashscope_api_key=e.get("DASHSCOPE_API_KEY", ""),
+        dashscope_model=e.get("DASHSCOPE_MODEL", "qwen-max"),
+        llm_base_url=e.get("LLM_BASE_URL", ""),
+        llm_model=e.get("LLM_MODEL", ""),
+        llm_api_key=e.get("LLM_API_KEY", ""),
+        llm_timeout_s=float(e.get("LLM_TIMEOUT_S", "60")),
+        host=e.get("APP_HOST", "127.0.0.1"),
+        port=int(e.get("APP_PORT", "7860")),
+        users_file=Path(users).resolve() if users else None,
+        audit_log=_path(e.get("AUDIT_LOG"), data_dir / "audit.jsonl"),
+        sql_timeout_s=float(e.get("SQL_TIMEOUT_S", "20")),
+        sql_row_cap=int(e.get("SQL_ROW_CAP", "10000")),
+        sql_memory_limit=e.get("SQL_MEMORY_LIMIT", "2GB"),
+        max_tool_calls_per_turn=int(e.get("MAX_TOOL_CALLS", "8")),
+        mask_personal_data=e.get("MASK_PERSONAL_DATA", "") in {"1", "true", "yes"},
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return settings_from_env()

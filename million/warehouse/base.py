@@ -1,0 +1,56 @@
+"""The interface every warehouse backend implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+
+
+# table -> function(target_table_name) -> CREATE statements (tables swapped in get typed DDL)
+DdlMap = dict[str, Callable[[str], list[str]]]
+
+
+class WarehouseError(RuntimeError):
+    """A query or load failed; the message is safe to show (no credentials)."""
+
+
+class QueryTimeout(WarehouseError):
+    pass
+
+
+class Warehouse(ABC):
+    dialect: str  # sqlglot dialect name: "duckdb" or "mysql"
+    read_only: bool
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any] | None = None, *, timeout_s: float | None = None,
+              max_rows: int | None = None) -> pd.DataFrame:
+        """Run one statement; `params` bind to `?` placeholders (translated per backend)."""
+
+    @abstractmethod
+    def tables(self) -> list[str]: ...
+
+    @abstractmethod
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        """(name, type) pairs as the engine reports them."""
+
+    @abstractmethod
+    def replace_tables(self, frames: dict[str, pd.DataFrame], ddl: DdlMap | None = None) -> None:
+        """Atomically swap in new versions of whole tables: readers see the old or the new, never half.
+        Tables without an entry in `ddl` are created from the frame's own types."""
+
+    def version_token(self) -> str:
+        """Changes whenever the data may have changed (used to invalidate caches)."""
+        return ""
+
+    def close(self) -> None:  # noqa: B027 - optional
+        pass
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

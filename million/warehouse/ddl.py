@@ -1,0 +1,46 @@
+"""CREATE TABLE statements from the data contract, per dialect, with column comments and keys."""
+
+from __future__ import annotations
+
+from million.contract import PRIMARY_KEYS, TABLE_COMMENTS, TABLES, UNIQUE_KEYS, Column
+
+
+def _duck_type(c: Column) -> str:
+    t = c.sql_type
+    if t.startswith("VARCHAR"):
+        return "VARCHAR"
+    return {"DATETIME": "TIMESTAMP"}.get(t, t)
+
+
+def _q(s: str) -> str:
+    return s.replace("'", "''")
+
+
+def create_statements(table: str, dialect: str, target: str | None = None) -> list[str]:
+    """Statements that create `table` (named `target`, default the table itself)."""
+    cols = TABLES[table]
+    name = target or table
+    pk = ", ".join(PRIMARY_KEYS[table])
+    uk = UNIQUE_KEYS.get(table)
+    if dialect == "mysql":
+        lines = [f"  `{c.name}` {c.sql_type} {'NULL' if c.nullable else 'NOT NULL'} COMMENT '{_q(c.comment)}'" for c in cols]
+        lines.append(f"  PRIMARY KEY ({pk})")
+        if uk:
+            lines.append(f"  UNIQUE KEY `uk_{table}` ({', '.join(f'`{k}`' for k in uk)})")
+        if table != "customer_base" and "customer_id" in {c.name for c in cols}:
+            lines.append("  KEY `idx_customer_id` (`customer_id`)")
+        return [f"CREATE TABLE `{name}` (\n" + ",\n".join(lines) +
+                f"\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='{_q(TABLE_COMMENTS[table])}'"]
+    lines = [f'  "{c.name}" {_duck_type(c)}{"" if c.nullable else " NOT NULL"}' for c in cols]
+    lines.append(f"  PRIMARY KEY ({pk})")
+    if uk:
+        lines.append(f"  UNIQUE ({', '.join(uk)})")
+    stmts = [f'CREATE TABLE "{name}" (\n' + ",\n".join(lines) + "\n)"]
+    stmts.append(f"COMMENT ON TABLE \"{name}\" IS '{_q(TABLE_COMMENTS[table])}'")
+    stmts += [f"COMMENT ON COLUMN \"{name}\".\"{c.name}\" IS '{_q(c.comment)}'" for c in cols]
+    return stmts
+
+
+def ddl_text(table: str, dialect: str) -> str:
+    """The DDL as shown to the LLM (the MySQL flavour reads well for both engines)."""
+    return ";\n".join(create_statements(table, dialect)) + ";"

@@ -1,0 +1,156 @@
+"""DuckDB backend. Serving connections are read-only with external access, extension loading and
+configuration locked; writes go to a copy of the file that is swapped in atomically."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import threading
+from collections.abc import Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from million.warehouse.base import DdlMap, QueryTimeout, Warehouse, WarehouseError
+
+
+class DuckWarehouse(Warehouse):
+    dialect = "duckdb"
+
+    def __init__(self, path: str | Path, *, read_only: bool = True, memory_limit: str = "2GB",
+                 threads: int = 2, timeout_s: float | None = None) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self.memory_limit = memory_limit
+        self.threads = threads
+        self.default_timeout = timeout_s
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._token = ""
+        self._lock = threading.Lock()
+
+    # -- connections -------------------------------------------------------------------------
+    def _config(self) -> dict[str, Any]:
+        cfg: dict[str, Any] = {
+            "memory_limit": self.memory_limit,
+            "threads": self.threads,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        }
+        if self.read_only:
+            cfg.update({"access_mode": "READ_ONLY", "enable_external_access": False,
+                        "allow_community_extensions": False, "lock_configuration": True})
+        return cfg
+
+    def _file_token(self) -> str:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return ""
+        return f"{st.st_ino}-{st.st_mtime_ns}"
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            token = self._file_token()
+            if self._con is None or token != self._token:  # the file was swapped: reconnect
+                if not token and self.read_only:
+                    raise WarehouseError(f"数据仓库文件不存在：{self.path.name}。请先运行 make data 导入数据。")
+                if self._con is not None:
+                    self._con.close()
+                self._con = duckdb.connect(str(self.path), read_only=self.read_only, config=self._config())
+                self._token = self._file_token()
+            return self._con
+
+    def version_token(self) -> str:
+        return self._file_token()
+
+    # -- queries -----------------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence[Any] | None = None, *, timeout_s: float | None = None,
+              max_rows: int | None = None) -> pd.DataFrame:
+        cur = self._connection().cursor()  # a cursor per call: safe across threads
+        timeout = timeout_s if timeout_s is not None else self.default_timeout
+        timer = threading.Timer(timeout, cur.interrupt) if timeout else None
+        fired = threading.Event()
+        if timer:
+            timer.function = lambda: (fired.set(), cur.interrupt())  # type: ignore[assignment]
+            timer.start()
+        try:
+            cur.execute(sql, list(params) if params is not None else None)
+            if cur.description is None:
+                return pd.DataFrame()
+            names = [d[0] for d in cur.description]
+            if max_rows is None:
+                df = cur.fetch_df()
+            else:
+                rows = cur.fetchmany(max_rows + 1)
+                df = pd.DataFrame.from_records(rows[:max_rows], columns=names)
+                df.attrs["truncated"] = len(rows) > max_rows
+            return df
+        except duckdb.InterruptException as e:
+            raise QueryTimeout(f"查询超过 {timeout:g} 秒已被中止，请缩小范围或加过滤条件。") from e
+        except duckdb.Error as e:
+            if fired.is_set():
+                raise QueryTimeout(f"查询超过 {timeout:g} 秒已被中止，请缩小范围或加过滤条件。") from e
+            raise WarehouseError(str(e).split("\n")[0][:500]) from e
+        finally:
+            if timer:
+                timer.cancel()
+            cur.close()
+
+    def tables(self) -> list[str]:
+        return self.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+                          "ORDER BY table_name")["table_name"].tolist()
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        df = self.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                        "ORDER BY ordinal_position", [table])
+        return list(df.itertuples(index=False, name=None))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+
+    # -- writes ------------------------------------------------------------------------------
+    @contextmanager
+    def _swap_lock(self):  # one writer at a time, across processes
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(self.path.suffix + ".lock"), "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def replace_tables(self, frames: dict[str, pd.DataFrame], ddl: DdlMap | None = None) -> None:
+        """Copy the file aside, replace the tables there, then rename it over the live file."""
+        ddl = ddl or {}
+        with self._swap_lock():
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.swap")
+            tmp.unlink(missing_ok=True)
+            if self.path.exists():
+                shutil.copyfile(self.path, tmp)
+            con = duckdb.connect(str(tmp), config={"threads": self.threads, "memory_limit": self.memory_limit})
+            try:
+                for table, df in frames.items():
+                    con.execute(f'DROP TABLE IF EXISTS "{table}"')
+                    con.register("__incoming", df)
+                    if table in ddl:
+                        for stmt in ddl[table](table):
+                            con.execute(stmt)
+                        cols = ", ".join(f'"{c}"' for c in df.columns)
+                        con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM __incoming')
+                    else:
+                        con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM __incoming')
+                    con.unregister("__incoming")
+                con.execute("CHECKPOINT")
+            except duckdb.Error as e:
+                con.close()
+                tmp.unlink(missing_ok=True)
+                raise WarehouseError(f"写入数据仓库失败：{str(e).splitlines()[0]}") from e
+            con.close()
+            os.replace(tmp, self.path)

@@ -1,0 +1,149 @@
+"""MySQL / MariaDB backend through pymysql. Serving sessions are READ ONLY with a statement time
+limit; whole-table writes load into `<table>__new` and swap with one atomic RENAME TABLE."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import pymysql
+
+from million.warehouse.base import DdlMap, QueryTimeout, Warehouse, WarehouseError
+from million.warehouse.factory import DbUrl
+
+_TIMEOUT_ERRNOS = {3024, 1969, 1317}  # MySQL max_execution_time, MariaDB max_statement_time, interrupted
+
+
+def _pandas_type(df: pd.DataFrame) -> list[str]:
+    out = []
+    for c in df.columns:
+        k = df[c].dtype.kind
+        out.append({"i": "BIGINT", "u": "BIGINT", "f": "DOUBLE", "b": "TINYINT"}.get(k, "TEXT"))
+    return out
+
+
+class MySQLWarehouse(Warehouse):
+    dialect = "mysql"
+
+    def __init__(self, url: DbUrl, *, read_only: bool = True, timeout_s: float | None = None,
+                 connect_timeout: float = 10) -> None:
+        self.url = url
+        self.read_only = read_only
+        self.default_timeout = timeout_s
+        self.connect_timeout = connect_timeout
+        self._flavour: str | None = None
+
+    def _connect(self, read_timeout: float | None = None) -> pymysql.connections.Connection:
+        try:
+            con = pymysql.connect(host=self.url.host, port=self.url.port, user=self.url.user,
+                                  password=self.url.password, database=self.url.database, charset="utf8mb4",
+                                  connect_timeout=self.connect_timeout, read_timeout=read_timeout,
+                                  autocommit=not self.read_only, local_infile=False)
+        except pymysql.err.OperationalError as e:
+            raise WarehouseError(f"无法连接 MySQL（{self.url.redacted()}）：{e.args[-1]}") from e
+        if self._flavour is None:
+            with con.cursor() as cur:
+                cur.execute("SELECT VERSION()")
+                self._flavour = "mariadb" if "mariadb" in str(cur.fetchone()[0]).lower() else "mysql"
+        return con
+
+    def query(self, sql: str, params: Sequence[Any] | None = None, *, timeout_s: float | None = None,
+              max_rows: int | None = None) -> pd.DataFrame:
+        timeout = timeout_s if timeout_s is not None else self.default_timeout
+        con = self._connect(read_timeout=(timeout + 10) if timeout else None)
+        try:
+            with con.cursor() as cur:
+                if timeout:
+                    if self._flavour == "mariadb":
+                        cur.execute(f"SET SESSION max_statement_time = {float(timeout):.3f}")
+                    else:
+                        cur.execute(f"SET SESSION max_execution_time = {int(timeout * 1000)}")
+                if self.read_only:
+                    cur.execute("START TRANSACTION READ ONLY")
+                if params is not None:
+                    sql = re.sub(r"\?", "%s", sql)  # our own parameterised SQL uses ? like DuckDB
+                cur.execute(sql, tuple(params) if params is not None else None)
+                if cur.description is None:
+                    return pd.DataFrame()
+                names = [d[0] for d in cur.description]
+                rows = cur.fetchall() if max_rows is None else cur.fetchmany(max_rows + 1)
+                df = pd.DataFrame.from_records(list(rows[:max_rows] if max_rows is not None else rows), columns=names)
+                if max_rows is not None:
+                    df.attrs["truncated"] = len(rows) > max_rows
+                return _numeric(df)
+        except pymysql.err.MySQLError as e:
+            code = e.args[0] if e.args else 0
+            if code in _TIMEOUT_ERRNOS:
+                raise QueryTimeout(f"查询超过 {timeout:g} 秒已被中止，请缩小范围或加过滤条件。") from e
+            raise WarehouseError(str(e.args[-1])[:500]) from e
+        finally:
+            try:
+                con.rollback() if self.read_only else None
+            finally:
+                con.close()
+
+    def tables(self) -> list[str]:
+        return self.query("SELECT table_name AS table_name FROM information_schema.tables "
+                          "WHERE table_schema = DATABASE() ORDER BY table_name")["table_name"].tolist()
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        df = self.query("SELECT column_name AS c, column_type AS t FROM information_schema.columns "
+                        "WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position", [table])
+        return list(df.itertuples(index=False, name=None))
+
+    def replace_tables(self, frames: dict[str, pd.DataFrame], ddl: DdlMap | None = None) -> None:
+        ddl = ddl or {}
+        con = self._connect()
+        try:
+            with con.cursor() as cur:
+                for table, df in frames.items():
+                    new, old = f"{table}__new", f"{table}__old"
+                    cur.execute(f"DROP TABLE IF EXISTS `{new}`")
+                    cur.execute(f"DROP TABLE IF EXISTS `{old}`")
+                    if table in ddl:
+                        for stmt in ddl[table](new):
+                            cur.execute(stmt)
+                    else:
+                        cols = ", ".join(f"`{c}` {t}" for c, t in zip(df.columns, _pandas_type(df), strict=True))
+                        cur.execute(f"CREATE TABLE `{new}` ({cols}) DEFAULT CHARSET=utf8mb4")
+                    _insert(cur, new, df)
+                    con.commit()
+                    cur.execute("SELECT COUNT(*) FROM information_schema.tables "
+                                "WHERE table_schema = DATABASE() AND table_name = %s", (table,))
+                    if cur.fetchone()[0]:
+                        cur.execute(f"RENAME TABLE `{table}` TO `{old}`, `{new}` TO `{table}`")
+                        cur.execute(f"DROP TABLE `{old}`")
+                    else:
+                        cur.execute(f"RENAME TABLE `{new}` TO `{table}`")
+                    con.commit()
+        except pymysql.err.MySQLError as e:
+            raise WarehouseError(f"写入 MySQL 失败：{e.args[-1]}") from e
+        finally:
+            con.close()
+
+    def version_token(self) -> str:
+        df = self.query("SELECT MAX(COALESCE(update_time, create_time)) AS t FROM information_schema.tables "
+                        "WHERE table_schema = DATABASE()")
+        return str(df["t"].iloc[0])
+
+
+def _insert(cur: Any, table: str, df: pd.DataFrame, batch: int = 5000) -> None:
+    cols = ", ".join(f"`{c}`" for c in df.columns)
+    sql = f"INSERT INTO `{table}` ({cols}) VALUES ({', '.join(['%s'] * len(df.columns))})"
+    obj = df.astype(object).where(df.notna(), None)
+    rows = list(obj.itertuples(index=False, name=None))
+    for i in range(0, len(rows), batch):
+        cur.executemany(sql, rows[i:i + batch])
+
+
+def _numeric(df: pd.DataFrame) -> pd.DataFrame:
+    """pymysql returns DECIMAL as decimal.Decimal; analysts and charts want floats."""
+    import decimal
+
+    for c in df.columns:
+        if df[c].dtype == object and len(df) and isinstance(df[c].dropna().iloc[0] if df[c].notna().any() else None,
+                                                            decimal.Decimal):
+            df[c] = pd.to_numeric(df[c], errors="coerce")
+    return df
