@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import json
 import time
 from collections.abc import Callable
@@ -82,7 +83,14 @@ def _source_hash(paths: list[str]) -> str:
 
 
 def load_steps() -> list[Step]:
-    return [importlib.import_module(m).STEP for m in STEP_MODULES]
+    # A step whose package has not landed yet is left out (and said so), so the others still build.
+    steps = []
+    for m in STEP_MODULES:
+        if importlib.util.find_spec(m.rsplit(".", 1)[0]) is None:
+            print(f"（跳过 {m}：该模块尚未实现）")
+            continue
+        steps.append(importlib.import_module(m).STEP)
+    return steps
 
 
 def run_all(ctx: BuildContext, only: list[str] | None = None, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
