@@ -1,0 +1,63 @@
+"""Pick a chart for a query result when its shape fits: month vs number → line, category vs
+number → bar. Anything else gets no chart (a table is better than a wrong chart)."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from million.charts import save_png, setup_matplotlib
+
+_MONTH = re.compile(r"^\d{4}-\d{2}$")
+MAX_BARS = 30
+
+
+def _numeric_cols(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+
+
+def chart_for(df: pd.DataFrame, title: str = "") -> bytes | None:
+    if df.empty or len(df.columns) < 2 or len(df) < 2:
+        return None
+    nums = _numeric_cols(df)
+    cats = [c for c in df.columns if c not in nums]
+    if len(cats) != 1 or not nums:
+        return None
+    x = df[cats[0]].astype(str)
+    ys = nums[:3]
+    setup_matplotlib()
+    import matplotlib.pyplot as plt
+
+    is_month = x.map(lambda v: bool(_MONTH.match(v))).all()
+    if not is_month and len(df) > MAX_BARS:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    scale, unit = _scale(df[ys].abs().max().max())
+    if is_month:
+        order = x.argsort()
+        for y in ys:
+            ax.plot(x.iloc[order], df[y].iloc[order] / scale, marker="o", ms=3, label=str(y))
+        ax.tick_params(axis="x", rotation=45)
+    else:
+        width = 0.8 / len(ys)
+        pos = range(len(x))
+        for i, y in enumerate(ys):
+            ax.bar([p + i * width for p in pos], df[y] / scale, width=width, label=str(y))
+        ax.set_xticks([p + width * (len(ys) - 1) / 2 for p in pos])
+        ax.set_xticklabels(x, rotation=45 if len(x) > 6 else 0, ha="right" if len(x) > 6 else "center")
+    ax.set_xlabel(str(cats[0]))
+    ax.set_ylabel(unit)
+    if len(ys) > 1:
+        ax.legend()
+    ax.set_title(title or f"{'、'.join(map(str, ys))} 按 {cats[0]}")
+    ax.grid(axis="y", alpha=0.3)
+    return save_png(fig)
+
+
+def _scale(vmax: float) -> tuple[float, str]:
+    if vmax >= 1e8:
+        return 1e8, "亿"
+    if vmax >= 1e5:
+        return 1e4, "万"
+    return 1.0, "数值"

@@ -1,0 +1,152 @@
+"""What every tool shares: argument parsing and validation, Chinese error messages the LLM can
+recover from, the call budget per turn, the audit log, and files handed to the person.
+
+A tool subclass declares `name`, `description`, `parameters` (JSON schema) and implements
+`run(args, session) -> ToolOutput`; the domain work happens in million/."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import json5
+import jsonschema
+from qwen_agent.tools.base import BaseTool
+
+from agent.session import Session, ToolEvent
+from million import audit
+from million.services import ServiceUnavailable
+from million.settings import get_settings
+from million.warehouse import WarehouseError
+
+log = logging.getLogger(__name__)
+MAX_ARG_CHARS = 20_000
+_CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")
+
+
+class ToolInputError(ValueError):
+    """Bad arguments or an expected refusal: the message goes back to the LLM as is."""
+
+
+@dataclass
+class ToolOutput:
+    text: str  # concise markdown for the LLM: summary plus the first rows
+    display: str | None = None  # fuller markdown for the person (defaults to text)
+    files: list[tuple[str, bytes]] = field(default_factory=list)  # (file name, bytes): charts, CSVs
+    rows: int | None = None
+    status: str = "ok"
+
+
+def customer_id_arg(value: Any) -> str:
+    """customer_id is untrusted: bounded, plain characters only; used only as a bound parameter."""
+    if not isinstance(value, str) or not value.strip():
+        raise ToolInputError("customer_id 不能为空，请提供客户ID（例如 C0000123）。")
+    v = value.strip()
+    if len(v) > 32:
+        raise ToolInputError("customer_id 过长（最多32个字符），请检查客户ID是否正确。")
+    if not _CUSTOMER_ID.fullmatch(v):
+        raise ToolInputError("customer_id 只能包含英文字母、数字、下划线、点或连字符，请检查是否输入了全角字符或多余符号。")
+    return v
+
+
+def optional_text(args: dict[str, Any], key: str, max_len: int = 100) -> str | None:
+    v = args.get(key)
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    if not isinstance(v, str) or len(v) > max_len:
+        raise ToolInputError(f"参数 {key} 应为不超过 {max_len} 个字符的文本。")
+    return v.strip()
+
+
+class MarketingTool(BaseTool):
+    name = ""
+    description = ""
+    parameters: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
+
+    def run(self, args: dict[str, Any], session: Session) -> ToolOutput:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- qwen-agent entry point -----------------------------------------------------------------
+    def call(self, params: str | dict, **kwargs: Any) -> str:
+        session: Session = kwargs.get("session") or Session.ephemeral()
+        settings = get_settings()
+        t0 = time.perf_counter()
+        args: dict[str, Any] = {}
+        if session.calls_this_turn >= session.max_tool_calls:
+            out = ToolOutput(f"本轮工具调用已达上限（{session.max_tool_calls} 次），请根据已有结果直接回答用户。", status="refused")
+        elif session.cancelled.is_set():
+            out = ToolOutput("用户已取消本轮请求。", status="refused")
+        else:
+            session.calls_this_turn += 1
+            try:
+                args = self.parse_args(params)
+                out = self.run(args, session)
+            except ToolInputError as e:
+                out = ToolOutput(str(e), status="error")
+            except ServiceUnavailable as e:
+                out = ToolOutput(str(e), status="error")
+            except WarehouseError as e:
+                out = ToolOutput(f"数据仓库返回错误：{e}", status="error")
+            except Exception:  # never leak a traceback (paths, internals) to the LLM or the person
+                log.exception("tool %s failed", self.name)
+                out = ToolOutput(f"工具 {self.name} 内部出错，已记录日志。请换一种问法或稍后再试。", status="error")
+        duration = time.perf_counter() - t0
+        files = []
+        for fname, data in out.files:
+            try:
+                files.append(session.add_file(fname, data))
+            except ValueError:
+                log.warning("tool %s produced a disallowed file %r", self.name, fname)
+        session.events.append(ToolEvent(len(session.events) + 1, self.name, args, duration, out.status, out.text,
+                                        out.display or out.text, files, out.rows))
+        audit.record(settings.audit_log, user=session.user, conversation=session.conversation_id, tool=self.name,
+                     arguments=args or _raw_preview(params), duration_s=duration, status=out.status, rows=out.rows,
+                     bytes_out=sum(len(d) for _, d in out.files) + len(out.text.encode()),
+                     error=out.text if out.status != "ok" else None)
+        return out.text
+
+    def parse_args(self, params: str | dict) -> dict[str, Any]:
+        if isinstance(params, str):
+            if len(params) > MAX_ARG_CHARS:
+                raise ToolInputError(f"参数过长（超过 {MAX_ARG_CHARS} 个字符）。")
+            text = params.strip() or "{}"
+            try:
+                args = json5.loads(text)
+            except ValueError as e:
+                raise ToolInputError(f"参数不是合法的 JSON：{str(e)[:120]}。请按工具说明传入 JSON 对象。") from e
+        else:
+            args = dict(params)
+        if not isinstance(args, dict):
+            raise ToolInputError("参数必须是 JSON 对象，例如 {\"customer_id\": \"C0000123\"}。")
+        unknown = sorted(set(args) - set(self.parameters["properties"]))
+        if unknown:
+            raise ToolInputError(f"不认识的参数：{', '.join(map(str, unknown))}。可用参数：{', '.join(self.parameters['properties'])}。")
+        try:
+            jsonschema.validate(args, self.parameters)
+        except jsonschema.ValidationError as e:
+            where = ".".join(str(p) for p in e.absolute_path) or "参数"
+            raise ToolInputError(f"参数 {where} 不符合要求：{_schema_message(e)}") from e
+        return args
+
+
+def _schema_message(e: jsonschema.ValidationError) -> str:
+    v = e.validator
+    if v == "required":
+        return "缺少必填参数。"
+    if v == "type":
+        return f"类型应为 {e.validator_value}。"
+    if v in {"minimum", "maximum"}:
+        return f"超出允许范围（{'最小' if v == 'minimum' else '最大'} {e.validator_value}）。"
+    if v == "maxLength":
+        return f"过长（最多 {e.validator_value} 个字符）。"
+    if v == "enum":
+        return f"应为以下之一：{', '.join(map(str, e.validator_value))}。"
+    return "格式不正确。"
+
+
+def _raw_preview(params: Any) -> str:
+    return (params if isinstance(params, str) else json.dumps(params, ensure_ascii=False, default=str))[:500]

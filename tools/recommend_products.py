@@ -1,0 +1,65 @@
+"""recommend_products: products a customer does not hold yet, with the association rule as evidence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from qwen_agent.tools.base import register_tool
+
+from agent.session import Session
+from million.fmt import md_table
+from million.services import get_services
+from tools.base import MarketingTool, ToolInputError, ToolOutput, customer_id_arg
+from tools.scope import check_customer_scope
+
+
+def _rule_text(antecedents: Any) -> str:
+    if isinstance(antecedents, (list, tuple, set, frozenset)):
+        return " + ".join(map(str, antecedents))
+    return str(antecedents)
+
+
+@register_tool("recommend_products")
+class RecommendProducts(MarketingTool):
+    description = ("基于 Apriori 关联规则的产品推荐：给 customer_id 时，推荐该客户尚未持有的产品（存款/理财/基金/保险），"
+                   "附规则依据（支持度、置信度、提升度），并提示营销冷静期；不给 customer_id 时列出最强的关联规则。")
+    parameters = {
+        "type": "object",
+        "properties": {
+            "customer_id": {"type": "string", "description": "客户ID；不填则列出最强规则", "maxLength": 64},
+            "top_k": {"type": "integer", "description": "推荐或规则条数，默认3（规则默认10）", "minimum": 1, "maximum": 30},
+        },
+        "required": [],
+    }
+
+    def run(self, args: dict[str, Any], session: Session) -> ToolOutput:
+        svc = get_services().rules()
+        if args.get("customer_id") is None:
+            df = svc.top_rules(int(args.get("top_k", 10)))
+            view = pd.DataFrame({
+                "如果持有/属于": df["antecedents"].map(_rule_text), "那么也会持有": df["consequents"].map(_rule_text),
+                "支持度": df["support"].map(lambda v: f"{v:.1%}"), "置信度": df["confidence"].map(lambda v: f"{v:.1%}"),
+                "提升度": df["lift"].map(lambda v: f"{v:.2f}")})
+            return ToolOutput(f"最强的 {len(df)} 条产品关联规则（按提升度排序，均满足提升度>1）：\n\n" + md_table(view, 30),
+                              rows=len(df))
+        cid = customer_id_arg(args["customer_id"])
+        check_customer_scope(cid, session)
+        session.context["customer_id"] = cid
+        r = svc.recommend(cid, top_k=int(args.get("top_k", 3)))
+        if r.get("status") == "unknown":
+            raise ToolInputError(f"未找到客户 {cid}，请确认客户ID是否正确。")
+        recs = r.get("recommendations", [])
+        held = r.get("held_products") or r.get("holdings")
+        lines = [f"客户 {cid} 当前持有：{_rule_text(held) if held else '未知'}。"]
+        if r.get("in_cool_period"):
+            lines.append(f"⚠️ 该客户处于营销冷静期（至 {r.get('cool_period_until')}），冷静期内请勿主动营销，以下推荐留待冷静期后使用。")
+        if not recs:
+            lines.append(r.get("message") or "没有满足条件的推荐（客户可能已持有全部产品，或没有提升度>1的规则）。")
+            return ToolOutput("\n".join(lines))
+        view = pd.DataFrame([{
+            "推荐产品": x.get("product_name", x.get("product")), "规则": f"{_rule_text(x.get('antecedents'))} → {x.get('product_name', x.get('product'))}",
+            "支持度": f"{x.get('support', 0):.1%}", "置信度": f"{x.get('confidence', 0):.1%}", "提升度": f"{x.get('lift', 0):.2f}"}
+            for x in recs])
+        lines.append("\n推荐产品（按规则强度排序）：\n\n" + md_table(view))
+        return ToolOutput("\n".join(lines), rows=len(recs))

@@ -1,0 +1,96 @@
+"""segment_lookup: a customer's segment, a segment's profile and marketing plan, or all segments."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+from qwen_agent.tools.base import register_tool
+
+from agent.session import Session
+from million.fmt import md_table, pct, wan
+from million.services import get_services
+from tools.base import MarketingTool, ToolInputError, ToolOutput, customer_id_arg, optional_text
+from tools.scope import check_customer_scope
+
+PROFILE_LABELS = {
+    "size": "人数", "share": "占比", "avg_age": "平均年龄", "avg_income": "平均月收入", "avg_aum": "平均总资产",
+    "avg_repurchase": "平均理财复购次数", "avg_card_spend": "平均信用卡月消费", "avg_product_count": "平均持有产品数",
+    "prospect_share": "潜客占比", "avg_propensity": "平均百万概率", "top_occupations": "主要职业类型",
+}
+
+
+def _fmt_value(key: str, v: Any) -> str:
+    if v is None:
+        return "暂无"
+    if key in {"avg_income", "avg_aum", "avg_card_spend"}:
+        return wan(v)
+    if key in {"share", "prospect_share", "avg_propensity"} and isinstance(v, (int, float)):
+        return pct(v)
+    if isinstance(v, float):
+        return f"{v:,.1f}"
+    if isinstance(v, (list, tuple)):
+        return "、".join(map(str, v))
+    if isinstance(v, dict):
+        return "、".join(f"{k}({n})" for k, n in v.items())
+    return str(v)
+
+
+def profile_md(seg: dict[str, Any]) -> str:
+    prof = seg.get("profile", seg)
+    lines = [f"- {PROFILE_LABELS[k]}：{_fmt_value(k, prof[k])}" for k in PROFILE_LABELS if k in prof]
+    plan = seg.get("plan") or seg.get("marketing_plan")
+    if isinstance(plan, dict):
+        lines.append("\n营销方案：")
+        names = {"goal": "目标", "products": "主推产品", "channel": "渠道", "frequency": "频率", "script": "参考话术"}
+        lines += [f"- {names.get(k, k)}：{_fmt_value(k, v)}" for k, v in plan.items() if k in names]
+    elif plan:
+        lines.append(f"\n营销方案：{plan}")
+    return "\n".join(lines)
+
+
+@register_tool("segment_lookup")
+class SegmentLookup(MarketingTool):
+    description = ("客群查询（KMeans 客户分群）：给 customer_id 返回该客户所属客群、画像和差异化营销方案；给 segment（客群名称或编号）"
+                   "返回该客群画像与营销方案；都不给时列出全部客群概览。")
+    parameters = {
+        "type": "object",
+        "properties": {
+            "customer_id": {"type": "string", "description": "客户ID", "maxLength": 64},
+            "segment": {"type": "string", "description": "客群名称或编号，如 高潜力活跃型客户", "maxLength": 100},
+        },
+        "required": [],
+    }
+
+    def run(self, args: dict[str, Any], session: Session) -> ToolOutput:
+        svc = get_services().segments()
+        if args.get("customer_id") is not None:
+            cid = customer_id_arg(args["customer_id"])
+            check_customer_scope(cid, session)
+            session.context["customer_id"] = cid
+            r = svc.for_customer(cid)
+            if r.get("status") == "unknown":
+                raise ToolInputError(f"未找到客户 {cid}，请确认客户ID是否正确。")
+            name = r.get("segment_name", "-")
+            session.context["segment"] = str(name)
+            return ToolOutput(f"客户 {cid} 属于「{name}」（客群 {r.get('segment_id', '-')}）。\n\n" + profile_md(r.get("segment", r)))
+        name = optional_text(args, "segment")
+        if name:
+            try:
+                seg = svc.by_name(name)
+            except (KeyError, ValueError) as e:
+                raise ToolInputError(str(e).strip("'\"")) from e
+            session.context["segment"] = str(seg.get("segment_name", name))
+            return ToolOutput(f"客群「{seg.get('segment_name', name)}」画像：\n\n" + profile_md(seg))
+        segs = svc.all()
+        rows = []
+        for s in segs:
+            p = s.get("profile", s)
+            rows.append({"客群": s.get("segment_name"), "人数": p.get("size"), "平均总资产": wan(p.get("avg_aum")),
+                         "平均月收入": wan(p.get("avg_income")), "平均产品数": _fmt_value("x", p.get("avg_product_count")),
+                         "潜客占比": _fmt_value("prospect_share", p.get("prospect_share")),
+                         "平均百万概率": _fmt_value("avg_propensity", p.get("avg_propensity"))})
+        table = pd.DataFrame(rows)
+        return ToolOutput(f"共 {len(segs)} 个客群：\n\n" + md_table(table), rows=len(segs),
+                          files=[("客群概览.json", json.dumps(segs, ensure_ascii=False, default=str, indent=1).encode())])

@@ -1,0 +1,51 @@
+"""sql_inter: read-only SQL on the warehouse, with a table, an automatic chart and a CSV download."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qwen_agent.tools.base import register_tool
+
+from agent.session import Session
+from million.autochart import chart_for
+from million.fmt import md_table
+from million.services import get_services
+from million.settings import get_settings
+from tools.base import MarketingTool, ToolInputError, ToolOutput
+
+LLM_ROWS = 15  # the LLM sees a summary and the first rows; the person gets the whole table
+DISPLAY_ROWS = 50
+
+
+@register_tool("sql_inter")
+class SqlInter(MarketingTool):
+    description = ("在银行客户数据仓库上执行一条只读 SQL 查询（仅 SELECT / WITH / UNION），返回行数、前几行数据，"
+                   "并在合适时自动作图。表：customer_base、customer_behavior_assets（以及 customer_segments）。"
+                   "查询出错时会返回错误信息，请据此修改 SQL 后重试。")
+    parameters = {
+        "type": "object",
+        "properties": {"sql": {"type": "string", "description": "一条只读 SQL 语句", "maxLength": 10000}},
+        "required": ["sql"],
+    }
+
+    def run(self, args: dict[str, Any], session: Session) -> ToolOutput:
+        from million.sqlguard import SqlRejected, run_guarded
+
+        s = get_settings()
+        wh = get_services().wh
+        try:
+            df, guarded = run_guarded(wh, args["sql"], row_cap=s.sql_row_cap, timeout_s=s.sql_timeout_s)
+        except SqlRejected as e:
+            raise ToolInputError(f"SQL 未执行：{e}") from e
+        truncated = bool(df.attrs.get("truncated"))
+        note = f"（已达行数上限 {guarded.row_cap:,}，结果被截断）" if truncated else ""
+        summary = f"查询成功，返回 {len(df):,} 行 {len(df.columns)} 列{note}。"
+        files: list[tuple[str, bytes]] = []
+        if len(df):
+            files.append(("查询结果.csv", df.to_csv(index=False).encode("utf-8-sig")))
+        png = chart_for(df)
+        if png:
+            files.append(("查询图表.png", png))
+        text = summary + "\n\n" + md_table(df, LLM_ROWS)
+        display = summary + "\n\n" + md_table(df, DISPLAY_ROWS)
+        return ToolOutput(text, display, files, rows=len(df))
