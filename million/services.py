@@ -4,6 +4,7 @@ Loaded lazily once, and reloaded when the warehouse file is swapped or artifacts
 
 from __future__ import annotations
 
+import importlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -48,25 +49,23 @@ class Services:
             self._cache[key] = (version, svc)
             return svc
 
-    def propensity(self) -> Any:
-        from million.propensity.serving import PropensityService
+    def _service(self, key: str, module: str, cls: str) -> Any:
+        def loader(artifacts: Path, wh: Warehouse) -> Any:
+            return getattr(importlib.import_module(module), cls).load(artifacts, wh)
 
-        return self._get("propensity", PropensityService.load)
+        return self._get(key, loader)
+
+    def propensity(self) -> Any:
+        return self._service("propensity", "million.propensity.serving", "PropensityService")
 
     def segments(self) -> Any:
-        from million.segments.serving import SegmentService
-
-        return self._get("segments", SegmentService.load)
+        return self._service("segments", "million.segments.serving", "SegmentService")
 
     def rules(self) -> Any:
-        from million.rules.serving import RuleService
-
-        return self._get("rules", RuleService.load)
+        return self._service("rules", "million.rules.serving", "RuleService")
 
     def forecast(self) -> Any:
-        from million.forecast.serving import ForecastService
-
-        return self._get("forecast", ForecastService.load)
+        return self._service("forecast", "million.forecast.serving", "ForecastService")
 
     def latest_month(self) -> str:
         df = self.wh.query("SELECT MAX(stat_month) AS m FROM customer_behavior_assets")

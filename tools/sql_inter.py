@@ -29,8 +29,10 @@ class SqlInter(MarketingTool):
     }
 
     def run(self, args: dict[str, Any], session: Session) -> ToolOutput:
-        from million.sqlguard import SqlRejected, run_guarded
-
+        try:
+            from million.sqlguard import SqlRejected, run_guarded
+        except ImportError as e:  # fail closed: no SQL without the guard
+            raise ToolInputError("SQL 安全检查模块尚未部署，暂不能执行 SQL。") from e
         s = get_settings()
         wh = get_services().wh
         try:
