@@ -45,6 +45,8 @@ class Settings:
     python_timeout_s: float = 30.0
     python_memory_mb: int = 1024
     max_tool_calls_per_turn: int = 8
+    max_concurrent_turns: int = 4
+    queue_size: int = 32
     mask_personal_data: bool = False
 
     @property
@@ -85,6 +87,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         python_timeout_s=float(e.get("PYTHON_TIMEOUT_S", "30")),
         python_memory_mb=int(e.get("PYTHON_MEMORY_MB", "1024")),
         max_tool_calls_per_turn=int(e.get("MAX_TOOL_CALLS", "8")),
+        max_concurrent_turns=int(e.get("MAX_CONCURRENT_TURNS", "4")),
+        queue_size=int(e.get("QUEUE_SIZE", "32")),
         mask_personal_data=e.get("MASK_PERSONAL_DATA", "") in {"1", "true", "yes"},
     )
 

@@ -1,0 +1,77 @@
+"""Compose the server: FastAPI with the dashboard routes and the Gradio chat mounted at "/".
+`create_app` builds it; launching is assistant_bot.py's job."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import gradio as gr
+from fastapi import FastAPI
+
+from agent.bot import build_assistant
+from million.services import get_services
+from million.settings import Settings, get_settings
+from webapp.auth import load_users, verify_password
+from webapp.conversations import ConversationStore
+from webapp.ui import CSS, build_blocks
+
+log = logging.getLogger(__name__)
+
+
+def _examples() -> dict[str, str]:
+    """A real customer and branch for the prompt suggestions (the top prospect when models exist)."""
+    wh = get_services().wh
+    cust, branch = "C0000001", "上海分行"
+    try:
+        top = get_services().propensity().top(1)
+        if len(top):
+            cust = str(top["customer_id"].iloc[0])
+    except Exception:  # models not built yet: any customer will do
+        df = wh.query("SELECT customer_id FROM customer_base ORDER BY customer_id LIMIT 1")
+        if len(df):
+            cust = str(df["customer_id"].iloc[0])
+    df = wh.query("SELECT branch_name, COUNT(*) AS n FROM customer_base GROUP BY branch_name ORDER BY n DESC LIMIT 1")
+    if len(df):
+        branch = str(df["branch_name"].iloc[0])
+    return {"customer": cust, "branch": branch}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    s = settings or get_settings()
+    users = load_users(s.users_file)
+    store = ConversationStore(s.data_dir / "sessions", s.max_tool_calls_per_turn)
+    lock = threading.Lock()
+    bot: dict[str, Any] = {}
+
+    def get_bot() -> Any:
+        with lock:
+            if "bot" not in bot:
+                bot["bot"] = build_assistant(s)
+            return bot["bot"]
+
+    app = FastAPI(title="百万客群营销助手", docs_url=None, redoc_url=None, openapi_url=None)
+    try:
+        from webapp.dashboard import dashboard_router
+
+        app.include_router(dashboard_router(s))
+    except ImportError:
+        log.info("dashboard not available")
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "mode": s.llm_mode}
+
+    demo = build_blocks(s, store, get_bot, users, _examples())
+    demo.queue(default_concurrency_limit=s.max_concurrent_turns, max_size=s.queue_size)
+    auth = None
+    if users:
+        def auth(username: str, password: str) -> bool:
+            u = users.get(username)
+            return bool(u and verify_password(password, u.password_hash))
+    theme = gr.themes.Soft(font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "sans-serif"],
+                           font_mono=["monospace"])  # plain names: no web-font download
+    return gr.mount_gradio_app(app, demo, path="/", auth=auth, auth_message="请登录百万客群营销助手",
+                               footer_links=[], theme=theme, css=CSS, ssr_mode=False, mcp_server=False,
+                               enable_monitoring=False, pwa=False)
