@@ -1,0 +1,28 @@
+"""Errors the sandbox raises to its callers (messages in Chinese: the tool shows them as they are)."""
+
+from __future__ import annotations
+
+# Layer names as the messages show them.
+LAYERS = {
+    "namespaces": "命名空间隔离（unshare：独立 PID/网络/挂载/IPC/UTS）",
+    "network": "网络隔离（独立网络命名空间）",
+    "filesystem": "最小根文件系统（tmpfs + 只读绑定挂载 + pivot_root）",
+    "identity": "身份降权（setpriv：独立 uid/gid、无 capability、no_new_privs）",
+    "rlimits": "资源限制（内存/CPU/文件大小/文件数/进程数）",
+    "landlock": "Landlock（文件系统/TCP/信号限制）",
+    "supervisor": "沙箱监督进程",
+    "launcher": "沙箱启动器",
+}
+
+
+class SandboxUnavailable(RuntimeError):
+    """A protection layer cannot be set up here; nothing was run."""
+
+    def __init__(self, layer: str, detail: str) -> None:
+        self.layer = layer
+        name = LAYERS.get(layer, layer)
+        super().__init__(f"Python 沙箱不可用，已拒绝运行代码：{name} 无法启用。原因：{detail}")
+
+
+class SandboxBusy(RuntimeError):
+    """All sandbox slots stayed busy for the whole queue timeout (or the queue is full)."""
