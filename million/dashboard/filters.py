@@ -29,11 +29,17 @@ class FilterOptions:
 
 @dataclass(frozen=True)
 class Filters:
-    branch: str | None  # None = 全部网点
     month: str  # the snapshot month the charts describe
+    branch: str | None = None  # the branch picked on the page; None = 全部
+    scope: tuple[str, ...] | None = None  # the branches this user may see; None = all
 
-    def key(self) -> tuple[str, str]:
-        return (self.branch or "", self.month)
+    @property
+    def branches(self) -> tuple[str, ...] | None:
+        """The branch restriction every query applies (None = the whole bank)."""
+        return (self.branch,) if self.branch else self.scope
+
+    def key(self) -> tuple[str, str, tuple[str, ...] | None]:
+        return (self.branch or "", self.month, self.scope)
 
 
 def load_options(wh: Warehouse) -> FilterOptions:
@@ -44,14 +50,27 @@ def load_options(wh: Warehouse) -> FilterOptions:
     return FilterOptions(branches=branches, months=sorted(months))
 
 
-def resolve(options: FilterOptions, branch: str | None, month: str | None) -> Filters:
-    """Empty branch = all branches; empty month = the latest month. Unknown values raise FilterError."""
+def scoped(options: FilterOptions, scope: tuple[str, ...] | None) -> FilterOptions:
+    """The options a user restricted to some branches may pick from."""
+    if scope is None:
+        return options
+    allowed = set(scope)
+    return FilterOptions(branches=[b for b in options.branches if b in allowed], months=options.months)
+
+
+def resolve(options: FilterOptions, branch: str | None, month: str | None,
+            scope: tuple[str, ...] | None = None) -> Filters:
+    """Empty branch = all (visible) branches; empty month = the latest month. Unknown values raise FilterError."""
     b = (branch or "").strip()
     m = (month or "").strip()
     if not options.months:
         raise FilterError("数据仓库中没有客户月度数据，请先导入数据。")
-    if b and (len(b) > MAX_FILTER_LEN or b not in set(options.branches)):
+    visible = scoped(options, scope)
+    if scope is not None and not visible.branches:
+        raise FilterError("当前账号没有可查看的网点。")
+    if b and (len(b) > MAX_FILTER_LEN or b not in set(visible.branches)):
         raise FilterError("未找到该网点，请从下拉列表中选择。")
     if m and (len(m) > 7 or m not in set(options.months)):
         raise FilterError(f"月份无数据，可选范围 {options.months[0]} 至 {options.months[-1]}。")
-    return Filters(branch=b or None, month=m or options.months[-1])
+    return Filters(month=m or options.months[-1], branch=b or None,
+                   scope=tuple(visible.branches) if scope is not None else None)

@@ -4,7 +4,6 @@ drift extrapolation computed here and labelled as such on the chart."""
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import math
 from collections.abc import Iterable
 from pathlib import Path
@@ -76,9 +75,13 @@ def _values(obj: Any) -> list[tuple[str | None, float]]:
 def from_service(artifacts_dir: Path, wh: Warehouse, last_month: str, horizon: int = HORIZON) -> dict[str, Any] | str:
     """The forecasting step's own forecast, or the reason it could not be used."""
     try:
-        if importlib.util.find_spec(SERVICE_MODULE.rsplit(".", 1)[0]) is None:
+        module = importlib.import_module(SERVICE_MODULE)
+    except ModuleNotFoundError as e:
+        if e.name and SERVICE_MODULE.startswith(e.name):  # the package itself has not landed yet
             return "预测模块尚未上线"
-        service = importlib.import_module(SERVICE_MODULE).ForecastService.load(artifacts_dir, wh)
+        return f"预测服务不可用（缺少 {e.name}）"
+    try:
+        service = module.ForecastService.load(artifacts_dir, wh)
         raw = service.forecast(horizon=horizon)
         fc = _values(raw["forecast"])
         lower = [v for _m, v in _values(raw.get("lower"))]
@@ -108,11 +111,11 @@ def artifacts_token(artifacts_dir: Path) -> str:
 
 
 def total_forecast(artifacts_dir: Path, wh: Warehouse, months: list[str], values: list[float],
-                   branch: str | None) -> dict[str, Any]:
-    """The service forecasts the bank's total, so a branch view always uses the local drift."""
+                   restricted: bool) -> dict[str, Any]:
+    """The service forecasts the bank's total, so a view restricted to branches uses the local drift."""
     if not months:
         return {"empty": True, "reason": "暂无：没有月度数据"}
-    if branch is None:
+    if not restricted:
         got = from_service(artifacts_dir, wh, months[-1])
         if isinstance(got, dict):
             return got

@@ -58,8 +58,9 @@ def prospects(wh: Warehouse, f: Filters, scores: pd.DataFrame | str, latest_mont
               top: int = 10) -> dict[str, Any]:
     if isinstance(scores, str):
         return {"empty": True, "reason": scores}
-    if f.branch:  # the branch's customers, by a bound parameter, then matched in memory
-        ids = wh.query("SELECT customer_id FROM customer_base WHERE branch_name = ?", [f.branch])
+    if f.branches is not None:  # the branches' customers, by bound parameters, then matched in memory
+        ids = wh.query("SELECT customer_id FROM customer_base WHERE branch_name IN ("
+                       + ", ".join("?" for _ in f.branches) + ")", list(f.branches))
         scores = scores[scores["customer_id"].isin(set(ids["customer_id"].astype(str)))]
     if scores.empty:
         return {"empty": True, "reason": "暂无：当前网点没有潜客评分"}

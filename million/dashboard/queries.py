@@ -25,7 +25,6 @@ from million.dashboard.filters import FilterOptions, Filters
 from million.warehouse import Warehouse
 
 BEHAVIOR_JOIN = "customer_behavior_assets a JOIN customer_base c ON c.customer_id = a.customer_id"
-BRANCH_CLAUSE = " AND c.branch_name = ?"
 NEAR_MILLION = 800_000  # 资深 (80万-100万): the closest prospects
 FUNNEL_STAGES = LIFECYCLE_STAGES[:4]  # 新客户 → 忠诚客户; 流失预警客户 is shown beside the funnel
 CHURN_STAGE = LIFECYCLE_STAGES[4]
@@ -35,14 +34,17 @@ LOGIN_BUCKETS: tuple[tuple[int, int | None, str], ...] = (
     (11, 20, "11-20次"), (21, 30, "21-30次"), (31, None, "30次以上"))
 
 
+def _in(branches: tuple[str, ...] | None) -> tuple[str, list[Any]]:
+    """The branch restriction as a fixed clause with one bound placeholder per branch."""
+    if branches is None:
+        return "", []
+    return " AND c.branch_name IN (" + ", ".join("?" for _ in branches) + ")", list(branches)
+
+
 def _scope(f: Filters, month: str | None = None) -> tuple[str, list[Any]]:
-    """WHERE clause for one month's snapshot, restricted to the branch when one is chosen."""
-    sql = "a.stat_month = ?"
-    params: list[Any] = [month or f.month]
-    if f.branch:
-        sql += BRANCH_CLAUSE
-        params.append(f.branch)
-    return sql, params
+    """WHERE clause for one month's snapshot, restricted to the chosen (or permitted) branches."""
+    clause, bparams = _in(f.branches)
+    return "a.stat_month = ?" + clause, [month or f.month, *bparams]
 
 
 def _num(v: Any, digits: int = 2) -> float:
@@ -73,8 +75,9 @@ def previous_month(options: FilterOptions, month: str, back: int = 1) -> str | N
 def kpis(wh: Warehouse, f: Filters, options: FilterOptions) -> dict[str, Any]:
     prev = previous_month(options, f.month)
     months = [f.month] + ([prev] if prev else [])
-    where = "a.stat_month IN (" + ", ".join("?" for _ in months) + ")" + (BRANCH_CLAUSE if f.branch else "")
-    params: list[Any] = [*months] + ([f.branch] if f.branch else [])
+    clause, bparams = _in(f.branches)
+    where = "a.stat_month IN (" + ", ".join("?" for _ in months) + ")" + clause
+    params: list[Any] = [*months, *bparams]
     df = wh.query(
         "SELECT a.stat_month AS month, COUNT(*) AS customers, SUM(a.total_assets) AS aum, "
         f"SUM(CASE WHEN a.total_assets >= {MILLION} THEN 1 ELSE 0 END) AS millionaires, "
@@ -131,11 +134,10 @@ def lifecycle(wh: Warehouse, f: Filters) -> dict[str, Any]:
 
 def monthly_trend(wh: Warehouse, f: Filters) -> dict[str, Any]:
     """Total AUM and 百万客户 per month over the whole history (branch filter applies)."""
-    where = "1 = 1" + (BRANCH_CLAUSE if f.branch else "")
+    clause, params = _in(f.branches)
     df = wh.query(f"SELECT a.stat_month AS month, SUM(a.total_assets) AS aum, "
                   f"SUM(CASE WHEN a.total_assets >= {MILLION} THEN 1 ELSE 0 END) AS millionaires "
-                  f"FROM {BEHAVIOR_JOIN} WHERE {where} GROUP BY a.stat_month ORDER BY a.stat_month",
-                  [f.branch] if f.branch else [])
+                  f"FROM {BEHAVIOR_JOIN} WHERE 1 = 1{clause} GROUP BY a.stat_month ORDER BY a.stat_month", params)
     return {"months": df["month"].astype(str).tolist(), "aum": [_num(v) for v in df["aum"]],
             "millionaires": [_int(v) for v in df["millionaires"]]}
 
@@ -174,10 +176,11 @@ def city_tiers(wh: Warehouse, f: Filters) -> dict[str, Any]:
 
 
 def branch_ranking(wh: Warehouse, f: Filters, top: int = 10) -> dict[str, Any]:
-    """Every branch at the month, ranked by AUM; the chosen branch is kept even outside the top."""
+    """Every visible branch at the month, ranked by AUM; the chosen one is kept even outside the top."""
+    clause, bparams = _in(f.scope)
     df = wh.query(f"SELECT c.branch_name AS branch, COUNT(*) AS customers, SUM(a.total_assets) AS aum, "
                   f"SUM(CASE WHEN a.total_assets >= {MILLION} THEN 1 ELSE 0 END) AS millionaires "
-                  f"FROM {BEHAVIOR_JOIN} WHERE a.stat_month = ? GROUP BY c.branch_name", [f.month])
+                  f"FROM {BEHAVIOR_JOIN} WHERE a.stat_month = ?{clause} GROUP BY c.branch_name", [f.month, *bparams])
     df = df.sort_values(["aum", "branch"], ascending=[False, True]).reset_index(drop=True)
     df["rank"] = df.index + 1
     shown = df.head(top)
@@ -198,8 +201,9 @@ def engagement_growth(wh: Warehouse, f: Filters, options: FilterOptions) -> dict
     base_month = options.months[i - back]
     case = " ".join(f"WHEN a.app_login_count <= {hi} THEN {k}" if hi is not None else f"ELSE {k}"
                     for k, (_lo, hi, _label) in enumerate(LOGIN_BUCKETS))
-    where = "a.stat_month = ? AND p.stat_month = ?" + (BRANCH_CLAUSE if f.branch else "")
-    params: list[Any] = [f.month, base_month] + ([f.branch] if f.branch else [])
+    clause, bparams = _in(f.branches)
+    where = "a.stat_month = ? AND p.stat_month = ?" + clause
+    params: list[Any] = [f.month, base_month, *bparams]
     df = wh.query(
         f"SELECT CASE {case} END AS bucket, COUNT(*) AS customers, SUM(a.total_assets) AS aum_now, "
         "SUM(p.total_assets) AS aum_before, "

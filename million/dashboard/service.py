@@ -12,7 +12,7 @@ from typing import Any
 from million import fmt
 from million.dashboard import forecast, prospects, queries
 from million.dashboard.cache import VersionedCache
-from million.dashboard.filters import FilterOptions, Filters, load_options, resolve
+from million.dashboard.filters import FilterOptions, Filters, load_options, resolve, scoped
 from million.warehouse import Warehouse, WarehouseError, connect
 
 log = logging.getLogger(__name__)
@@ -49,13 +49,14 @@ class DashboardService:
         v = version or self.version()
         return self.cache.get_or_compute(v, ("options",), lambda: load_options(self.wh))[0]
 
-    def data(self, branch: str | None = None, month: str | None = None) -> dict[str, Any]:
-        """Everything the page draws. Raises FilterError for unknown filters, WarehouseError when the
-        warehouse itself is unavailable."""
+    def data(self, branch: str | None = None, month: str | None = None,
+             scope: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """Everything the page draws, for the branches `scope` permits (None = all). Raises FilterError
+        for unknown or forbidden filters, WarehouseError when the warehouse itself is unavailable."""
         t0 = time.perf_counter()
         v = self.version()
         opts = self.options(v)
-        f = resolve(opts, branch, month)
+        f = resolve(opts, branch, month, scope)
         payload, cached = self.cache.get_or_compute(v, ("data", f.key()), lambda: self._build(v, opts, f),
                                                     keep=lambda p: not p["meta"]["failed"])
         meta = {**payload["meta"], "cached": cached, "elapsed_ms": round((time.perf_counter() - t0) * 1000, 1)}
@@ -81,10 +82,10 @@ class DashboardService:
 
         tables = self._shared(v, ("tables",), wh.tables)
         scores = self._shared(v, ("scores",), lambda: prospects.read_scores(self.artifacts_dir))
-        trend = safe("trend", lambda: self._shared(v, ("trend", f.branch), lambda: queries.monthly_trend(wh, f)))
+        trend = safe("trend", lambda: self._shared(v, ("trend", f.branches), lambda: queries.monthly_trend(wh, f)))
         if not trend.get("empty"):
-            trend = {**trend, "forecast": self._shared(v, ("forecast", f.branch), lambda: forecast.total_forecast(
-                self.artifacts_dir, wh, trend["months"], trend["aum"], f.branch))}
+            trend = {**trend, "forecast": self._shared(v, ("forecast", f.branches), lambda: forecast.total_forecast(
+                self.artifacts_dir, wh, trend["months"], trend["aum"], restricted=f.branches is not None))}
         charts = {
             "asset_levels": safe("asset_levels", lambda: queries.asset_levels(wh, f)),
             "segments": safe("segments", lambda: queries.segments(wh, f, tables)),
@@ -94,14 +95,14 @@ class DashboardService:
             "occupation": safe("occupation", lambda: queries.occupation_income(wh, f)),
             "city": safe("city", lambda: queries.city_tiers(wh, f)),
             "branches": safe("branches", lambda: queries.branch_ranking(wh, f)),
-            "prospects": safe("prospects", lambda: self._shared(v, ("prospects", f.branch), lambda: prospects.prospects(
+            "prospects": safe("prospects", lambda: self._shared(v, ("prospects", f.branches), lambda: prospects.prospects(
                 wh, f, scores, opts.latest_month))),
             "engagement": safe("engagement", lambda: queries.engagement_growth(wh, f, opts)),
         }
         k = safe("kpis", lambda: queries.kpis(wh, f, opts))
         return {
             "meta": {"branch": f.branch, "month": f.month, "latest_month": opts.latest_month,
-                     "options": opts.as_dict(), "dialect": wh.dialect, "failed": failed,
+                     "options": scoped(opts, f.scope).as_dict(), "scoped": f.scope is not None, "dialect": wh.dialect, "failed": failed,
                      "generated_at": dt.datetime.now().isoformat(timespec="seconds"),
                      "build_ms": round((time.perf_counter() - t0) * 1000, 1)},
             "kpis": self._cards(k, charts["prospects"]),

@@ -1,6 +1,9 @@
 """`dashboard_router(settings)`: GET /dashboard (page), /dashboard/api/data (JSON), /dashboard/static/*.
 
     app.include_router(dashboard_router(get_settings()))
+    # with logins: a callable that checks the request and returns the user's branches (None = all),
+    # raising fastapi.HTTPException(401/403) to refuse it
+    app.include_router(dashboard_router(s, access=lambda request: user_branches(request)))
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import mimetypes
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -25,6 +29,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
 MAX_PARAM_LEN = 200
+# Request -> the branches the caller may see (None = all); raises HTTPException to refuse.
+Access = Callable[[Request], "tuple[str, ...] | None"]
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -32,16 +38,21 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 def dashboard_router(settings: Settings | None = None, *, service: DashboardService | None = None,
-                     prefix: str = "/dashboard") -> APIRouter:
-    """A self-contained router; `service` lets tests and benches pass their own warehouse."""
+                     access: Access | None = None, prefix: str = "/dashboard") -> APIRouter:
+    """A self-contained router. `service` lets tests and benches pass their own warehouse; `access`
+    ties it to the app's logins and branch scopes (without it, everyone sees every branch)."""
     s = settings or get_settings()
     svc = service or DashboardService(s.warehouse_url, s.artifacts_dir, timeout_s=s.sql_timeout_s)
     page = (STATIC_DIR / "index.html").read_text(encoding="utf-8").replace("__PREFIX__", prefix)
     router = APIRouter()
     router.dashboard_service = svc  # type: ignore[attr-defined]  # the app may warm or inspect it
 
+    def scope_of(request: Request) -> tuple[str, ...] | None:
+        return access(request) if access else None
+
     @router.get(prefix, response_class=HTMLResponse, include_in_schema=False)
-    def dashboard_page() -> HTMLResponse:
+    def dashboard_page(request: Request) -> HTMLResponse:
+        scope_of(request)  # refuses (HTTPException) before the page is served
         return HTMLResponse(page, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache",
                                            "X-Content-Type-Options": "nosniff"})
 
@@ -50,12 +61,13 @@ def dashboard_router(settings: Settings | None = None, *, service: DashboardServ
         return RedirectResponse(prefix, status_code=307)
 
     @router.get(prefix + "/api/data")
-    def dashboard_data(branch: str = "", month: str = "") -> Response:
+    def dashboard_data(request: Request, branch: str = "", month: str = "") -> Response:
         """All panels for one branch ('' = 全部) and month ('' = 最新月份)."""
+        scope = scope_of(request)
         if len(branch) > MAX_PARAM_LEN or len(month) > MAX_PARAM_LEN:
             return _error(400, "筛选参数过长。")
         try:
-            data = svc.data(branch or None, month or None)
+            data = svc.data(branch or None, month or None, scope)
         except FilterError as e:
             return _error(400, str(e))
         except WarehouseError as e:

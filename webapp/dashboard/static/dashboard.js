@@ -515,7 +515,7 @@
   function render(data) {
     var meta = data.meta;
     window.__dashboard.data = data;
-    fillSelect(document.getElementById('f-branch'), meta.options.branches, meta.branch || '', '全部网点');
+    fillSelect(document.getElementById('f-branch'), meta.options.branches, meta.branch || '', meta.scoped ? '全部授权网点' : '全部网点');
     fillSelect(document.getElementById('f-month'), meta.options.months.slice().reverse(), meta.month, null);
     document.getElementById('data-month').textContent = '数据月份：' + meta.month + (meta.branch ? ' · ' + meta.branch : ' · 全部网点');
     renderKpis(data.kpis);
