@@ -27,7 +27,8 @@ class Layout:
     devices: list[str] = field(default_factory=lambda: list(DEVICES))
 
     def landlock_rules(self) -> list[list]:
-        rules: list[list] = [[dst, landlock.RO] for _, dst in self.binds]
+        # Of the sandbox's own folder only the helpers stay readable (the launcher is loaded by then).
+        rules: list[list] = [[f"{dst}/lib" if dst == INSIDE_MOUNT else dst, landlock.RO] for _, dst in self.binds]
         rules += [[dev, landlock.READ_FILE | landlock.WRITE_FILE] for dev in self.devices]
         rules.append([WORK, landlock.RW])
         return rules

@@ -83,11 +83,14 @@ def collect(folder: str, limits: Limits, *, inputs: dict[str, str] | None = None
     dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
         names = sorted(os.listdir(dir_fd))
-        extra = 0
+        extra = over = 0
         for name in names:
             if name.startswith("."):
                 continue  # the code's private state (.mplconfig ...)
-            note = _one(dir_fd, name, max_one, inputs, accepted, total, max_total, limits.max_outputs)
+            if len(accepted) >= limits.max_outputs and os.path.splitext(name)[1].lower() in KINDS:
+                over += 1  # no need to open it: the count cap is reached
+                continue
+            note = _one(dir_fd, name, max_one, inputs, total, max_total)
             if isinstance(note, OutputFile):
                 accepted.append(note)
                 total += len(note.data)
@@ -96,15 +99,17 @@ def collect(folder: str, limits: Limits, *, inputs: dict[str, str] | None = None
                     rejected.append(note)
                 else:
                     extra += 1
+        if over:
+            rejected.append(f"输出文件超过 {limits.max_outputs} 个：另有 {over} 个文件未收集")
         if extra:
-            rejected.append(f"……另有 {extra} 个文件未收集")
+            rejected.append(f"……另有 {extra} 个文件因其他原因未收集")
     finally:
         os.close(dir_fd)
     return accepted, rejected
 
 
-def _one(dir_fd: int, name: str, max_one: int, inputs: dict[str, str], accepted: list[OutputFile],
-         total: int, max_total: int, max_count: int) -> OutputFile | str | None:
+def _one(dir_fd: int, name: str, max_one: int, inputs: dict[str, str], total: int,
+         max_total: int) -> OutputFile | str | None:
     kind = KINDS.get(os.path.splitext(name)[1].lower())
     shown = name if len(name) <= 60 else name[:57] + "..."
     shown = shown.encode("unicode_escape").decode("ascii") if not shown.isprintable() else shown
@@ -134,8 +139,6 @@ def _one(dir_fd: int, name: str, max_one: int, inputs: dict[str, str], accepted:
         return None  # a provided input, unchanged
     if not content_matches(kind, data):
         return f"{shown}：内容与扩展名 .{kind} 不符，未收集"
-    if len(accepted) >= max_count:
-        return f"{shown}：输出文件超过 {max_count} 个，未收集"
     if total + len(data) > max_total:
         return f"{shown}：输出总大小超过上限，未收集"
     return OutputFile(name, kind, data)

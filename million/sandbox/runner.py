@@ -2,7 +2,7 @@
 
     host (root) ── unshare --pid --net --mount --ipc --uts --fork --kill-child
                     └─ supervisor.py (PID 1 of the new namespaces, root): minimal root fs, pivot_root
-                        └─ setpriv (slot uid/gid, no groups, no caps, no_new_privs)
+                        └─ setpriv (leased uid/gid, no groups, no caps, no_new_privs)
                             └─ launcher.py: rlimits + Landlock, verify every layer, then the user code
 
 The code sees only its work folder (a size-limited tmpfs), the interpreter and libraries (read-only),
@@ -99,7 +99,7 @@ class Sandbox:
             raise SandboxUnavailable("namespaces", f"找不到 util-linux 的 unshare（{self.unshare}）")
         if not self.setpriv or not os.access(self.setpriv, os.X_OK):
             raise SandboxUnavailable("identity", f"找不到 util-linux 的 setpriv（{self.setpriv}）")
-        identity.check(self.uid_base, self.pool.size)
+        identity.check(self.uid_base)
         abi = landlock.abi_version()
         if abi < self.min_landlock_abi:
             raise SandboxUnavailable("landlock", f"内核 Landlock ABI={abi}，需要 >= {self.min_landlock_abi}"
@@ -141,8 +141,7 @@ class Sandbox:
              probe: bool = False, seed_fonts: bool = True) -> SandboxResult:
         lay = self._layout
         assert lay is not None
-        with self.pool.slot() as slot:
-            ident = identity.for_slot(self.uid_base, slot)
+        with self.pool.slot(), identity.lease(self.uid_base) as ident:
             call_dir = tempfile.mkdtemp(prefix="million-sbx-", dir=self.work_base)
             try:
                 inputs = self._prepare(call_dir, code, files or {}, ident, lay, timeout_s, memory_mb,
