@@ -46,7 +46,7 @@ def answer_once(question: str) -> int:
     final = [m for m in state.messages if m.get("role") == "assistant" and m.get("content")]
     print("\n" + (final[-1]["content"] if final else ""))
     if state.error:
-        print(f"\n⚠️ {state.error}")
+        print(f"\n⚠ {state.error}")
         return 1
     return 0
 

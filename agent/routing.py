@@ -91,16 +91,18 @@ def plan_for(text: str, previous_customer: str | None, lookup: Lookup) -> Plan:
     segment = _find_segment(t, lookup)
     hm = HORIZON.search(t)
     horizon = min(max(int(hm.group(1)), 1), 12) if hm else 3
-    if "高潜" in t or "潜客" in t or "名单" in t:
+    # Keywords are matched with the names taken out: "高潜力活跃型客户" is a segment, not a list request.
+    k = t.replace(segment or "\0", "").replace(branch or "\0", "")
+    if "高潜" in k or "潜客" in k or "名单" in k:
         args: dict = {"top_n": 20}
         if branch:
             args["branch_name"] = branch
         if segment:
             args["segment"] = segment
         return Plan("single", [Call("predict_million_prob", args, "高潜客户名单")])
-    if "关联" in t or "规则" in t:
+    if "关联" in k or "规则" in k:
         return Plan("single", [Call("recommend_products", {}, "产品关联规则")])
-    if "预测" in t or "趋势" in t or "AUM" in t.upper():
+    if "预测" in k or "趋势" in k or "AUM" in k.upper():
         if previous_customer and re.search(r"他|她|该客户|这位", t):
             return Plan("single", [Call("forecast_aum", {"customer_id": previous_customer, "horizon": horizon})],
                         previous_customer)
@@ -110,11 +112,11 @@ def plan_for(text: str, previous_customer: str | None, lookup: Lookup) -> Plan:
         elif segment:
             args["segment"] = segment
         return Plan("single", [Call("forecast_aum", args, "AUM预测")])
-    if "客群" in t or "分群" in t:
+    if "客群" in k or "分群" in k:
         if previous_customer and re.search(r"他|她|该客户|这位", t):
             return Plan("single", [Call("segment_lookup", {"customer_id": previous_customer})], previous_customer)
         return Plan("single", [Call("segment_lookup", {"segment": segment} if segment else {}, "客群")])
-    if "全局" in t or "重要因素" in t or "重要特征" in t:
+    if "全局" in k or "重要因素" in k or "重要特征" in k:
         return Plan("single", [Call("explain_customer", {}, "全局解释")])
     if previous_customer:  # follow-ups about the customer under discussion
         if re.search(r"产品|推荐|适合|买", t):

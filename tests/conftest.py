@@ -53,8 +53,55 @@ def built_artifacts(small_wh_url: str, small_data: Path, tmp_path_factory: pytes
 def mysql(tmp_path_factory: pytest.TempPathFactory):
     """A real MariaDB on 127.0.0.1 (installed from Debian packages when missing)."""
     try:
-        server = mysql_server.start(Path(tmp_path_factory.mktemp("mariadb")))
+        server = mysql_server.start()
     except mysql_server.Unavailable as e:
         pytest.skip(f"MariaDB 不可用：{e}")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def app_settings(small_wh_url: str, small_data: Path, built_artifacts: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Settings (and the process-wide services) pointed at the small warehouse and its artifacts."""
+    from million.services import set_services
+    from million.settings import get_settings
+
+    run_dir = tmp_path_factory.mktemp("app")
+    env = {"DB_URL": small_wh_url, "DATA_DIR": str(run_dir), "ARTIFACTS_DIR": str(built_artifacts),
+           "AUDIT_LOG": str(run_dir / "audit.jsonl")}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    get_settings.cache_clear()
+    set_services(None)
+    yield get_settings()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    get_settings.cache_clear()
+    set_services(None)
+
+
+@pytest.fixture()
+def session(app_settings, tmp_path: Path):
+    from agent.session import Session
+
+    return Session(tmp_path / "sessions", user="tester")
+
+
+@pytest.fixture(scope="session")
+def known_customers(app_settings) -> dict[str, str]:
+    """Real IDs from the small warehouse: a prospect, a millionaire, one with < 3 months of history."""
+    from million.services import get_services
+
+    wh = get_services().wh
+    latest = get_services().latest_month()
+    q = ("SELECT a.customer_id, a.total_assets, (SELECT COUNT(*) FROM customer_behavior_assets h "
+         "WHERE h.customer_id = a.customer_id) AS months FROM customer_behavior_assets a WHERE a.stat_month = ?")
+    df = wh.query(q, [latest])
+    prospect = df[(df.total_assets < 1e6) & (df.months >= 3)].sort_values("total_assets").iloc[-1]["customer_id"]
+    rich = df[df.total_assets >= 1e6].iloc[0]["customer_id"]
+    short = df[df.months < 3]
+    return {"prospect": str(prospect), "million": str(rich),
+            "short": str(short.iloc[0]["customer_id"]) if len(short) else ""}

@@ -78,7 +78,7 @@ def _single(r: dict[str, Any]) -> ToolOutput:
     if status == "already_million":
         return ToolOutput(f"客户 {cid} 在 {r.get('as_of')} 的总资产为 {wan(r.get('total_assets'))}，已经是百万客户，"
                           "不需要预测达标概率；建议关注资产保有与配置优化。")
-    cool = (f"\n⚠️ 该客户处于营销冷静期（至 {r.get('cool_period_until')}），冷静期内请勿主动营销。"
+    cool = (f"\n【提醒】该客户处于营销冷静期（至 {r.get('cool_period_until')}），冷静期内请勿主动营销。"
             if r.get("in_cool_period") else "")
     n = r.get("n_prospects") or 0
     top_share = f"（前 {r['rank'] / n:.1%}）" if n and r.get("rank") else ""

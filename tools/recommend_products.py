@@ -53,7 +53,7 @@ class RecommendProducts(MarketingTool):
         held = r.get("held_products") or r.get("holdings")
         lines = [f"客户 {cid} 当前持有：{_rule_text(held) if held else '未知'}。"]
         if r.get("in_cool_period"):
-            lines.append(f"⚠️ 该客户处于营销冷静期（至 {r.get('cool_period_until')}），冷静期内请勿主动营销，以下推荐留待冷静期后使用。")
+            lines.append(f"【提醒】该客户处于营销冷静期（至 {r.get('cool_period_until')}），冷静期内请勿主动营销，以下推荐留待冷静期后使用。")
         if not recs:
             lines.append(r.get("message") or "没有满足条件的推荐（客户可能已持有全部产品，或没有提升度>1的规则）。")
             return ToolOutput("\n".join(lines))

@@ -19,7 +19,7 @@ TOOL_LABELS = {
 
 def tool_block(ev: ToolEvent) -> dict[str, Any]:
     args = json.dumps(ev.args, ensure_ascii=False, indent=1) if ev.args else "{}"
-    status = {"ok": "✅", "error": "⚠️", "refused": "⛔"}.get(ev.status, "")
+    status = {"ok": "[完成]", "error": "[出错]", "refused": "[拒绝]"}.get(ev.status, "")
     body = f"参数：\n```json\n{args}\n```\n\n{sanitize_markdown(ev.display)}"
     return {"role": "assistant", "content": body,
             "metadata": {"title": f"{status} 调用工具 {ev.tool}（{TOOL_LABELS.get(ev.tool, ev.tool)}）",
@@ -28,7 +28,7 @@ def tool_block(ev: ToolEvent) -> dict[str, Any]:
 
 def pending_block(name: str, arguments: str) -> dict[str, Any]:
     return {"role": "assistant", "content": f"参数：\n```json\n{arguments[:2000]}\n```",
-            "metadata": {"title": f"⏳ 正在调用 {name}（{TOOL_LABELS.get(name, name)}）", "status": "pending"}}
+            "metadata": {"title": f"[进行中] 正在调用 {name}（{TOOL_LABELS.get(name, name)}）", "status": "pending"}}
 
 
 def render_turn(user_text: str, state: TurnState, session: Session, events_before: int) -> list[dict[str, Any]]:
@@ -60,7 +60,7 @@ def render_turn(user_text: str, state: TurnState, session: Session, events_befor
     if pending is not None:
         out.append(pending)
     if state.error:
-        out.append({"role": "assistant", "content": f"⚠️ {state.error}"})
+        out.append({"role": "assistant", "content": f"⚠ {state.error}"})
     return out
 
 

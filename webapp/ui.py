@@ -67,10 +67,10 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
         with gr.Row(equal_height=True):
             gr.Markdown("## 百万客群营销助手\n输入客户ID获取百万概率、原因、客群、推荐产品、AUM趋势和营销简报；也可以直接提数据问题。")
             gr.HTML(f'<div id="mode-badge" class="{"offline" if offline else ""}">{mode_label(settings)}</div>'
-                    '<div style="margin-top:8px"><a href="/dashboard" target="_blank">📊 打开可视化大屏</a></div>')
+                    '<div style="margin-top:8px"><a href="/dashboard" target="_blank">打开可视化大屏 →</a></div>')
         with gr.Row():
             with gr.Column(scale=1, min_width=220):
-                new_btn = gr.Button("🆕 新对话", variant="secondary")
+                new_btn = gr.Button("新对话", variant="secondary")
                 sugg_buttons = []
                 for group, items in SUGGESTIONS.items():
                     gr.Markdown(f"**{group}**")
@@ -102,7 +102,7 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
             with busy as ok:
                 if not ok:
                     yield conv.display + [{"role": "user", "content": message},
-                                          {"role": "assistant", "content": "⏳ 系统繁忙，请稍后再试。"}], cid, message, None
+                                          {"role": "assistant", "content": "系统繁忙，请稍后再试。"}], cid, message, None
                     return
                 before = len(conv.session.events)
                 state = None

@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,8 +54,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(root_dir: Path, database: str = "bank") -> MySQLServer:
+def start(root_dir: Path | None = None, database: str = "bank") -> MySQLServer:
+    """`root_dir` defaults to a fresh folder in /tmp: the server runs as the mysql user, which must be
+    able to reach it (pytest's own temp folders are private to root)."""
     daemon = _ensure_installed()
+    if root_dir is None:
+        root_dir = Path(tempfile.mkdtemp(prefix="million-mariadb-"))
+        root_dir.chmod(0o755)
     install_db = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
     client = shutil.which("mariadb") or shutil.which("mysql")
     if not install_db or not client:
