@@ -18,8 +18,9 @@ LAYERS = {
 class SandboxUnavailable(RuntimeError):
     """A protection layer cannot be set up here; nothing was run."""
 
-    def __init__(self, layer: str, detail: str) -> None:
+    def __init__(self, layer: str, detail: str, *, stdout: str = "") -> None:
         self.layer = layer
+        self.stdout = stdout  # whatever reached stdout before the refusal (tests check it is empty)
         name = LAYERS.get(layer, layer)
         super().__init__(f"Python 沙箱不可用，已拒绝运行代码：{name} 无法启用。原因：{detail}")
 

@@ -29,20 +29,26 @@ class SlotPool:
         self.in_use = 0
         self.peak = 0  # highest number of slots ever held at once (tests check the bound)
 
-    @contextmanager
-    def slot(self) -> Iterator[int]:
+    def _wait_for_slot(self) -> int:
         with self._lock:
             if self._waiting >= self.max_waiting:
                 raise SandboxBusy(f"Python 沙箱繁忙：已有 {self._waiting} 个分析在排队，请稍后再试。")
             self._waiting += 1
         try:
-            slot = self._free.get(timeout=self.queue_timeout_s)
+            return self._free.get(timeout=self.queue_timeout_s)
         except queue.Empty:
             raise SandboxBusy(f"Python 沙箱繁忙：{self.size} 个运行位都被占用超过 {self.queue_timeout_s:g} 秒，"
                               "请稍后再试。") from None
         finally:
             with self._lock:
                 self._waiting -= 1
+
+    @contextmanager
+    def slot(self) -> Iterator[int]:
+        try:
+            slot = self._free.get_nowait()
+        except queue.Empty:
+            slot = self._wait_for_slot()
         with self._lock:
             self.in_use += 1
             self.peak = max(self.peak, self.in_use)

@@ -230,7 +230,7 @@ class Sandbox:
                                  f"超时：运行超过 {timeout_s:g} 秒，已强制终止全部进程", duration)
         if event["event"] == "error":
             raise SandboxUnavailable(event.get("layer", "supervisor"),
-                                     f"{event.get('message', '')} {err.text()[-300:]}".strip())
+                                     f"{event.get('message', '')} {err.text()[-300:]}".strip(), stdout=out.text())
         return _result(event, out, err, collected, rejected, timeout_s, duration, self.limits)
 
 

@@ -51,6 +51,7 @@ def sandbox(work_base: Path) -> Sandbox:
         sb.check_available()
     except SandboxUnavailable as e:  # this machine is supposed to have every layer: a real failure
         pytest.fail(f"sandbox layers missing on a root CI machine: {e}")
+    sb.run("pass", timeout_s=60)  # one-time warm-up (matplotlib font cache) outside any measurement
     return sb
 
 
