@@ -22,8 +22,8 @@
 
   echarts.registerTheme('bigscreen', {
     color: PALETTE,
-    animationDuration: 300,  // short: the screen counts as loaded when the last chart has finished drawing
-    animationDurationUpdate: 300,
+    animationDuration: 400,
+    animationDurationUpdate: 400,
     backgroundColor: 'transparent',
     textStyle: { color: C.text, fontFamily: FONT },
     legend: { textStyle: { color: C.muted } },
@@ -358,24 +358,27 @@
       asof.textContent = '评分月 ' + d.as_of + (d.stale ? '（模型待更新）' : '') + ' · 共 ' + num(d.scored) + ' 名潜客';
       var rows = d.rows.slice().reverse();
       return {
-        grid: { left: 8, right: 96, top: 8, bottom: 6, containLabel: true },
+        grid: { left: 8, right: 54, top: 8, bottom: 6, containLabel: true },
         tooltip: Object.assign({}, axisTip, { formatter: function (ps) {
           var r = rows[ps[0].dataIndex];
           return tip(r.customer_id, [['客户', r.name], ['网点', r.branch], ['3个月内达百万概率', pct(r.probability)]]);
         } }),
         xAxis: { type: 'value', max: 1, show: false },
         yAxis: { type: 'category', data: rows.map(function (r) { return r.customer_id; }),
-          axisLabel: { color: C.text, fontSize: 12, formatter: function (v, i) { return rows[i].name + '  ' + v; } } },
+          axisLabel: { color: C.text, fontSize: 12, formatter: function (v, i) {
+            return '{r|' + (rows.length - i) + '} ' + rows[i].name + ' ' + v;
+          }, rich: { r: { color: C.gold, fontWeight: 'bold', width: 16, align: 'right' } } } },
         series: [
-          { type: 'bar', data: rows.map(function () { return 1; }), barWidth: 10, barGap: '-100%', silent: true,
-            itemStyle: { color: 'rgba(38,198,255,0.08)', borderRadius: 5 } },
-          { type: 'bar', data: rows.map(function (r) { return r.probability; }), barWidth: 10,
-            itemStyle: { borderRadius: 5, color: function (p) {
-              return grad(C.blue, p.value >= 0.5 ? C.gold : C.cyan, true);
+          { type: 'bar', data: rows.map(function () { return 1; }), barWidth: 16, barGap: '-100%', silent: true,
+            itemStyle: { color: 'rgba(38,198,255,0.08)', borderRadius: 3 },
+            label: { show: true, position: 'right', distance: 6, color: C.gold, fontWeight: 'bold', fontSize: 12,
+              formatter: function (p) { return pct(rows[p.dataIndex].probability); } } },
+          { type: 'bar', data: rows.map(function (r) { return r.probability; }), barWidth: 16,
+            itemStyle: { borderRadius: 3, color: function (p) {
+              return grad('rgba(47,123,255,0.9)', p.value >= 0.5 ? 'rgba(255,197,61,0.75)' : 'rgba(38,198,255,0.75)', true);
             }, shadowBlur: 8, shadowColor: 'rgba(38,198,255,0.5)' },
-            label: { show: true, position: 'right', distance: 8, color: C.text, fontSize: 12,
-              formatter: function (p) { return '{p|' + pct(p.value) + '} ' + shortBranch(rows[p.dataIndex].branch); },
-              rich: { p: { color: C.gold, fontWeight: 'bold' } } } }
+            label: { show: true, position: 'insideLeft', color: '#fff', fontSize: 11,
+              formatter: function (p) { return shortBranch(rows[p.dataIndex].branch); } } }
         ]
       };
     },
@@ -531,6 +534,9 @@
         option = empty('暂无：图表渲染失败');
       }
       el.dataset.empty = (d.empty || (option.title && option.title.text === '暂无数据')) ? '1' : '0';
+      // The first paint is final at once (no grow-in animation): the screen is complete as soon as it
+      // is drawn. Filter changes animate.
+      if (firstLoad) option.animation = false;
       waits.push(finished(chart));
       var t0 = performance.now();
       chart.setOption(option, true);
