@@ -39,16 +39,16 @@ class ExplainCustomer(MarketingTool):
     }
 
     def run(self, args: dict[str, Any], session: Session) -> ToolOutput:
-        svc = get_services().propensity()
         k = int(args.get("top_k", 5))
-        if args.get("customer_id") is None:
+        cid = customer_id_arg(args["customer_id"]) if args.get("customer_id") is not None else None
+        svc = get_services().propensity()
+        if cid is None:
             g = svc.global_explanation(top_k=max(k, 10))
             rows = g.get("factors", [])
             table = pd.DataFrame([{"排名": i + 1, "因素": r.get("label", r.get("feature")),
                                    "平均|SHAP|": f"{r.get('mean_abs_shap', 0):.4f}"} for i, r in enumerate(rows)])
             text = "百万概率模型的全局重要因素（按平均 |SHAP| 排序）：\n\n" + md_table(table, 15)
             return ToolOutput(text, files=[("全局特征重要性.png", svc.global_png())])
-        cid = customer_id_arg(args["customer_id"])
         check_customer_scope(cid, session)
         session.context["customer_id"] = cid
         r = svc.explain(cid, top_k=k)

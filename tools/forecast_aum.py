@@ -30,7 +30,6 @@ class ForecastAum(MarketingTool):
     }
 
     def run(self, args: dict[str, Any], session: Session) -> ToolOutput:
-        svc = get_services().forecast()
         cid = args.get("customer_id")
         if cid is not None:
             cid = customer_id_arg(cid)
@@ -44,6 +43,7 @@ class ForecastAum(MarketingTool):
         if not given and session.branches is not None:
             raise ToolInputError("您只能预测自己负责的分行或客户，请指定 branch_name 或 customer_id。")
         horizon = int(args.get("horizon", 3))
+        svc = get_services().forecast()
         r = svc.forecast(customer_id=cid, segment=segment, branch=branch, horizon=horizon)
         if r.get("status") not in (None, "ok"):
             msg = r.get("message") or "无法预测。"

@@ -9,7 +9,9 @@ from qwen_agent.tools.base import register_tool
 
 from agent.session import Session
 from million.fmt import md_table, pct, wan
+from million.privacy import mask_frame
 from million.services import get_services
+from million.settings import get_settings
 from tools.base import MarketingTool, ToolInputError, ToolOutput, customer_id_arg, optional_text
 from tools.scope import check_customer_scope, scoped_branch
 
@@ -32,13 +34,13 @@ class PredictMillionProb(MarketingTool):
     }
 
     def run(self, args: dict[str, Any], session: Session) -> ToolOutput:
-        svc = get_services().propensity()
         if args.get("customer_id") is not None:
             cid = customer_id_arg(args["customer_id"])
             check_customer_scope(cid, session)
             session.context["customer_id"] = cid
-            return _single(svc.predict(cid))
+            return _single(get_services().propensity().predict(cid))
         branch = scoped_branch(optional_text(args, "branch_name"), session)
+        svc = get_services().propensity()
         n = int(args.get("top_n", 20))
         try:
             # A scoped user: rank over everything, then keep their branches (ranks stay bank-wide).
@@ -64,7 +66,9 @@ class PredictMillionProb(MarketingTool):
         head = (f"高潜客户名单{scope}：共 {len(df)} 人，按未来3个月达到100万的概率排序"
                 f"{'，已排除营销冷静期内的客户' if not args.get('include_cool') else ''}。"
                 f"预计其中约 {df['probability'].sum():.1f} 人会在3个月内达到百万。")
-        return ToolOutput(head + "\n\n" + md_table(view, 20), head + "\n\n" + md_table(view, 200),
+        s = get_settings()
+        llm_view = mask_frame(view) if s.mask_personal_data and s.llm_mode != "offline" else view
+        return ToolOutput(head + "\n\n" + md_table(llm_view, 20), head + "\n\n" + md_table(view, 200),
                           [("高潜客户名单.csv", df.to_csv(index=False).encode("utf-8-sig"))], rows=len(df))
 
 

@@ -34,8 +34,9 @@ class RecommendProducts(MarketingTool):
     }
 
     def run(self, args: dict[str, Any], session: Session) -> ToolOutput:
+        cid = customer_id_arg(args["customer_id"]) if args.get("customer_id") is not None else None
         svc = get_services().rules()
-        if args.get("customer_id") is None:
+        if cid is None:
             df = svc.top_rules(int(args.get("top_k", 10)))
             view = pd.DataFrame({
                 "如果持有/属于": df["antecedents"].map(_rule_text), "那么也会持有": df["consequents"].map(_rule_text),
@@ -43,7 +44,6 @@ class RecommendProducts(MarketingTool):
                 "提升度": df["lift"].map(lambda v: f"{v:.2f}")})
             return ToolOutput(f"最强的 {len(df)} 条产品关联规则（按提升度排序，均满足提升度>1）：\n\n" + md_table(view, 30),
                               rows=len(df))
-        cid = customer_id_arg(args["customer_id"])
         check_customer_scope(cid, session)
         session.context["customer_id"] = cid
         r = svc.recommend(cid, top_k=int(args.get("top_k", 3)))

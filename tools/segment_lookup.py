@@ -64,9 +64,11 @@ class SegmentLookup(MarketingTool):
     }
 
     def run(self, args: dict[str, Any], session: Session) -> ToolOutput:
+        if args.get("customer_id") is not None and args.get("segment"):
+            raise ToolInputError("customer_id 和 segment 只能指定一个。")
+        cid = customer_id_arg(args["customer_id"]) if args.get("customer_id") is not None else None
         svc = get_services().segments()
-        if args.get("customer_id") is not None:
-            cid = customer_id_arg(args["customer_id"])
+        if cid is not None:
             check_customer_scope(cid, session)
             session.context["customer_id"] = cid
             r = svc.for_customer(cid)

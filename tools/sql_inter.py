@@ -9,6 +9,7 @@ from qwen_agent.tools.base import register_tool
 from agent.session import Session
 from million.autochart import chart_for
 from million.fmt import md_table
+from million.privacy import mask_frame
 from million.services import get_services
 from million.settings import get_settings
 from tools.base import MarketingTool, ToolInputError, ToolOutput
@@ -48,6 +49,8 @@ class SqlInter(MarketingTool):
         png = chart_for(df)
         if png:
             files.append(("查询图表.png", png))
-        text = summary + "\n\n" + md_table(df, LLM_ROWS)
+        # An external LLM gets names masked when configured; the person sees the full table.
+        llm_df = mask_frame(df) if s.mask_personal_data and s.llm_mode != "offline" else df
+        text = summary + "\n\n" + md_table(llm_df, LLM_ROWS)
         display = summary + "\n\n" + md_table(df, DISPLAY_ROWS)
         return ToolOutput(text, display, files, rows=len(df))

@@ -1,0 +1,130 @@
+"""The five model/analytics tools on the small warehouse and its built artifacts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tools import all_tools
+
+
+@pytest.fixture(scope="module")
+def t():
+    return {x.name: x for x in all_tools()}
+
+
+def test_predict_one_prospect(t, session, known_customers) -> None:
+    out = t["predict_million_prob"].call({"customer_id": known_customers["prospect"]}, session=session)
+    m = re.search(r"概率：\*\*([\d.]+)%\*\*", out)
+    assert m and 0 <= float(m.group(1)) <= 100, out
+    assert "排名第" in out and "距百万还差" in out and "ROC-AUC" in out
+    assert session.context["customer_id"] == known_customers["prospect"]
+
+
+def test_predict_matches_the_scoring_file(t, session, known_customers, app_settings) -> None:
+    """The tool shows exactly the probability score_customers.py writes for the same month."""
+    import pandas as pd
+
+    from million.services import get_services
+
+    cid = known_customers["prospect"]
+    p = get_services().propensity().predict(cid)["probability"]
+    scores = pd.read_parquet(app_settings.artifacts_dir / "propensity" / "scores_latest.parquet")
+    assert scores.set_index("customer_id").loc[cid, "probability"] == pytest.approx(p, abs=1e-9)
+    assert f"{p * 100:.1f}%" in t["predict_million_prob"].call({"customer_id": cid}, session=session)
+
+
+def test_predict_millionaire_and_short_history(t, session, known_customers) -> None:
+    out = t["predict_million_prob"].call({"customer_id": known_customers["million"]}, session=session)
+    assert "已经是百万客户" in out
+    if known_customers["short"]:
+        out = t["predict_million_prob"].call({"customer_id": known_customers["short"]}, session=session)
+        assert "不足3个月" in out or "已经是百万客户" in out
+
+
+def test_top_list_excludes_cool_period_unless_asked(t, session) -> None:
+    out = t["predict_million_prob"].call({"top_n": 10}, session=session)
+    assert "高潜客户名单" in out and "已排除营销冷静期" in out
+    ev = session.events[-1]
+    assert ev.rows and ev.rows <= 10 and ev.files and ev.files[0].name.endswith(".csv")
+    out = t["predict_million_prob"].call({"top_n": 10, "include_cool": True}, session=session)
+    assert "已排除" not in out
+
+
+def test_top_list_by_branch(t, session, app_settings) -> None:
+    from million.services import get_services
+
+    branch = get_services().wh.query("SELECT branch_name FROM customer_base LIMIT 1")["branch_name"].iloc[0]
+    out = t["predict_million_prob"].call({"top_n": 5, "branch_name": branch}, session=session)
+    assert branch in out
+
+
+def test_explain_customer_and_global(t, session, known_customers) -> None:
+    out = t["explain_customer"].call({"customer_id": known_customers["prospect"]}, session=session)
+    assert "推动因素" in out and "拖累因素" in out
+    assert any(f.is_image for f in session.events[-1].files)
+    out = t["explain_customer"].call({}, session=session)
+    assert "全局" in out and session.events[-1].files[0].path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_segment_lookup_three_ways(t, session, known_customers) -> None:
+    out = t["segment_lookup"].call({"customer_id": known_customers["prospect"]}, session=session)
+    name = re.search(r"属于「(.+?)」", out).group(1)
+    assert "营销方案" in out
+    assert name in t["segment_lookup"].call({"segment": name}, session=session)
+    assert "个客群" in t["segment_lookup"].call({}, session=session)
+    assert "客群" in t["segment_lookup"].call({"segment": "不存在的客群名"}, session=session)
+    assert session.events[-1].status == "error"
+
+
+def test_recommend_products(t, session, known_customers) -> None:
+    out = t["recommend_products"].call({"customer_id": known_customers["prospect"]}, session=session)
+    assert "当前持有" in out
+    out = t["recommend_products"].call({"top_k": 5}, session=session)
+    assert "提升度" in out and session.events[-1].rows == 5
+
+
+def test_forecast(t, session, known_customers) -> None:
+    out = t["forecast_aum"].call({}, session=session)
+    assert "全行" in out and "下限(95%)" in out and session.events[-1].files[0].name.endswith(".png")
+    out = t["forecast_aum"].call({"customer_id": known_customers["prospect"], "horizon": 2}, session=session)
+    assert "预测" in out
+    out = t["forecast_aum"].call({"customer_id": known_customers["prospect"], "segment": "x"}, session=session)
+    assert "只能指定一个" in out
+
+
+def test_sql_inter_table_chart_and_csv(t, session) -> None:
+    out = t["sql_inter"].call({"sql": "SELECT asset_level, COUNT(*) AS n FROM customer_behavior_assets "
+                                      "GROUP BY asset_level ORDER BY asset_level"}, session=session)
+    assert "查询成功，返回 5 行" in out
+    names = [f.name for f in session.events[-1].files]
+    assert "查询结果.csv" in names and "查询图表.png" in names
+
+
+def test_sql_inter_errors_go_back_to_the_llm(t, session) -> None:
+    out = t["sql_inter"].call({"sql": "SELECT no_such_column FROM customer_base"}, session=session)
+    assert session.events[-1].status == "error" and "no_such_column" in out
+    out = t["sql_inter"].call({"sql": "DELETE FROM customer_base"}, session=session)
+    assert session.events[-1].status == "error" and "未执行" in out
+
+
+def test_python_inter_refuses_when_the_sandbox_is_missing(t, session, monkeypatch) -> None:
+    import million.sandbox as sb
+
+    def unavailable() -> None:
+        raise sb.SandboxUnavailable("测试：模拟缺少一层隔离")
+
+    monkeypatch.setattr(sb, "check_available", unavailable)
+    out = t["python_inter"].call({"code": "print(1)"}, session=session)
+    assert "拒绝运行" in out and session.events[-1].status == "error"
+
+
+def test_python_inter_runs_analysis_with_data_and_chart(t, session) -> None:
+    code = ("import pandas as pd, matplotlib.pyplot as plt\n"
+            "df = pd.read_csv('d.csv')\nprint('行数', len(df))\n"
+            "df.plot.bar(x='asset_level', y='n')\nplt.title('各资产等级客户数')\nplt.savefig('chart.png')\n")
+    out = t["python_inter"].call({"code": code, "data_sql": {"d": "SELECT asset_level, COUNT(*) AS n FROM "
+                                  "customer_behavior_assets GROUP BY asset_level"}}, session=session)
+    assert "行数 5" in out, out
+    assert any(f.is_image for f in session.events[-1].files)
