@@ -127,7 +127,7 @@ def generate(customers: int = 20000, months: int = 24, seed: int = 42, end_month
         days = calendar.monthrange(int(month[:4]), int(month[5:]))[1]
         day = rng.integers(1, days + 1, n)
         secs = rng.integers(7 * 3600, 23 * 3600, n)
-        last_login = np.where(logins > 0, _stamp(month, day, secs), last_login)
+        last_login = np.where((logins > 0) & alive, _stamp(month, day, secs), last_login)  # no login before opening
         # Bank contacts respect the 30-day cool period; wealthier and near-1M customers get more.
         total = cents.sum(axis=1)
         month_start = np.datetime64(f"{month}-01")
@@ -195,7 +195,15 @@ def _customer_base(pop: Population, cids: np.ndarray, mlist: list[str], state: S
         [(np.datetime64(f"{mlist[m]}-01") - first).astype(int) for m in pop.open_month],
         -pop.tenure_months_at_start * 30,
     ) + rng.integers(0, 28, pop.n)
-    open_date = np.datetime_as_string(first + open_day_offset.astype("timedelta64[D]"), unit="D").astype(object)
+    open_day = first + open_day_offset.astype("timedelta64[D]")
+    late = pop.open_month > 0
+    if late.any():  # an account opened mid-period cannot log in or be contacted before its opening day
+        first_rows = behavior.drop_duplicates("customer_id").set_index("customer_id").reindex(cids)
+        for col in ("last_app_login_time", "last_contact_time"):
+            seen = pd.to_datetime(first_rows[col]).to_numpy().astype("datetime64[D]")
+            earlier = late & ~np.isnat(seen) & (seen < open_day)
+            open_day = np.where(earlier, seen, open_day)
+    open_date = np.datetime_as_string(open_day, unit="D").astype(object)
     tenure_end = np.where(pop.open_month > 0, len(mlist) - pop.open_month, pop.tenure_months_at_start + len(mlist))
     recent_e = np.mean(e_hist[-3:], axis=0)
     last = behavior.groupby("customer_id", sort=False)["total_assets"].agg(["first", "last"])
