@@ -15,6 +15,7 @@ from agent.session import Session
 from million.services import get_services
 from million.settings import get_settings
 from tools.base import MarketingTool, ToolInputError, ToolOutput
+from tools.sql_inter import scoped
 
 MAX_DATASETS = 5
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,30}$")
@@ -44,7 +45,7 @@ class PythonInter(MarketingTool):
             check_available()
         except SandboxUnavailable as e:
             raise ToolInputError(f"安全沙箱不可用，拒绝运行代码：{e}") from e
-        files = self._datasets(args.get("data_sql") or {})
+        files = self._datasets(args.get("data_sql") or {}, session.branches)
         s = get_settings()
         res = run_python(args["code"], files=files, timeout_s=s.python_timeout_s, memory_mb=s.python_memory_mb,
                          conversation_id=session.conversation_id)
@@ -67,7 +68,7 @@ class PythonInter(MarketingTool):
         status = "ok" if res.ok else "error"
         return ToolOutput("\n\n".join(parts), files=produced, status=status)
 
-    def _datasets(self, data_sql: dict[str, Any]) -> dict[str, bytes]:
+    def _datasets(self, data_sql: dict[str, Any], branches: tuple[str, ...] | None) -> dict[str, bytes]:
         from million.sqlguard import SqlRejected, run_guarded
 
         if not isinstance(data_sql, dict) or len(data_sql) > MAX_DATASETS:
@@ -78,7 +79,9 @@ class PythonInter(MarketingTool):
             if not _NAME.fullmatch(str(name)) or not isinstance(sql, str):
                 raise ToolInputError("data_sql 的名称只能是英文字母、数字和下划线，值必须是 SQL 字符串。")
             try:
-                df, _ = run_guarded(get_services().wh, sql, row_cap=s.sql_row_cap, timeout_s=s.sql_timeout_s)
+                wh = get_services().wh
+                df, _ = run_guarded(wh, scoped(sql, wh.dialect, branches), row_cap=s.sql_row_cap,
+                                    timeout_s=s.sql_timeout_s)
             except SqlRejected as e:
                 raise ToolInputError(f"data_sql[{name}] 未执行：{e}") from e
             out[f"{name}.csv"] = df.to_csv(index=False).encode("utf-8")

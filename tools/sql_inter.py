@@ -4,18 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlglot
 from qwen_agent.tools.base import register_tool
 
 from agent.session import Session
 from million.autochart import chart_for
 from million.fmt import md_table
 from million.privacy import mask_frame
+from million.scope import scope_sql
 from million.services import get_services
 from million.settings import get_settings
 from tools.base import MarketingTool, ToolInputError, ToolOutput
 
 LLM_ROWS = 15  # the LLM sees a summary and the first rows; the person gets the whole table
 DISPLAY_ROWS = 50
+
+
+def scoped(sql: str, dialect: str, branches: tuple[str, ...] | None) -> str:
+    """Limit the query to the user's branches (data layer, not prompt). Unparseable SQL is passed on
+    unchanged for the guard to reject with its own message."""
+    if branches is None:
+        return sql
+    try:
+        return scope_sql(sql, dialect, branches)
+    except ValueError as e:
+        raise ToolInputError(f"SQL 未执行：{e}") from e
+    except sqlglot.errors.SqlglotError:
+        return sql
 
 
 @register_tool("sql_inter")
@@ -37,7 +52,8 @@ class SqlInter(MarketingTool):
         s = get_settings()
         wh = get_services().wh
         try:
-            df, guarded = run_guarded(wh, args["sql"], row_cap=s.sql_row_cap, timeout_s=s.sql_timeout_s)
+            df, guarded = run_guarded(wh, scoped(args["sql"], wh.dialect, session.branches),
+                                      row_cap=s.sql_row_cap, timeout_s=s.sql_timeout_s)
         except SqlRejected as e:
             raise ToolInputError(f"SQL 未执行：{e}") from e
         truncated = bool(df.attrs.get("truncated"))
