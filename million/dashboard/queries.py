@@ -167,7 +167,7 @@ def occupation_income(wh: Warehouse, f: Filters) -> dict[str, Any]:
     df = wh.query(f"SELECT c.occupation_type AS occ, COUNT(*) AS customers, AVG(c.monthly_income) AS income, "
                   f"AVG(a.total_assets) AS avg_aum FROM {BEHAVIOR_JOIN} WHERE {where} GROUP BY c.occupation_type",
                   params)
-    df = _ordered(df, "occ", OCCUPATION_TYPES).sort_values("income", ascending=False)
+    df = _ordered(df, "occ", OCCUPATION_TYPES).sort_values("income", ascending=False, kind="stable")
     return {"types": df["occ"].astype(str).tolist(), "income": [_num(v, 0) for v in df["income"]],
             "avg_aum": [_num(v, 0) for v in df["avg_aum"]], "customers": [_int(v) for v in df["customers"]]}
 
@@ -246,7 +246,7 @@ def segments(wh: Warehouse, f: Filters, tables: Sequence[str]) -> dict[str, Any]
                   f"WHERE {where} GROUP BY s.segment_id, s.segment_name", params)
     if df.empty:
         return {"empty": True, "reason": "暂无：当前筛选范围内没有分群结果"}
-    df = df.sort_values("customers", ascending=False)
+    df = df.assign(sid=df["sid"].astype(str)).sort_values(["customers", "sid"], ascending=[False, True])
     return {"segments": [{"id": str(r["sid"]), "name": str(r["name"]), "customers": _int(r["customers"]),
                           "avg_aum": _num(r["avg_aum"], 0), "millionaires": _int(r["millionaires"])}
                          for r in df.to_dict("records")]}
