@@ -9,8 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from qwen_agent.agents import Assistant
-from qwen_agent.agents import fncall_agent
+from qwen_agent.agents import Assistant, fncall_agent
 from qwen_agent.llm.base import BaseChatModel
 
 from agent.llm import llm_config

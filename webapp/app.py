@@ -38,7 +38,8 @@ def _examples() -> dict[str, str]:
     return {"customer": cust, "branch": branch}
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, llm: Any = None) -> FastAPI:
+    """`llm` overrides the backend chosen from settings (tests pass a scripted model)."""
     s = settings or get_settings()
     users = load_users(s.users_file)
     store = ConversationStore(s.data_dir / "sessions", s.max_tool_calls_per_turn)
@@ -48,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def get_bot() -> Any:
         with lock:
             if "bot" not in bot:
-                bot["bot"] = build_assistant(s)
+                bot["bot"] = build_assistant(s, llm=llm)
             return bot["bot"]
 
     app = FastAPI(title="百万客群营销助手", docs_url=None, redoc_url=None, openapi_url=None)
