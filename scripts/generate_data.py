@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -30,7 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--id-style", choices=["seq", "hex"], default="seq", help="seq: C0000001; hex: 32 hex chars")
     args = ap.parse_args(argv)
     if args.customers < 1:
-        ap.error("--customers must be positive")
+        ap.error("--customers 必须是正整数")
+    if not 6 <= args.months <= 60:
+        ap.error("--months 必须在 6 到 60 之间")
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.end_month):
+        ap.error("--end-month 应为 YYYY-MM 格式，例如 2026-10")
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with tqdm(total=args.months, desc="模拟客户月度数据", unit="月") as bar:
