@@ -160,9 +160,11 @@
 
   function empty(reason) {
     return {
-      title: { text: '暂无数据', subtext: (reason || '').replace(/^暂无[：:]?/, ''), left: 'center', top: 'middle',
+      // "原因（细节）" reads best as two lines under the title
+      title: { text: '暂无数据', subtext: (reason || '').replace(/^暂无[：:]?/, '').replace(/（(.+)）$/, '\n$1'),
+        left: 'center', top: 'middle', itemGap: 8,
         textStyle: { color: C.muted, fontSize: 18, fontWeight: 'normal' },
-        subtextStyle: { color: 'rgba(127,156,199,0.75)', fontSize: 12, width: 260, overflow: 'break' } },
+        subtextStyle: { color: 'rgba(127,156,199,0.75)', fontSize: 12, lineHeight: 18, width: 300, overflow: 'break' } },
       graphic: [{ type: 'circle', left: 'center', top: 'middle', shape: { r: 56 }, silent: true,
         style: { fill: 'none', stroke: 'rgba(38,198,255,0.18)', lineWidth: 2, lineDash: [6, 6] } }]
     };
@@ -537,6 +539,7 @@
       // The first paint is final at once (no grow-in animation): the screen is complete as soon as it
       // is drawn. Filter changes animate.
       if (firstLoad) option.animation = false;
+      option.aria = { enabled: true };  // a generated Chinese description for screen readers
       waits.push(finished(chart));
       var t0 = performance.now();
       chart.setOption(option, true);
