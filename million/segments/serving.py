@@ -1,0 +1,222 @@
+"""SegmentService: what the segment_lookup tool calls.
+
+    svc = SegmentService.load(artifacts_dir, wh)
+    svc.for_customer("C0000123")   # {"status": "ok", "segment_id", "segment_name", "values", "segment": {...}}
+    svc.by_name("高潜力")            # a segment by name, part of a name, or id; unknown -> SegmentNotFound
+    svc.all()                      # every segment with profile and marketing plan
+    svc.assign({"monthly_income": 30000, "total_assets": 800000, ...})  # a new customer's segment
+
+Statuses in for_customer: "ok", "unknown" (no such customer), "invalid" (malformed ID), "no_data"
+(in customer_base but no monthly row). Everything is loaded into memory once; a lookup is a dict hit.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from million.fmt import wan
+from million.segments import store
+from million.segments.features import CLUSTER_FEATURES, FEATURE_LABELS
+from million.segments.lookup import LookupError_, clean_id, match_names, shown
+from million.warehouse import Warehouse, WarehouseError
+
+
+class SegmentNotFound(LookupError_):
+    """No segment matches the name or ID; the message lists the segments there are."""
+
+
+PROFILE_KEYS = ("size", "share", "avg_age", "avg_income", "avg_aum", "median_aum", "avg_repurchase", "avg_card_spend",
+                "avg_product_count", "avg_app_logins", "avg_investment_count", "top_occupations", "holding_rates",
+                "prospect_share", "millionaire_count", "avg_propensity", "avg_propensity_text", "propensity_scored",
+                "propensity_note")
+VALUE_KEYS = ("age", *CLUSTER_FEATURES)
+SEGMENT_AVG = {"age": "avg_age", "monthly_income": "avg_income", "total_assets": "avg_aum",
+               "financial_repurchase_count": "avg_repurchase", "credit_card_monthly_expense": "avg_card_spend",
+               "product_count": "avg_product_count", "app_login_count": "avg_app_logins",
+               "investment_monthly_count": "avg_investment_count"}
+_ID_RE = re.compile(r"(?:客群|聚类|分群|群组|类别|segment|cluster|seg|s)?\s*(?:编号|id|no\.?|#)?\s*(\d{1,3})\s*号?",
+                    re.IGNORECASE)
+NAME_SUFFIXES = ("客户群", "客群", "客户", "群体", "群组", "群")
+
+LIVE_SQL = (
+    "SELECT b.customer_id, b.stat_month, b.total_assets, b.financial_repurchase_count, "
+    "b.credit_card_monthly_expense, b.product_count, b.app_login_count, b.investment_monthly_count, "
+    "c.age, c.monthly_income, c.occupation_type, c.branch_name "
+    "FROM customer_behavior_assets b JOIN customer_base c ON c.customer_id = b.customer_id "
+    "WHERE b.customer_id = ? ORDER BY b.stat_month DESC LIMIT 1")
+BASE_SQL = "SELECT customer_id FROM customer_base WHERE customer_id = ?"
+
+
+def _fmt(key: str, v: float) -> str:
+    label, unit = FEATURE_LABELS[key]
+    if unit == "元":
+        return wan(v)
+    return f"{v:,.0f}{unit}" if float(v).is_integer() else f"{v:,.1f}{unit}"
+
+
+class SegmentService:
+    def __init__(self, model: dict[str, Any], doc: dict[str, Any], assignments: pd.DataFrame,
+                 wh: Warehouse | None = None) -> None:
+        self.scaler = model["scaler"]
+        self.kmeans = model["kmeans"]
+        self.features: list[str] = list(model["features"])
+        self.as_of_month: str = doc["as_of_month"]
+        self.k_selection = doc["k_selection"]
+        self.wh = wh
+        self._segments = [self._segment_dict(p) for p in doc["segments"]]
+        self._names = [s["segment_name"] for s in self._segments]
+        ids = assignments["customer_id"].astype(str).to_numpy()
+        self._row = {cid: i for i, cid in enumerate(ids)}
+        self._seg = assignments["segment_id"].to_numpy(dtype=int)
+        self._month = assignments["as_of_month"].astype(str).to_numpy()
+        self._values = {k: assignments[k].to_numpy(dtype=float) for k in VALUE_KEYS}
+        self._occ = assignments["occupation_type"].astype(str).to_numpy()
+        self._branch = assignments["branch_name"].astype(str).to_numpy()
+
+    @classmethod
+    def load(cls, artifacts_dir: Path, wh: Warehouse | None = None) -> SegmentService:
+        """Raises FileNotFoundError when the segments step has not run."""
+        folder = store.folder(Path(artifacts_dir))
+        for f in (store.MODEL, store.PROFILES, store.ASSIGNMENTS):
+            if not (folder / f).exists():
+                raise FileNotFoundError(f"缺少客群产物 {store.SUBDIR}/{f}，请先运行 make artifacts。")
+        model = joblib.load(folder / store.MODEL)
+        doc = json.loads((folder / store.PROFILES).read_text(encoding="utf-8"))
+        return cls(model, doc, pd.read_parquet(folder / store.ASSIGNMENTS), wh)
+
+    # -- segments ----------------------------------------------------------------------------
+    @staticmethod
+    def _segment_dict(p: dict[str, Any]) -> dict[str, Any]:
+        prof = {k: p[k] for k in PROFILE_KEYS if k in p}
+        return {"segment_id": int(p["segment_id"]), "segment_name": p["segment_name"],
+                "description": p["description"], "naming_rule": p["naming_rule"], "archetype": p["archetype"],
+                "profile": prof, "plan": p["plan"], "zscores": p.get("zscores", {}),
+                "summary": f"「{p['segment_name']}」{p['size']:,}人（占{p['share']:.1%}）：{p['description']}。"}
+
+    def all(self) -> list[dict[str, Any]]:
+        return copy.deepcopy(self._segments)
+
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    def segment(self, segment_id: int) -> dict[str, Any]:
+        return copy.deepcopy(self._segments[segment_id])
+
+    def resolve(self, name: object) -> int:
+        """Segment id for a name, part of a name or an id (0, "0", "客群1", "聚类 2"). Raises SegmentNotFound."""
+        listing = "、".join(f"{s['segment_id']}:{s['segment_name']}" for s in self._segments)
+        if isinstance(name, bool) or name is None:
+            raise SegmentNotFound(f"请提供客群名称或编号。现有客群：{listing}")
+        if isinstance(name, (int, np.integer)):
+            text = str(int(name))
+        elif isinstance(name, str):
+            text = unicodedata.normalize("NFKC", name).strip()
+        else:
+            raise SegmentNotFound(f"客群参数应为名称或编号。现有客群：{listing}")
+        if not text or len(text) > 100:
+            raise SegmentNotFound(f"客群名称为空或过长。现有客群：{listing}")
+        m = _ID_RE.fullmatch(text)
+        if m:
+            sid = int(m.group(1))
+            if 0 <= sid < len(self._segments):
+                return sid
+            raise SegmentNotFound(f"没有编号为 {sid} 的客群。现有客群：{listing}")
+        hits = match_names(text, self._names, NAME_SUFFIXES)
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            raise SegmentNotFound(f"「{shown(text)}」匹配到多个客群：{'、'.join(self._names[i] for i in hits)}，请说得更具体些。")
+        raise SegmentNotFound(f"没有找到名为「{shown(text)}」的客群。现有客群：{listing}")
+
+    def by_name(self, name: object) -> dict[str, Any]:
+        return self.segment(self.resolve(name))
+
+    # -- customers ---------------------------------------------------------------------------
+    def segment_id_of(self, customer_id: str) -> int | None:
+        i = self._row.get(customer_id)
+        return None if i is None else int(self._seg[i])
+
+    def for_customer(self, customer_id: object) -> dict[str, Any]:
+        cid, err = clean_id(customer_id)
+        if cid is None:
+            return {"status": "invalid", "message": err}
+        i = self._row.get(cid)
+        if i is not None:
+            values = {k: float(self._values[k][i]) for k in VALUE_KEYS}
+            return self._customer_result(cid, int(self._seg[i]), values, str(self._month[i]), str(self._occ[i]),
+                                         str(self._branch[i]), live=False)
+        return self._live(cid)
+
+    def _live(self, cid: str) -> dict[str, Any]:
+        """A customer the build did not see (data loaded since): assigned now by the fitted model."""
+        unknown = {"status": "unknown", "customer_id": cid,
+                   "message": f"未找到客户「{shown(cid)}」，请确认客户ID是否正确。"}
+        if self.wh is None:
+            return unknown
+        try:
+            df = self.wh.query(LIVE_SQL, [cid])
+            if df.empty:
+                if not self.wh.query(BASE_SQL, [cid]).empty:
+                    return {"status": "no_data", "customer_id": cid,
+                            "message": f"客户「{shown(cid)}」暂无月度资产与行为数据，无法分群。"}
+                return unknown
+        except WarehouseError as e:
+            return {"status": "error", "customer_id": cid, "message": f"查询数据仓库失败：{e}"}
+        row = df.iloc[0]
+        values = {k: float(row[k]) for k in VALUE_KEYS}
+        sid = self._predict(values)
+        return self._customer_result(cid, sid, values, str(row["stat_month"]), str(row["occupation_type"]),
+                                     str(row["branch_name"]), live=True)
+
+    def _customer_result(self, cid: str, sid: int, values: dict[str, float], month: str, occ: str, branch: str,
+                         live: bool) -> dict[str, Any]:
+        seg = self.segment(sid)
+        prof = seg["profile"]
+        compare = [{"指标": FEATURE_LABELS[k][0], "客户": _fmt(k, v), "客群平均": _fmt(k, prof[SEGMENT_AVG[k]])}
+                   for k, v in values.items()]
+        note = "（该客户在最近一次构建之后才有数据，已用已训练的模型实时归类）" if live else ""
+        return {"status": "ok", "customer_id": cid, "segment_id": sid, "segment_name": seg["segment_name"],
+                "as_of_month": month, "occupation_type": occ, "branch_name": branch,
+                "values": values, "values_text": {c["指标"]: c["客户"] for c in compare}, "comparison": compare,
+                "assigned_live": live, "segment": seg, "profile": prof, "plan": seg["plan"],
+                "message": f"客户「{shown(cid)}」（数据月份 {month}）属于客群 {sid}「{seg['segment_name']}」{note}。"
+                           f"{seg['description']}。"}
+
+    # -- new customers -----------------------------------------------------------------------
+    def _predict(self, values: dict[str, float]) -> int:
+        x = np.array([[values[f] for f in self.features]], dtype=float)
+        return int(self.kmeans.predict(self.scaler.transform(x))[0])
+
+    def assign(self, features_row: dict[str, Any]) -> dict[str, Any]:
+        """The segment a customer with these values falls in. Keys are the feature names or their
+        Chinese labels (月收入, 总资产AUM, ...). Raises ValueError (Chinese message) on bad input."""
+        if not isinstance(features_row, dict):
+            raise ValueError("assign 需要一个 特征名→数值 的字典。")
+        by_label = {FEATURE_LABELS[f][0]: f for f in self.features}
+        values: dict[str, float] = {}
+        for k, v in features_row.items():
+            key = by_label.get(k, k)
+            if key in self.features:
+                try:
+                    fv = float(v)
+                except (TypeError, ValueError):
+                    raise ValueError(f"特征「{shown(k)}」的值不是数字：{shown(v)}") from None
+                if not math.isfinite(fv) or fv < 0:
+                    raise ValueError(f"特征「{shown(k)}」的值应为非负有限数：{shown(v)}")
+                values[key] = fv
+        missing = [f"{FEATURE_LABELS[f][0]}({f})" for f in self.features if f not in values]
+        if missing:
+            raise ValueError(f"缺少分群所需特征：{'、'.join(missing)}")
+        sid = self._predict(values)
+        seg = self.segment(sid)
+        return {**seg, "status": "ok", "values": values}
