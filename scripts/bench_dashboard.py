@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from million.dashboard import DashboardService  # noqa: E402
+from million.dashboard import PANEL_TITLES, DashboardService  # noqa: E402
 from million.settings import get_settings  # noqa: E402
 from webapp.dashboard import dashboard_router  # noqa: E402
 from webapp.dashboard.local_server import serve  # noqa: E402
@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     svc = DashboardService(args.db_url, args.artifacts)
+    shown = svc.data()  # what the screenshot shows, for the note below it
     size = svc.wh.query("SELECT (SELECT COUNT(*) FROM customer_base) AS customers, "
                         "(SELECT COUNT(*) FROM customer_behavior_assets) AS rows_").iloc[0]
     with serve(dashboard_router(s, service=svc, warm=False)) as base, sync_playwright() as p:
@@ -148,8 +149,16 @@ def main(argv: list[str] | None = None) -> int:
         f"数据接口 `/dashboard/api/data`：缓存为空 {statistics.median(api_cold):,.0f} ms，"
         f"缓存命中 {statistics.median(api_warm):,.1f} ms（中位数，{args.runs} 次）。",
         "",
-        f"截图：`{args.screenshot.name}`（{args.width}×{args.height}）。",
+        f"截图：`{args.screenshot.name}`（{args.width}×{args.height}，默认视图：全部网点、最新月份 "
+        f"{shown['meta']['month']}）。",
     ]
+    waiting = [f"{PANEL_TITLES.get(k, k)}（{v['reason'].removeprefix('暂无：')}）" for k, v in shown["charts"].items()
+               if v.get("empty")]
+    if waiting:
+        lines.append(f"截图中显示“暂无数据”占位的面板：{'；'.join(waiting)}。")
+    forecast = shown["charts"]["trend"].get("forecast", {})
+    if forecast.get("method"):
+        lines.append(f"下季度 AUM 预测方法：{forecast['method']}。")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))

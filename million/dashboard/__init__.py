@@ -2,6 +2,6 @@
 returning plain JSON-able dicts. The web layer lives in webapp/dashboard/."""
 
 from million.dashboard.filters import FilterError, FilterOptions, Filters
-from million.dashboard.service import PANELS, DashboardService
+from million.dashboard.service import PANEL_TITLES, PANELS, DashboardService
 
-__all__ = ["PANELS", "DashboardService", "FilterError", "FilterOptions", "Filters"]
+__all__ = ["PANEL_TITLES", "PANELS", "DashboardService", "FilterError", "FilterOptions", "Filters"]

@@ -17,8 +17,13 @@ from million.warehouse import Warehouse, WarehouseError, connect
 
 log = logging.getLogger(__name__)
 
-PANELS = ("asset_levels", "segments", "lifecycle", "trend", "products", "occupation", "city", "branches",
-          "prospects", "engagement")
+# The ten panels and their titles on the page (webapp/dashboard/static/index.html).
+PANEL_TITLES = {
+    "asset_levels": "资产等级分布", "trend": "月度总AUM走势与下季度预测", "branches": "网点AUM排名",
+    "city": "城市等级结构", "lifecycle": "客户生命周期漏斗", "segments": "客群分布", "prospects": "高潜客户榜",
+    "occupation": "职业类型 · 月收入与人均AUM", "engagement": "APP活跃度 vs AUM增长", "products": "产品持有率",
+}
+PANELS = tuple(PANEL_TITLES)
 
 
 class DashboardService:
@@ -102,7 +107,8 @@ class DashboardService:
         k = safe("kpis", lambda: queries.kpis(wh, f, opts))
         return {
             "meta": {"branch": f.branch, "month": f.month, "latest_month": opts.latest_month,
-                     "options": scoped(opts, f.scope).as_dict(), "scoped": f.scope is not None, "dialect": wh.dialect, "failed": failed,
+                     "options": scoped(opts, f.scope).as_dict(), "scoped": f.scope is not None,
+                     "dialect": wh.dialect, "failed": failed,
                      "generated_at": dt.datetime.now().isoformat(timespec="seconds"),
                      "build_ms": round((time.perf_counter() - t0) * 1000, 1)},
             "kpis": self._cards(k, charts["prospects"]),

@@ -105,3 +105,12 @@ def test_own_static_files_reference_no_external_host() -> None:
         text = (STATIC_DIR / f).read_text(encoding="utf-8")
         assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", text, re.I), f
         assert "@import" not in text and "url(http" not in text
+
+
+def test_page_titles_match_the_panel_list(client: TestClient) -> None:
+    from million.dashboard import PANEL_TITLES
+
+    html = client.get("/dashboard").text
+    assert sorted(re.findall(r'data-chart="(\w+)"', html)) == sorted(PANEL_TITLES)
+    for name, title in PANEL_TITLES.items():  # each title sits right above its own chart
+        assert re.search(rf'<h2>{re.escape(title)}.*?</h2><div class="chart" data-chart="{name}"', html), name
