@@ -59,7 +59,9 @@ def load_folder(data_dir: Path, wh: Warehouse, log: Callable[[str], None] = prin
     log("校验 customer_base …")
     base = check_table(CUSTOMER_BASE, base_raw, last_month=last_month)
     log("校验 customer_behavior_assets …")
-    beh = check_table(BEHAVIOR, beh_raw, known_customers=set(base.clean["customer_id"]))
+    known = set(base.clean["customer_id"])
+    refused = set(base_raw.loc[base_raw["__row"].isin(base.rejects["file_row"]), "customer_id"].map(str)) - known
+    beh = check_table(BEHAVIOR, beh_raw, known_customers=known, rejected_customers=refused)
     t_beh = time.perf_counter() - t1
     rejects = pd.concat([base.rejects, beh.rejects], ignore_index=True)
     log("写入数据仓库（先写副本再原子替换）…")

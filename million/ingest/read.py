@@ -50,7 +50,9 @@ def read_table(path: Path, table: str) -> pd.DataFrame:
             raw = pd.read_excel(path, engine="calamine", header=None, dtype=object)
             header, body = list(raw.iloc[0]), raw.iloc[1:]
         elif path.suffix == ".csv":
-            raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            # blank lines are kept (and reported) so every row keeps its line number in the file
+            raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                              skip_blank_lines=False)
             header, body = list(raw.iloc[0]), raw.iloc[1:]
         elif path.suffix == ".parquet":
             body = pd.read_parquet(path)

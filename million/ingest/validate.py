@@ -3,6 +3,7 @@ number and all its reasons; nothing is silently dropped or altered."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,7 +12,6 @@ import pandas as pd
 from million.contract import (
     ASSET_LEVEL_BOUNDS,
     BALANCE_COLUMNS,
-    BEHAVIOR,
     CUSTOMER_BASE,
     FLAG_COLUMNS,
     TABLES,
@@ -58,6 +58,16 @@ def _as_text(s: pd.Series) -> pd.Series:
     return s.map(conv)
 
 
+def _sql_range(sql_type: str) -> tuple[float, float]:
+    """Smallest and largest value a numeric SQL column of the contract can store."""
+    m = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", sql_type)
+    if m:
+        top = 10.0 ** (int(m.group(1)) - int(m.group(2))) - 10.0 ** -int(m.group(2))
+        return -top, top
+    bits = {"TINYINT": 8, "SMALLINT": 16, "INT": 32, "INTEGER": 32, "BIGINT": 64}.get(sql_type, 64)
+    return -(2.0 ** (bits - 1)), 2.0 ** (bits - 1) - 1
+
+
 def _parse_col(col: Column, raw: pd.Series, reasons: _Reasons) -> pd.Series:
     blank = _blank(raw)
     if not col.nullable:
@@ -72,14 +82,20 @@ def _parse_col(col: Column, raw: pd.Series, reasons: _Reasons) -> pd.Series:
         return val.where(present, None)
     if col.kind in {"int", "decimal"}:
         num = pd.to_numeric(raw.where(present, None), errors="coerce")
-        bad = present & num.isna().to_numpy()
+        v = num.to_numpy(dtype=float, na_value=np.nan)
+        bad = present & ~np.isfinite(v)  # text, and also inf / -inf, which no SQL column can hold
         reasons.add(bad, f"{col.name} 不是数字")
         ok = present & ~bad
-        v = num.to_numpy(dtype=float, na_value=np.nan)
+        v = np.where(ok, v, np.nan)
         if col.kind == "int":
             reasons.add(ok & (np.abs(v - np.round(v)) > 1e-9), f"{col.name} 不是整数")
         else:
             reasons.add(ok & (np.abs(v * 100 - np.round(v * 100)) > 1e-4), f"{col.name} 超过两位小数")
+        lo, hi = _sql_range(col.sql_type)  # beyond it the database would refuse the whole import
+        reasons.add(ok & ((np.round(v, 2) < lo) | (np.round(v, 2) > hi)), f"{col.name} 超出 {col.sql_type} 的范围")
+        if col.choices:
+            reasons.add(ok & ~np.isin(v, [float(c) for c in col.choices]),
+                        f"{col.name} 不在取值范围（{'/'.join(col.choices)}）内")
         if col.min_value is not None:
             reasons.add(ok & (v < col.min_value), f"{col.name} 小于 {col.min_value:g}" if col.min_value != 0 else f"{col.name} 为负数")
         if col.max_value is not None:
@@ -107,7 +123,9 @@ def _dup_mask(df: pd.DataFrame, keys: list[str]) -> np.ndarray:
 
 
 def check_table(table: str, raw: pd.DataFrame, *, known_customers: set[str] | None = None,
-                last_month: str | None = None) -> Checked:
+                rejected_customers: set[str] | None = None, last_month: str | None = None) -> Checked:
+    """`known_customers`: the customer_base IDs that load; `rejected_customers`: IDs whose
+    customer_base row was itself rejected (their monthly rows are refused with that reason)."""
     n = len(raw)
     reasons = _Reasons(n)
     typed = pd.DataFrame(index=raw.index)
@@ -123,7 +141,10 @@ def check_table(table: str, raw: pd.DataFrame, *, known_customers: set[str] | No
         reasons.add(_dup_mask(typed, ["customer_id", "stat_month"]), "同一客户同一月份有重复记录")
         if known_customers is not None:
             cid = typed["customer_id"]
-            reasons.add((cid.notna() & ~cid.isin(known_customers)).to_numpy(), "customer_id 不在 customer_base 中")
+            missing = (cid.notna() & ~cid.isin(known_customers)).to_numpy()
+            refused = missing & cid.isin(rejected_customers or set()).to_numpy()
+            reasons.add(refused, "customer_id 对应的 customer_base 行被拒绝")
+            reasons.add(missing & ~refused, "customer_id 不在 customer_base 中")
         cents = {c: np.round(typed[c].to_numpy(dtype=float) * 100) for c in ("total_assets", *BALANCE_COLUMNS)}
         parts = sum(cents[c] for c in BALANCE_COLUMNS)
         reasons.add(~np.isnan(parts) & ~np.isnan(cents["total_assets"]) & (parts != cents["total_assets"]),
@@ -149,7 +170,7 @@ def check_table(table: str, raw: pd.DataFrame, *, known_customers: set[str] | No
         cool = typed["marketing_cool_period"]
         reasons.add((cool.notna() & contact_day.notna() & (cool != contact_day + pd.Timedelta(days=30))).to_numpy(),
                     "marketing_cool_period 不等于最近联系日期+30天")
-        reasons.add((cool.notna() & contact_day.isna() & raw["last_contact_time"].map(lambda v: v is None or v == "" or (isinstance(v, float) and np.isnan(v)))).to_numpy(),
+        reasons.add((cool.notna() & contact_day.isna()).to_numpy() & _blank(raw["last_contact_time"]),
                     "有营销冷静期但没有联系时间")
     why = reasons.joined()
     bad = why != ""
