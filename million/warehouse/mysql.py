@@ -61,6 +61,9 @@ class MySQLWarehouse(Warehouse):
                     else:
                         cur.execute(f"SET SESSION max_execution_time = {int(timeout * 1000)}")
                 if self.read_only:
+                    # Session-wide too: DDL implicitly commits, ending a READ ONLY transaction, so with
+                    # only the transaction a privileged account could still CREATE/DROP tables.
+                    cur.execute("SET SESSION TRANSACTION READ ONLY")
                     cur.execute("START TRANSACTION READ ONLY")
                 if params is not None:
                     sql = re.sub(r"\?", "%s", sql)  # our own parameterised SQL uses ? like DuckDB
