@@ -1,0 +1,162 @@
+"""RuleService: what the recommend_products tool calls.
+
+    svc = RuleService.load(artifacts_dir, wh)
+    svc.recommend("C0000123", top_k=3)   # products not held, ranked, each with its rule as evidence
+    svc.top_rules(10)                   # DataFrame: antecedents, consequents, consequent, support, confidence, lift
+
+recommend statuses: "ok", "unknown" (no such customer), "invalid" (malformed ID or top_k), "error".
+Marketing cool period: the customer is inside it when the reference date is on or before the
+marketing_cool_period date of their latest row (the contract: no marketing before that date; the
+day itself is treated as still inside, to be safe). The reference date is `as_of` when given, else
+today — or the last day of the data's latest month when the data runs past today (mock data).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from million.rules import store
+from million.rules.baskets import PRODUCT_ITEMS, age_band, asset_item, income_band
+from million.rules.recommend import Recommender
+from million.segments.lookup import clean_id, shown
+from million.warehouse import Warehouse, WarehouseError
+
+MAX_TOP_K = 30
+LIVE_SQL = (
+    "SELECT b.stat_month, b.asset_level, b.deposit_flag, b.financial_flag, b.fund_flag, b.insurance_flag, "
+    "b.marketing_cool_period, c.age, c.monthly_income "
+    "FROM customer_behavior_assets b JOIN customer_base c ON c.customer_id = b.customer_id "
+    "WHERE b.customer_id = ? ORDER BY b.stat_month DESC LIMIT 1")
+RULE_COLUMNS = ["antecedents", "consequents", "consequent", "support", "confidence", "lift", "antecedent_support",
+                "consequent_support", "improvement", "targets"]
+
+
+def month_end(month: str) -> dt.date:
+    y, m = int(month[:4]), int(month[5:7])
+    return dt.date(y, m, calendar.monthrange(y, m)[1])
+
+
+def _date(v: Any) -> dt.date | None:
+    if v is None or (isinstance(v, float) and v != v) or v is pd.NaT:
+        return None
+    try:
+        return pd.Timestamp(v).date()
+    except (ValueError, TypeError):
+        return None
+
+
+class RuleService:
+    def __init__(self, rules: pd.DataFrame, baskets: pd.DataFrame, meta: dict[str, Any],
+                 wh: Warehouse | None = None, artifacts_dir: Path | None = None) -> None:
+        self.rules = rules
+        self.meta = meta
+        self.recommender = Recommender(rules)
+        self.wh = wh
+        self.artifacts_dir = artifacts_dir
+        ids = baskets["customer_id"].astype(str).to_numpy()
+        self._row = {cid: i for i, cid in enumerate(ids)}
+        self._items = [list(x) for x in baskets["items"]]
+        self._month = baskets["stat_month"].astype(str).to_numpy()
+        self._cool = [_date(v) for v in baskets["cool_period_until"]]
+        self.latest_month = str(baskets["stat_month"].max()) if len(baskets) else ""
+        self._segments: Any = None
+
+    @classmethod
+    def load(cls, artifacts_dir: Path, wh: Warehouse | None = None) -> RuleService:
+        folder = store.folder(Path(artifacts_dir))
+        for f in (store.RULES, store.BASKETS, store.META):
+            if not (folder / f).exists():
+                raise FileNotFoundError(f"缺少关联规则产物 {store.SUBDIR}/{f}，请先运行 make artifacts。")
+        rules = pd.read_parquet(folder / store.RULES)
+        for c in ("antecedents", "consequents"):
+            rules[c] = rules[c].map(tuple)
+        meta = json.loads((folder / store.META).read_text(encoding="utf-8"))
+        return cls(rules, pd.read_parquet(folder / store.BASKETS), meta, wh, Path(artifacts_dir))
+
+    def reference_date(self, as_of: dt.date | None = None) -> dt.date:
+        if as_of is not None:
+            return as_of
+        today = dt.date.today()
+        return max(today, month_end(self.latest_month)) if self.latest_month else today
+
+    # -- rules -------------------------------------------------------------------------------
+    def top_rules(self, n: int = 10, actionable_only: bool = True) -> pd.DataFrame:
+        """The n rules with the highest lift (then confidence). Rules nobody can act on (every customer
+        matching the antecedents already holds the product) are left out unless actionable_only=False."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError("规则条数 n 应为正整数。")
+        r = self.rules[self.rules["targets"] > 0] if actionable_only else self.rules
+        r = r.sort_values(["lift", "confidence", "support"], ascending=False, kind="stable")
+        return r[RULE_COLUMNS].head(min(n, 1000)).reset_index(drop=True)
+
+    # -- customers ---------------------------------------------------------------------------
+    def _basket(self, cid: str) -> tuple[list[str], str, dt.date | None] | None:
+        i = self._row.get(cid)
+        if i is not None:
+            return self._items[i], str(self._month[i]), self._cool[i]
+        if self.wh is None:
+            return None
+        df = self.wh.query(LIVE_SQL, [cid])  # a customer whose data arrived after the build
+        if df.empty:
+            return None
+        r = df.iloc[0]
+        items = [name for flag, name in zip(("deposit_flag", "financial_flag", "fund_flag", "insurance_flag"),
+                                            PRODUCT_ITEMS, strict=True) if int(r[flag]) == 1]
+        items += [age_band(float(r["age"])), income_band(float(r["monthly_income"])), asset_item(str(r["asset_level"]))]
+        seg = self._segment_of_live(cid)
+        if seg:
+            items.append(seg)
+        return items, str(r["stat_month"]), _date(r["marketing_cool_period"])
+
+    def _segment_of_live(self, cid: str) -> str | None:
+        if self.artifacts_dir is None:
+            return None
+        try:
+            if self._segments is None:
+                from million.segments.serving import SegmentService
+
+                self._segments = SegmentService.load(self.artifacts_dir, self.wh)
+            r = self._segments.for_customer(cid)
+        except (FileNotFoundError, WarehouseError):
+            return None
+        return r.get("segment_name") if r.get("status") == "ok" else None
+
+    def recommend(self, customer_id: object, top_k: int = 3, as_of: dt.date | None = None) -> dict[str, Any]:
+        cid, err = clean_id(customer_id)
+        if cid is None:
+            return {"status": "invalid", "message": err}
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
+            return {"status": "invalid", "customer_id": cid, "message": f"推荐数量 top_k 应为 1-{MAX_TOP_K} 的整数。"}
+        try:
+            found = self._basket(cid)
+        except WarehouseError as e:
+            return {"status": "error", "customer_id": cid, "message": f"查询数据仓库失败：{e}"}
+        if found is None:
+            return {"status": "unknown", "customer_id": cid, "message": f"未找到客户「{shown(cid)}」，请确认客户ID是否正确。"}
+        items, month, cool = found
+        held = [p for p in PRODUCT_ITEMS if p in items]
+        attrs = [it for it in items if it not in PRODUCT_ITEMS]
+        recs, unsupported = self.recommender.recommend(items, top_k)
+        ref = self.reference_date(as_of)
+        in_cool = cool is not None and ref <= cool
+        msg = [f"客户「{shown(cid)}」（数据月份 {month}）持有：{'、'.join(held) or '无'}；属性：{'、'.join(attrs)}。"]
+        if recs:
+            msg.append("推荐：" + "；".join(f"{r['product_name']}（置信度 {r['confidence']:.1%}，提升度 {r['lift']:.2f}）"
+                                          for r in recs) + "。")
+        elif len(held) == len(PRODUCT_ITEMS):
+            msg.append("该客户已持有全部四类产品，无需补充推荐。")
+        else:
+            msg.append(f"未持有的产品（{'、'.join(unsupported)}）没有满足条件（提升度>1）的关联规则支持，暂不推荐。")
+        if in_cool:
+            msg.append(f"注意：该客户处于营销冷静期（至 {cool.isoformat()}），冷静期内请勿主动营销。")
+        return {"status": "ok", "customer_id": cid, "as_of_month": month, "held_products": held, "holdings": held,
+                "attributes": attrs, "recommendations": recs, "unsupported_products": unsupported,
+                "in_cool_period": in_cool, "cool_period_until": cool.isoformat() if cool else None,
+                "reference_date": ref.isoformat(), "algorithm": self.meta.get("algorithm"),
+                "message": "".join(msg)}
