@@ -470,10 +470,17 @@
           if (d) setFilter('branch', state.branch === d.branch ? '' : d.branch);
         });
       }
-      if (name === 'trend') {
-        charts[name].on('click', function (p) {
-          var months = window.__dashboard.data.meta.options.months;
-          if (months.indexOf(p.name) >= 0) setFilter('month', p.name);
+      if (name === 'trend') {  // a click anywhere over a month picks it (not only on the thin line)
+        var trend = charts[name];
+        trend.getZr().on('click', function (e) {
+          var pt = [e.offsetX, e.offsetY];
+          if (!trend.containPixel('grid', pt)) return;
+          var i = Math.round(trend.convertFromPixel({ xAxisIndex: 0 }, pt[0]));
+          var months = window.__dashboard.data.charts.trend.months || [];
+          if (i >= 0 && i < months.length) {
+            var latest = window.__dashboard.data.meta.latest_month;
+            setFilter('month', months[i] === latest ? '' : months[i]);
+          }
         });
       }
       new ResizeObserver(function () { charts[name].resize(); }).observe(el);
