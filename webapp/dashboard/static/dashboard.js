@@ -340,16 +340,22 @@
           return tip(s.name, [['客户数', num(s.customers) + '人（' + pct(s.customers / total) + '）'],
             ['人均资产', wan(s.avg_aum)], ['百万客户', num(s.millionaires) + '人']]);
         } },
+        title: { text: num(total), subtext: '人 · ' + d.segments.length + '个客群', left: 'center', top: '43%',
+          textStyle: { color: '#fff', fontSize: 16, fontWeight: 'bold' }, subtextStyle: { color: C.muted, fontSize: 11 },
+          itemGap: 2 },
         series: [{
-          type: 'pie', roseType: 'radius', radius: ['16%', '66%'], center: ['50%', '52%'],
+          type: 'pie', radius: ['36%', '60%'], center: ['50%', '52%'], minAngle: 6, avoidLabelOverlap: true,
           data: d.segments.map(function (s, i) {
             var c = PALETTE[i % PALETTE.length];
             return { name: s.name, value: s.customers, itemStyle: { color: grad(shade(c, 0.2), shade(c, -0.5)) } };
           }),
           itemStyle: { borderRadius: 4, borderColor: '#061636', borderWidth: 2, shadowBlur: 14, shadowOffsetY: 6,
             shadowColor: 'rgba(0,0,0,0.6)' },
-          label: { color: C.text, fontSize: 11, formatter: function (p) { return p.name + '\n' + pct(p.percent / 100, 0); } },
-          labelLine: { length: 6, length2: 6, lineStyle: { color: C.muted } }
+          label: { color: C.text, fontSize: 11, formatter: function (p) {
+            return p.name + '\n{p|' + pct(p.percent / 100, 0) + '} ' + num(p.value) + '人';
+          }, rich: { p: { color: C.gold, fontWeight: 'bold' } } },
+          labelLine: { length: 8, length2: 8, lineStyle: { color: C.muted } },
+          emphasis: { scaleSize: 8 }
         }]
       };
     },
