@@ -96,7 +96,7 @@ def _parse(sql: str, dialect: str) -> exp.Expression:
         desc = err.get("description") or str(e).splitlines()[0]
         desc = re.sub(r"<class 'sqlglot\.[\w.]*\.(\w+)'>", r"\1", desc)  # "... missing for GT", not a class repr
         raise SqlRejected(f"SQL 语法错误，{DIALECTS[dialect]} 方言无法解析{where}：{desc}。"
-                          f"请修正后重试；{_QUOTE_HINT[dialect]}。") from e
+                          f"请检查关键字拼写、逗号、括号和引号后重试；{_QUOTE_HINT[dialect]}。") from e
     if not trees:
         raise SqlRejected("SQL 为空：请写一条 SELECT 查询。")
     if len(trees) > 1:
