@@ -8,7 +8,6 @@ from typing import Any
 
 import pandas as pd
 
-
 # table -> function(target_table_name) -> CREATE statements (tables swapped in get typed DDL)
 DdlMap = dict[str, Callable[[str], list[str]]]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import threading
 from collections.abc import Sequence
@@ -52,17 +53,50 @@ class DuckWarehouse(Warehouse):
             return ""
         return f"{st.st_ino}-{st.st_mtime_ns}"
 
-    def _connection(self) -> duckdb.DuckDBPyConnection:
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        if not self.read_only:
+            return duckdb.connect(str(self.path), read_only=False, config=self._config())
+        # A reader gets a private in-memory instance with the file attached read-only. duckdb.connect()
+        # on the path would reuse the process-wide instance cached for that path, which keeps serving
+        # the file as it was before a swap for as long as any other connection in the process holds it
+        # (and refuses a second configuration). Locks are the same as for a READ_ONLY instance: the
+        # file cannot be written, no external access, no extensions, configuration locked.
+        cfg = {k: v for k, v in self._config().items() if k not in {"access_mode", "enable_external_access",
+                                                                   "allow_community_extensions", "lock_configuration"}}
+        con = duckdb.connect(":memory:", config=cfg)
+        try:
+            path = str(self.path.resolve()).replace("'", "''")
+            con.execute(f"ATTACH '{path}' AS \"{self.catalog}\" (READ_ONLY)")
+            con.execute(f'USE "{self.catalog}"')
+            con.execute("SET enable_external_access = false")
+            con.execute("SET allow_community_extensions = false")
+            con.execute("SET lock_configuration = true")
+        except duckdb.Error as e:
+            con.close()
+            raise WarehouseError(f"无法打开数据仓库 {self.path.name}：{str(e).splitlines()[0]}") from e
+        return con
+
+    @property
+    def catalog(self) -> str:
+        """The name SQL sees for the warehouse: the file's stem, as with a direct connection."""
+        stem = self.path.stem
+        ok = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", stem) and stem.lower() not in {"memory", "system", "temp", "main"}
+        return stem if ok else "warehouse"
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
             token = self._file_token()
             if self._con is None or token != self._token:  # the file was swapped: reconnect
                 if not token and self.read_only:
                     raise WarehouseError(f"数据仓库文件不存在：{self.path.name}。请先运行 make data 导入数据。")
-                if self._con is not None:
-                    self._con.close()
-                self._con = duckdb.connect(str(self.path), read_only=self.read_only, config=self._config())
-                self._token = self._file_token()
-            return self._con
+                # The old connection is not closed here: queries of other threads may still be reading
+                # from it. It closes itself once its last cursor is gone.
+                self._con = self._open()
+                self._token = token
+            cur = self._con.cursor()  # a cursor per call: safe across threads
+        if self.read_only:
+            cur.execute(f'USE "{self.catalog}"')
+        return cur
 
     def version_token(self) -> str:
         return self._file_token()
@@ -70,7 +104,7 @@ class DuckWarehouse(Warehouse):
     # -- queries -----------------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] | None = None, *, timeout_s: float | None = None,
               max_rows: int | None = None) -> pd.DataFrame:
-        cur = self._connection().cursor()  # a cursor per call: safe across threads
+        cur = self._cursor()
         timeout = timeout_s if timeout_s is not None else self.default_timeout
         timer = threading.Timer(timeout, cur.interrupt) if timeout else None
         fired = threading.Event()
@@ -102,11 +136,12 @@ class DuckWarehouse(Warehouse):
 
     def tables(self) -> list[str]:
         return self.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
-                          "ORDER BY table_name")["table_name"].tolist()
+                          "AND table_catalog = current_database() ORDER BY table_name")["table_name"].tolist()
 
     def columns(self, table: str) -> list[tuple[str, str]]:
         df = self.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
-                        "ORDER BY ordinal_position", [table])
+                        "AND table_schema = 'main' AND table_catalog = current_database() ORDER BY ordinal_position",
+                        [table])
         return list(df.itertuples(index=False, name=None))
 
     def close(self) -> None:
