@@ -1,0 +1,2 @@
+"""Benchmarks behind `make bench`: tool latency, SQL on DuckDB vs MySQL, the offline pipeline at
+several sizes, and concurrent chats. scripts/bench.py runs them and writes bench/results/."""
