@@ -201,6 +201,34 @@ def test_database_refuses_writes_when_the_guard_is_bypassed(engine: Engine) -> N
             engine.wh.query("SELECT * FROM leak")
 
 
+PERSIST_ATTEMPTS = {
+    "duckdb": ["CREATE TABLE memory.main.leak AS SELECT 'secret' AS s", "ATTACH ':memory:' AS scratch",
+               "CREATE TABLE scratch.leak AS SELECT 'secret' AS s", "CREATE TEMP TABLE leak AS SELECT 'secret' AS s",
+               "CREATE TEMP MACRO leak() AS 'secret'", "USE memory", "USE memory; DETACH warehouse"],
+    "mysql": ["SET @leak = 'secret'", "CREATE TEMPORARY TABLE leak AS SELECT 'secret' AS s"],
+}
+PERSIST_CHECKS = {
+    "duckdb": ["SELECT * FROM memory.main.leak", "SELECT * FROM scratch.leak", "SELECT * FROM leak", "SELECT leak()"],
+    "mysql": ["SELECT * FROM leak"],
+}
+
+
+def test_nothing_persists_between_calls_when_the_guard_is_bypassed(engine: Engine) -> None:
+    """One conversation must not leave state for the next one (or break the shared connection),
+    even with raw SQL on the serving connection."""
+    for sql in PERSIST_ATTEMPTS[engine.name]:
+        try:
+            engine.wh.query(sql)
+        except WarehouseError:
+            pass  # refused outright: fine
+    for sql in PERSIST_CHECKS[engine.name]:
+        with pytest.raises(WarehouseError):
+            engine.wh.query(sql)
+    if engine.name == "mysql":
+        assert engine.wh.query("SELECT @leak AS v")["v"].isna().all()
+    still_usable(engine)
+
+
 READERS = {
     "duckdb": ["SELECT * FROM read_csv('/etc/passwd')", "SELECT * FROM read_csv_auto('/etc/passwd')",
                "SELECT * FROM read_parquet('/tmp/x.parquet')", "SELECT * FROM parquet_scan('x.parquet')",
