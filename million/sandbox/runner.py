@@ -3,7 +3,7 @@
     host (root) ── unshare --pid --net --mount --ipc --uts --fork --kill-child
                     └─ supervisor.py (PID 1 of the new namespaces, root): minimal root fs, pivot_root
                         └─ setpriv (leased uid/gid, no groups, no caps, no_new_privs)
-                            └─ launcher.py: rlimits + Landlock, verify every layer, then the user code
+                            └─ launcher.py: rlimits + Landlock + seccomp, verify every layer, then the user code
 
 The code sees only its work folder (a size-limited tmpfs), the interpreter and libraries (read-only),
 no network, no other process. Inputs arrive as files the tool provides; outputs leave only through
@@ -71,7 +71,7 @@ class Sandbox:
     """One sandbox configuration with its pool. Tests build their own; the app uses `default()`.
 
     `simulate_missing` lets tests take a layer away inside the real chain ("namespaces", "network",
-    "filesystem", "identity", "rlimits", "landlock") to prove the call is refused, not run."""
+    "filesystem", "identity", "rlimits", "landlock", "seccomp") to prove the call is refused, not run."""
 
     def __init__(self, *, pool: SlotPool | None = None, limits: Limits | None = None, uid_base: int = identity.UID_BASE,
                  python: str | None = None, unshare: str | None = None, setpriv: str | None = None,

@@ -1,6 +1,6 @@
 """In-sandbox bootstrap (already in the namespaces, already the sandbox uid via setpriv): verify the
 identity and the network namespace, set the resource limits, restrict the filesystem/network/signals
-with Landlock, prove each layer took effect, report READY on fd 3 and close it, then run the user's
+with Landlock, shrink the kernel surface with seccomp, prove each layer took effect, report READY on fd 3 and close it, then run the user's
 code in this process. If any layer cannot be set up or verified, the code never runs.
 
 Stdlib only; runs as: python -I -S -B -u launcher.py /run/launch.json
@@ -20,6 +20,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import landlock  # noqa: E402
+import seccomp  # noqa: E402
 
 LAUNCH_FD = 3
 SETUP_FAILED = 121
@@ -102,6 +103,13 @@ def apply_landlock(rules: list[list], min_abi: int, simulate_missing: bool, prob
     raise SetupError("landlock", "Landlock 未生效：受限之后仍能读取未授权的文件")
 
 
+def apply_seccomp(simulate_missing: bool) -> dict:
+    try:
+        return seccomp.install("unsupported-arch" if simulate_missing else None)
+    except OSError as e:
+        raise SetupError("seccomp", f"seccomp 过滤器无法安装：{e}") from e
+
+
 def check_filesystem(host_marker: str) -> dict:
     if os.path.exists(host_marker) or os.path.exists("/proc/self"):
         raise SetupError("filesystem", "仍能看到宿主机的文件系统（pivot_root 未生效）")
@@ -115,6 +123,7 @@ def setup(cfg: dict) -> dict:
     checks["rlimits"] = set_limits(cfg["limits"], skip="rlimits" in missing)
     checks["landlock"] = apply_landlock(cfg["landlock_rules"], cfg["min_landlock_abi"], "landlock" in missing,
                                         "/run/launch.json")
+    checks["seccomp"] = apply_seccomp("seccomp" in missing)
     return checks
 
 
