@@ -1,0 +1,91 @@
+"""Concurrent chats in offline mode: N conversations at once against one shared Assistant (as the
+web app shares it), each a typical five-turn script. Optionally behind a gate of `gate` concurrent
+turns, like the web app's queue (MAX_CONCURRENT_TURNS); then latency includes the wait."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from agent.session import Session
+from million.bench.stats import rss_mib, summary_ms
+
+
+def script(customer: str, branch: str) -> list[str]:
+    return [customer, "他适合什么产品？", f"高潜客户名单 {branch}",
+            "SELECT b.city_level, COUNT(*) AS n, AVG(a.total_assets) AS avg_aum FROM customer_behavior_assets a "
+            "JOIN customer_base b ON a.customer_id = b.customer_id WHERE a.stat_month = "
+            "(SELECT MAX(stat_month) FROM customer_behavior_assets) GROUP BY b.city_level", "客群概览"]
+
+
+class _Memory(threading.Thread):
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak = rss_mib() or 0.0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.1):
+            self.peak = max(self.peak, rss_mib() or 0.0)
+
+
+def run_chats(settings: Any, customers: list[str], branches: list[str], n_chats: int,
+              gate: int | None = None) -> dict[str, Any]:
+    from agent.bot import build_assistant, run_turn
+    from million.evaluation.runner import backend_config
+
+    bot = build_assistant(settings, llm=backend_config("offline", settings))
+    root = Path(tempfile.mkdtemp(prefix="million-bench-chats-"))
+    sem = threading.BoundedSemaphore(gate) if gate else None
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors: list[str] = []
+    start = threading.Barrier(n_chats)
+
+    def chat(i: int) -> None:
+        session = Session(root, user=f"u{i}", max_tool_calls=settings.max_tool_calls_per_turn)
+        history: list[dict[str, Any]] = []
+        start.wait()
+        for text in script(customers[i % len(customers)], branches[i % len(branches)]):
+            t0 = time.perf_counter()
+            if sem:
+                sem.acquire()
+            try:
+                n0 = len(session.events)
+                *_, state = run_turn(bot, history, text, session)
+            except Exception as e:  # noqa: BLE001 - counted and reported
+                with lock:
+                    errors.append(f"{type(e).__name__}: {e}")
+                continue
+            finally:
+                if sem:
+                    sem.release()
+            dt = time.perf_counter() - t0
+            bad = [ev for ev in session.events[n0:] if ev.status != "ok"]
+            with lock:
+                latencies.append(dt)
+                if state.error:
+                    errors.append(state.error)
+                errors.extend(f"{ev.tool}: {ev.text[:100]}" for ev in bad)
+            history = [*history, {"role": "user", "content": text}, *state.messages]
+        session.cleanup()
+
+    mem = _Memory()
+    before = rss_mib() or 0.0
+    mem.start()
+    threads = [threading.Thread(target=chat, args=(i,)) for i in range(n_chats)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    mem.stop.set()
+    mem.join()
+    return {"chats": n_chats, "gate": gate, "turns": len(latencies), **summary_ms(latencies), "errors": len(errors),
+            "error_examples": sorted(set(errors))[:5], "wall_s": wall,
+            "throughput_turns_per_s": len(latencies) / wall if wall else None,
+            "rss_before_mib": before, "rss_peak_mib": mem.peak, "rss_after_mib": rss_mib() or 0.0}

@@ -1,0 +1,165 @@
+"""bench.md and the README's performance section, rendered from bench.json only (every number in them
+was measured by scripts/bench.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from million.bench.machine import one_line
+from million.bench.pipeline import STAGE_LABELS, STAGES, STATUS_LABELS
+from million.bench.stats import fmt_ms
+
+
+def _mib(v: float | None) -> str:
+    if v is None:
+        return "—"
+    return f"{v / 1024:,.1f} GiB" if v >= 1024 else f"{v:,.0f} MiB"
+
+
+def _secs(v: float | None) -> str:
+    if v is None:
+        return "—"
+    return f"{v / 60:,.1f} 分钟" if v >= 600 else f"{v:,.1f} 秒"
+
+
+def _stage_cell(st: dict[str, Any] | None) -> str:
+    if not st:
+        return "—"
+    if st["status"] == "skipped":
+        return "未运行"
+    cell = f"{_secs(st.get('seconds'))} / {_mib(st.get('peak_mib'))}"
+    return cell if st["status"] == "ok" else f"**{STATUS_LABELS[st['status']]}**（{cell}）"
+
+
+def _load(section: dict[str, Any]) -> str:
+    la = section.get("load_avg")
+    return f"，1 分钟系统负载 {la[0]:.1f} → {la[1]:.1f}（同机还有其他任务时数字会偏慢）" if la else ""
+
+
+def _header(data: dict[str, Any]) -> list[str]:
+    d = data.get("data", {})
+    return [f"- 机器：{one_line(data['machine'])}",
+            f"- 默认数据：{d.get('customers', 0):,} 名客户 × {d.get('months', 0)} 个月（{d.get('rows', 0):,} 行月度数据），"
+            f"最新月 {d.get('latest_month', '-')}，数据仓库 {d.get('dialect', '-')}"]
+
+
+def tools_section(t: dict[str, Any]) -> list[str]:
+    lines = [f"## 工具延迟（离线，每项 {t['runs']} 次，另计首次调用）", "",
+             "| 工具（调用方式） | p50 | p95 | 首次调用 | 出错 |", "|---|---|---|---|---|"]
+    for r in t["tools"]:
+        err = f"{r['errors']}/{r['calls']}" + (f"：{r['note'][:60]}" if r["errors"] else "")
+        lines.append(f"| {r['label']} | {fmt_ms(r['p50_ms'])} | {fmt_ms(r['p95_ms'])} | {fmt_ms(r['first_call_ms'])} | {err} |")
+    b = t["brief"]
+    lines += [f"| **客户经理简报（整轮：5 个工具 + 组织答案）** | **{fmt_ms(b['p50_ms'])}** | **{fmt_ms(b['p95_ms'])}** | "
+              f"{fmt_ms(b['first_turn_ms'])} | {b['errors']}/{b['turns']} |", "",
+              f"简报按 {b['n']} 位不同客户各跑一轮（离线规则路由，不含大模型时间）；测量于 {t['measured']}{_load(t)}。"]
+    return lines
+
+
+def sql_section(s: dict[str, Any]) -> list[str]:
+    if s.get("error"):
+        return ["## 典型分析查询：DuckDB vs MySQL", "", f"未能测量：{s['error']}"]
+    lines = ["## 典型分析查询：DuckDB vs MySQL（同一份数据，同一台机器）", "",
+             f"- MySQL：{s['mysql_version']}（本机临时实例，innodb_buffer_pool_size=256M，表结构与索引同生产 DDL）；"
+             f"导入 {s['copied_rows']:,} 行用时 {_secs(s['copy_seconds'])}",
+             f"- 每条查询先预热 1 次，再计时 {s['runs']} 次；经由工具使用的数据仓库接口（不含 SQL 安全检查）。"
+             f"接口本身的开销（`SELECT 1`，p50）：DuckDB {fmt_ms(s['select1']['duckdb']['p50_ms'])}，"
+             f"MySQL {fmt_ms(s['select1']['mysql']['p50_ms'])}（每次查询新建连接、设置会话超时和只读事务）。", "",
+             "| 查询 | 结果行数 | DuckDB p50 | DuckDB p95 | MySQL p50 | MySQL p95 | MySQL/DuckDB | 结果一致 |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in s["queries"]:
+        ratio = "—" if r["ratio"] is None else f"{r['ratio']:,.1f}×"
+        lines.append(f"| {r['name']} | {r['rows']} | {fmt_ms(r['duckdb']['p50_ms'])} | {fmt_ms(r['duckdb']['p95_ms'])} | "
+                     f"{fmt_ms(r['mysql']['p50_ms'])} | {fmt_ms(r['mysql']['p95_ms'])} | {ratio} | "
+                     f"{'是' if r['same_result'] else '否：' + r['diff']} |")
+    lines += ["", f"测量于 {s['measured']}{_load(s)}。"]
+    return lines
+
+
+def pipeline_section(p: dict[str, Any]) -> list[str]:
+    lines = ["## 离线流水线（每个阶段一个子进程：用时 / 峰值内存）", "",
+             f"每阶段时间上限 {p['time_limit_s']:,.0f} 秒、内存上限 {_mib(p['memory_cap_mib'])}；"
+             "峰值内存为该子进程的最大常驻内存（ru_maxrss）。数据格式 parquet（超过 xlsx 行数上限的规模只能用 parquet）。", "",
+             "| 阶段 | " + " | ".join(f"{r['customers']:,} 客户 × {r['months']} 月" for r in p["sizes"]) + " |",
+             "|---|" + "---|" * len(p["sizes"])]
+    for stage in STAGES:
+        lines.append(f"| {STAGE_LABELS[stage]} | " + " | ".join(_stage_cell(r["stages"].get(stage)) for r in p["sizes"]) + " |")
+    lines.append("| **合计** | " + " | ".join(f"**{_secs(r.get('total_seconds'))}**" for r in p["sizes"]) + " |")
+    lines.append("| 月度数据行数 | " + " | ".join(f"{r.get('rows') or 0:,}" for r in p["sizes"]) + " |")
+    notes = [(r["customers"], s, st) for r in p["sizes"] for s, st in r["stages"].items()
+             if st.get("status") not in ("ok", "skipped")]
+    if notes:
+        lines += ["", "未完成的阶段："]
+        lines += [f"- {c:,} 客户 · {STAGE_LABELS[s]}：{STATUS_LABELS[st['status']]}，运行 {_secs(st.get('seconds'))}，"
+                  f"峰值内存 {_mib(st.get('peak_mib'))}。{st.get('note', '')[:300]}" for c, s, st in notes]
+    lines += ["", f"测量于 {p['measured']}{_load(p)}。"]
+    return lines
+
+
+def chats_section(c: dict[str, Any]) -> list[str]:
+    lines = [f"## 并发对话（离线模式，{c['runs'][0]['chats']} 个对话同时进行，每个对话 5 轮）", "",
+             "脚本：客户ID（简报）→ 他适合什么产品？→ 高潜客户名单 分行 → 一条关联 SQL → 客群概览。共享一个 Assistant（同网页版）。", "",
+             "| 方式 | 轮数 | p50 | p95 | 最长 | 出错 | 总用时 | 吞吐（轮/秒） | 内存（开始 → 峰值） |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in c["runs"]:
+        how = (f"限流 {r['gate']} 个并发轮次（同网页版 MAX_CONCURRENT_TURNS，含排队时间）" if r["gate"]
+               else ("单个对话顺序执行（基线）" if r["chats"] == 1 else f"{r['chats']} 个对话全部同时执行（不限流）"))
+        lines.append(f"| {how} | {r['turns']} | {fmt_ms(r['p50_ms'])} | {fmt_ms(r['p95_ms'])} | {fmt_ms(r['max_ms'])} | "
+                     f"{r['errors']} | {_secs(r['wall_s'])} | {r['throughput_turns_per_s']:.2f} | "
+                     f"{_mib(r['rss_before_mib'])} → {_mib(r['rss_peak_mib'])} |")
+    ex = [e for r in c["runs"] for e in r.get("error_examples", [])]
+    if ex:
+        lines += ["", "出错示例：" + "；".join(ex[:3])]
+    lines += ["", f"测量于 {c['measured']}{_load(c)}。"]
+    return lines
+
+
+def render_bench(data: dict[str, Any]) -> str:
+    lines = ["# 性能基准（`make bench`）", "", *_header(data), ""]
+    for key, fn in (("tools", tools_section), ("sql", sql_section), ("pipeline", pipeline_section), ("chats", chats_section)):
+        if key in data:
+            lines += [*fn(data[key]), ""]
+        else:
+            lines += [f"（{key} 部分尚未测量）", ""]
+    return "\n".join(lines)
+
+
+def render_readme(data: dict[str, Any]) -> str:
+    """The short README section: headline numbers only, with the machine."""
+    lines = ["## 性能 / Performance", "", f"在 {one_line(data['machine'])} 上用 `make bench` 测得"
+             f"（默认数据 {data.get('data', {}).get('customers', 0):,} 名客户 × {data.get('data', {}).get('months', 0)} 个月），"
+             "完整结果见 [bench/results/bench.md](bench/results/bench.md)。", ""]
+    if "tools" in data:
+        b = data["tools"]["brief"]
+        slow = max(data["tools"]["tools"], key=lambda r: r["p50_ms"] or 0)
+        lines.append(f"- **客户经理简报**（5 个工具，离线模式）：p50 {fmt_ms(b['p50_ms'])}，p95 {fmt_ms(b['p95_ms'])}；"
+                     f"单个工具 p50 最慢的是 {slow['label']}（{fmt_ms(slow['p50_ms'])}）。")
+    if "sql" in data and not data["sql"].get("error"):
+        q = data["sql"]["queries"]
+        d = sum(r["duckdb"]["p50_ms"] for r in q)
+        m = sum(r["mysql"]["p50_ms"] for r in q)
+        same = all(r["same_result"] for r in q)
+        lines.append(f"- **10 条典型分析查询**：DuckDB 合计 {fmt_ms(d)}，MySQL（MariaDB）合计 {fmt_ms(m)}（p50 之和）；"
+                     f"两库结果{'全部一致' if same else '有不一致（见 bench.md）'}。")
+    if "pipeline" in data:
+        parts = []
+        for r in data["pipeline"]["sizes"]:
+            bad = [s for s, st in r["stages"].items() if st.get("status") not in ("ok",)]
+            peak = max((st.get("peak_mib") or 0) for st in r["stages"].values())
+            if bad:
+                first = bad[0]
+                st = r["stages"][first]
+                parts.append(f"{r['customers']:,} 客户：在「{STAGE_LABELS[first]}」{STATUS_LABELS[st['status']]}"
+                             f"（{_secs(st.get('seconds'))}，峰值 {_mib(st.get('peak_mib'))}）")
+            else:
+                parts.append(f"{r['customers']:,} 客户 {_secs(r['total_seconds'])}（峰值 {_mib(peak)}）")
+        lines.append("- **离线流水线**（生成→导入→特征→训练→分群→规则→预测，× 24 个月）：" + "；".join(parts) + "。")
+    if "chats" in data:
+        for r in data["chats"]["runs"]:
+            if r["chats"] > 1:
+                how = f"限流 {r['gate']}" if r["gate"] else "不限流"
+                lines.append(f"- **{r['chats']} 个并发对话**（离线，{how}）：每轮 p50 {fmt_ms(r['p50_ms'])}、"
+                             f"p95 {fmt_ms(r['p95_ms'])}，出错 {r['errors']}，进程内存峰值 {_mib(r['rss_peak_mib'])}。")
+    lines += ["", "离线模式不含大模型时间；接入 DashScope 或内网模型后，每轮另加模型响应时间"
+              "（见 `python scripts/evaluate_agent.py --llm dashscope` 的报告）。"]
+    return "\n".join(lines) + "\n"
