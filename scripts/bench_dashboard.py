@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
     svc = DashboardService(args.db_url, args.artifacts)
     shown = svc.data()  # what the screenshot shows, for the note below it
+    load_before = os.getloadavg()
     size = svc.wh.query("SELECT (SELECT COUNT(*) FROM customer_base) AS customers, "
                         "(SELECT COUNT(*) FROM customer_behavior_assets) AS rows_").iloc[0]
     with serve(dashboard_router(s, service=svc, warm=False)) as base, sync_playwright() as p:
@@ -123,11 +124,15 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# 可视化大屏页面加载基准",
         "",
-        f"- 日期：{dt.datetime.now():%Y-%m-%d %H:%M}；命令：`python scripts/bench_dashboard.py --runs {args.runs}`",
+        f"- 日期：{dt.datetime.now():%Y-%m-%d %H:%M}；命令：`python scripts/bench_dashboard.py "
+        f"{' '.join(sys.argv[1:] if argv is None else argv)}`",
         f"- 数据：{int(size['customers']):,} 名客户，{int(size['rows_']):,} 行月度数据（{svc.wh.dialect}）；"
         f"窗口 {args.width}×{args.height}",
         f"- 环境：Chromium {version}（无头，--disable-gpu，软件渲染），{platform.python_implementation()} "
-        f"{platform.python_version()}，{cpu} 个 CPU，测量时系统负载 {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}",
+        f"{platform.python_version()}，{cpu} 个 CPU；系统 1 分钟负载：开始 {load_before[0]:.1f}，结束 {load[0]:.1f}"
+        "（同机还有其他任务在运行，数字会随负载波动）",
+        f"- 产物目录：`{args.artifacts}`；customer_segments 表："
+        f"{'有' if 'customer_segments' in svc.wh.tables() else '无'}",
         f"- 页面请求的主机（全部运行）：{', '.join(hosts)}",
         "",
         "时间从导航开始计（页面自身的 performance 计时），中位数（最小–最大），每列 "
@@ -152,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         f"截图：`{args.screenshot.name}`（{args.width}×{args.height}，默认视图：全部网点、最新月份 "
         f"{shown['meta']['month']}）。",
     ]
-    waiting = [f"{PANEL_TITLES.get(k, k)}（{v['reason'].removeprefix('暂无：')}）" for k, v in shown["charts"].items()
+    waiting = [f"{PANEL_TITLES.get(k, k)}：{v['reason'].removeprefix('暂无：')}" for k, v in shown["charts"].items()
                if v.get("empty")]
     if waiting:
         lines.append(f"截图中显示“暂无数据”占位的面板：{'；'.join(waiting)}。")
