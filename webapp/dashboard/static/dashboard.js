@@ -119,7 +119,7 @@
         }
         var children = [
           { type: 'polygon', shape: { points: front },
-            style: { fill: grad(color, shade(color, -0.65), horizontal ? false : false) },
+            style: { fill: grad(color, shade(color, -0.65)) },
             emphasis: { style: { fill: shade(color, 0.25) } } },
           { type: 'polygon', shape: { points: side }, style: { fill: shade(color, -0.45) },
             emphasis: { style: { fill: shade(color, -0.2) } } },
