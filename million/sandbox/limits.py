@@ -20,6 +20,7 @@ class Limits:
     max_code_kb: int = 256
     max_inputs_mb: int = 128
     grace_s: float = 10.0  # host-side backstop beyond the wall timeout (the supervisor kills first)
+    nice: int = 10  # CPU priority of the code: a busy sandbox yields to the app (and cannot raise it back)
 
     def rlimits(self, *, timeout_s: float, memory_mb: int) -> dict[str, int]:
         mb = 1024 * 1024

@@ -180,7 +180,7 @@ class Sandbox:
             "work_opts": f"size={self.limits.work_size_mb}m,nr_inodes={self.limits.work_inodes},mode=0700,"
                          f"uid={ident.uid},gid={ident.gid}",
             "uid": uid, "gid": gid, "setpriv": self.setpriv, "python": self.python,
-            "launcher": f"{layout.INSIDE_MOUNT}/launcher.py", "timeout_s": timeout_s,
+            "launcher": f"{layout.INSIDE_MOUNT}/launcher.py", "timeout_s": timeout_s, "nice": self.limits.nice,
             "env": _user_env(),
         }
         Path(call_dir, "spec.json").write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")

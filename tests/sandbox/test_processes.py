@@ -167,7 +167,7 @@ except PermissionError:
     res = sandbox.run(code, timeout_s=10, memory_mb=700)
     assert res.ok, res.stderr
     lines = res.stdout.splitlines()
-    assert lines[0] == "True True [] 10"
+    assert lines[0] == f"True True [] {sandbox.limits.nice}"
     assert f"RLIMIT_AS ({700 * 2**20}, {700 * 2**20})" in lines
     assert f"RLIMIT_NPROC ({sandbox.limits.nproc}, {sandbox.limits.nproc})" in lines
     assert "RLIMIT_CORE (0, 0)" in lines

@@ -22,7 +22,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rootfs  # noqa: E402
 
 LAUNCH_FD = 3  # the launcher's setup report; closed by the launcher before the user code starts
-NICE = 10  # lower CPU priority for the user code; without CAP_SYS_NICE it cannot raise it back
 
 
 class Reporter:
@@ -91,7 +90,7 @@ def _start_user(spec: dict, ready_w: int) -> int:
             os.dup2(ready_w, LAUNCH_FD, inheritable=True)
             os.closerange(LAUNCH_FD + 1, 65536)
             os.chdir("/sandbox")
-            os.nice(NICE)  # a busy sandbox must not starve the app or this supervisor
+            os.nice(int(spec["nice"]))  # a busy sandbox must not starve the app or this supervisor
             uid, gid = spec["uid"], spec["gid"]
             argv = [spec["setpriv"], f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
                     "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
