@@ -97,14 +97,18 @@ class MySQLWarehouse(Warehouse):
         return list(df.itertuples(index=False, name=None))
 
     def replace_tables(self, frames: dict[str, pd.DataFrame], ddl: DdlMap | None = None) -> None:
+        """Fill `<table>__new` for every table, then swap them all in with ONE `RENAME TABLE`, which
+        MySQL/MariaDB perform atomically: readers see all old tables or all new ones."""
         ddl = ddl or {}
         con = self._connect()
+        created: list[str] = []
         try:
             with con.cursor() as cur:
                 for table, df in frames.items():
                     new, old = f"{table}__new", f"{table}__old"
                     cur.execute(f"DROP TABLE IF EXISTS `{new}`")
                     cur.execute(f"DROP TABLE IF EXISTS `{old}`")
+                    created.append(new)
                     if table in ddl:
                         for stmt in ddl[table](new):
                             cur.execute(stmt)
@@ -113,17 +117,28 @@ class MySQLWarehouse(Warehouse):
                         cur.execute(f"CREATE TABLE `{new}` ({cols}) DEFAULT CHARSET=utf8mb4")
                     _insert(cur, new, df)
                     con.commit()
-                    cur.execute("SELECT COUNT(*) FROM information_schema.tables "
-                                "WHERE table_schema = DATABASE() AND table_name = %s", (table,))
-                    if cur.fetchone()[0]:
-                        cur.execute(f"RENAME TABLE `{table}` TO `{old}`, `{new}` TO `{table}`")
-                        cur.execute(f"DROP TABLE `{old}`")
-                    else:
-                        cur.execute(f"RENAME TABLE `{new}` TO `{table}`")
-                    con.commit()
+                cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")
+                existing = {r[0] for r in cur.fetchall()}
+                renames, retired = [], []
+                for table in frames:
+                    if table in existing:
+                        renames.append(f"`{table}` TO `{table}__old`")
+                        retired.append(f"{table}__old")
+                    renames.append(f"`{table}__new` TO `{table}`")
+                cur.execute("RENAME TABLE " + ", ".join(renames))
+                created.clear()
+                for old in retired:
+                    cur.execute(f"DROP TABLE `{old}`")
+                con.commit()
         except pymysql.err.MySQLError as e:
             raise WarehouseError(f"写入 MySQL 失败：{e.args[-1]}") from e
         finally:
+            try:  # a failed load leaves the live tables as they were and no half-filled copies
+                with con.cursor() as cur:
+                    for new in created:
+                        cur.execute(f"DROP TABLE IF EXISTS `{new}`")
+            except pymysql.err.MySQLError:
+                pass
             con.close()
 
     def version_token(self) -> str:
