@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from qwen_agent.llm.base import BaseChatModel, register_llm
-from qwen_agent.llm.schema import ASSISTANT, FUNCTION, USER, FunctionCall, Message
+from qwen_agent.llm.schema import ASSISTANT, FUNCTION, SYSTEM, USER, FunctionCall, Message
 
 from agent import routing
 from million.services import get_services
@@ -57,12 +57,18 @@ class OfflineRouter(BaseChatModel):
     def support_multimodal_input(self) -> bool:
         return False
 
-    def decide(self, messages: list[Message]) -> Message:
+    def plan_of(self, messages: list[Message]) -> routing.Plan | None:
+        """The plan for the last user message (the UI shows it before the calls run)."""
         last_user = max((i for i, m in enumerate(messages) if m.role == USER), default=None)
         if last_user is None:
+            return None
+        return routing.plan_for(_text(messages[last_user]), self._previous_customer(messages[:last_user]), self.lookup)
+
+    def decide(self, messages: list[Message]) -> Message:
+        last_user = max((i for i, m in enumerate(messages) if m.role == USER), default=None)
+        plan = self.plan_of(messages)
+        if last_user is None or plan is None:
             return Message(role=ASSISTANT, content=routing.help_text(routing.ENABLE_LLM_HINT))
-        text = _text(messages[last_user])
-        plan = routing.plan_for(text, self._previous_customer(messages[:last_user]), self.lookup)
         done = [(m.name or "", _text(m)) for m in messages[last_user + 1:] if m.role == FUNCTION]
         if len(done) < len(plan.calls):
             call = plan.calls[len(done)]
@@ -85,6 +91,11 @@ class OfflineRouter(BaseChatModel):
                     return cid
             if m.role == USER:
                 cid = routing.find_customer(_text(m), self.lookup)
+                if cid:
+                    return cid
+        for m in history:  # older turns trimmed away: the memory note still names the customer
+            if m.role == SYSTEM:
+                cid = routing.customer_in_note(_text(m), self.lookup)
                 if cid:
                     return cid
         return None

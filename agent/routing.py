@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 ID_TOKEN = re.compile(r"(?<![A-Za-z0-9_.\-])[A-Za-z0-9][A-Za-z0-9_.\-]{3,31}(?![A-Za-z0-9_.\-])")
 SQL_START = re.compile(r"^\s*(select|with)\b", re.I)
 HORIZON = re.compile(r"(\d{1,2})\s*个?月")
+# The conversation memory (agent/memory.py) names the subject under discussion on a line starting
+# with this mark in the system message, so follow-ups still resolve after old turns are trimmed.
+SUBJECT_MARK = "【当前讨论对象】"
 
 COMMANDS = [
     ("高潜客户名单 [分行]", "列出未来3个月最可能达到百万的潜客（排除冷静期），可加分行名"),
@@ -78,6 +81,11 @@ def find_customer(text: str, lookup: Lookup) -> str | None:
         if lookup.customer_exists(tok):
             return tok
     return None
+
+
+def customer_in_note(text: str, lookup: Lookup) -> str | None:
+    m = re.search(re.escape(SUBJECT_MARK) + r"([^\n]*)", text)
+    return find_customer(m.group(1), lookup) if m else None
 
 
 def plan_for(text: str, previous_customer: str | None, lookup: Lookup) -> Plan:

@@ -48,10 +48,23 @@ class Settings:
     max_concurrent_turns: int = 4
     queue_size: int = 32
     mask_personal_data: bool = False
+    # Conversation memory: the history sent to the LLM stays under this many characters (≈ tokens
+    # for Chinese text), on top of the system prompt; older turns are summarised from tool results.
+    history_budget_chars: int = 10_000
 
     @property
     def warehouse_url(self) -> str:
         return self.db_url or f"duckdb:///{self.data_dir / 'warehouse.duckdb'}"
+
+    @property
+    def history_db(self) -> Path:
+        """Saved conversations and the report index (SQLite)."""
+        return self.data_dir / "history.sqlite3"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Each user's analysis reports, one folder per user."""
+        return self.data_dir / "reports"
 
     @property
     def llm_mode(self) -> str:
@@ -90,6 +103,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         max_concurrent_turns=int(e.get("MAX_CONCURRENT_TURNS", "4")),
         queue_size=int(e.get("QUEUE_SIZE", "32")),
         mask_personal_data=e.get("MASK_PERSONAL_DATA", "") in {"1", "true", "yes"},
+        history_budget_chars=int(e.get("HISTORY_BUDGET_CHARS", "10000")),
     )
 
 

@@ -17,6 +17,7 @@ import json5
 import jsonschema
 from qwen_agent.tools.base import BaseTool
 
+from agent import confirm
 from agent.session import Session, ToolEvent
 from million import audit
 from million.services import ServiceUnavailable
@@ -84,7 +85,11 @@ class MarketingTool(BaseTool):
             session.calls_this_turn += 1
             try:
                 args = self.parse_args(params)
-                out = self.run(args, session)
+                # Confirm before run: generated code waits for the person's click (agent/confirm.py).
+                held = confirm.hold(session, self.name, args, kwargs.get("confirmed"))
+                out = ToolOutput(held.text, held.display, status="pending") if held else self.run(args, session)
+            except confirm.NotApproved as e:
+                out = ToolOutput(str(e), status="refused")
             except ToolInputError as e:
                 out = ToolOutput(str(e), status="error")
             except ServiceUnavailable as e:

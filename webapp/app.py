@@ -15,6 +15,8 @@ from million.services import get_services
 from million.settings import Settings, get_settings
 from webapp.auth import load_users, verify_password
 from webapp.conversations import ConversationStore
+from webapp.history_store import HistoryDB
+from webapp.reports import ReportLibrary
 from webapp.ui import CSS, build_blocks
 
 log = logging.getLogger(__name__)
@@ -38,11 +40,14 @@ def _examples() -> dict[str, str]:
     return {"customer": cust, "branch": branch}
 
 
-def create_app(settings: Settings | None = None, llm: Any = None) -> FastAPI:
-    """`llm` overrides the backend chosen from settings (tests pass a scripted model)."""
+def create_app(settings: Settings | None = None, llm: Any = None, planner_llm: Any = None) -> FastAPI:
+    """`llm` overrides the backend chosen from settings (tests pass a scripted model); `planner_llm`
+    answers plan-mode planning calls (default: the same model)."""
     s = settings or get_settings()
     users = load_users(s.users_file)
-    store = ConversationStore(s.data_dir / "sessions", s.max_tool_calls_per_turn)
+    history = HistoryDB(s.history_db)  # saved conversations and the report index survive restarts
+    store = ConversationStore(s.data_dir / "sessions", s.max_tool_calls_per_turn, db=history)
+    reports = ReportLibrary(s.reports_dir, history)
     lock = threading.Lock()
     bot: dict[str, Any] = {}
 
@@ -64,7 +69,7 @@ def create_app(settings: Settings | None = None, llm: Any = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok", "mode": s.llm_mode}
 
-    demo = build_blocks(s, store, get_bot, users, _examples())
+    demo = build_blocks(s, store, get_bot, users, _examples(), reports=reports, planner_llm=planner_llm)
     demo.queue(default_concurrency_limit=s.max_concurrent_turns, max_size=s.queue_size)
     auth = None
     if users:

@@ -1,5 +1,7 @@
 """The Gradio Blocks of the chat: mode badge, prompt suggestions, streamed answers with visible
-tool calls, inline charts, downloads, new chat, stop."""
+tool calls, inline charts, downloads, new chat, stop; plan mode and confirm-before-run switches,
+the code confirmation panel (运行 / 修改 / 取消), saved conversations and the report library in the
+sidebar. The logic lives in webapp/chat_flow.py; here it is only wired to components."""
 
 from __future__ import annotations
 
@@ -10,17 +12,17 @@ from typing import Any
 
 import gradio as gr
 
-from agent.bot import run_turn
 from agent.llm import mode_label
 from million.settings import Settings
 from webapp.auth import User
+from webapp.chat_flow import ChatFlow, View, confirm_default
 from webapp.conversations import ConversationStore
-from webapp.render import download_paths, render_turn
+from webapp.reports import NothingToReport, ReportLibrary
 
 log = logging.getLogger(__name__)
 
 SUGGESTIONS = {
-    "客户经理": ["{customer}", "他适合什么产品？", "高潜客户名单 {branch}", "客群概览"],
+    "客户经理": ["{customer}", "他适合什么产品？", "那他所在分行呢？", "高潜客户名单 {branch}", "客群概览"],
     "数据分析师": ["各分行最新月总AUM排名前10",
                  "SELECT stat_month, COUNT(*) AS 百万客户数 FROM customer_behavior_assets "
                  "WHERE total_assets >= 1000000 GROUP BY stat_month ORDER BY stat_month",
@@ -31,6 +33,8 @@ SUGGESTIONS = {
 CSS = """
 #mode-badge {font-weight: 600; padding: 6px 12px; border-radius: 6px; background: #eef4ff; color: #1d4ed8;}
 #mode-badge.offline {background: #fff7e6; color: #b45309;}
+#confirm-panel {border: 2px solid #f59e0b; border-radius: 8px; padding: 8px; background: #fffbeb;}
+#notice p {color: #b45309; margin: 0;}
 footer {display: none !important;}
 """
 
@@ -51,9 +55,11 @@ class Busy:
 
 
 def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable[[], Any],
-                 users: dict[str, User], examples: dict[str, str]) -> gr.Blocks:
+                 users: dict[str, User], examples: dict[str, str], *, reports: ReportLibrary | None = None,
+                 planner_llm: Any = None) -> gr.Blocks:
     busy = Busy(max(2, settings.max_concurrent_turns))
     offline = settings.llm_mode == "offline"
+    flow = ChatFlow(settings, store, get_bot, reports=reports, planner_llm=planner_llm)
 
     def user_of(request: gr.Request | None) -> User:
         name = getattr(request, "username", None) or "local"
@@ -64,13 +70,24 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
 
     with gr.Blocks(title="百万客群营销助手") as demo:
         conv_id = gr.State(None)
+        pending_id = gr.State(None)
+        with gr.Sidebar(label="我的对话与报告", open=True, width=300):
+            new_btn = gr.Button("＋ 新对话", variant="primary", elem_id="new-chat")
+            conv_list = gr.Radio(choices=[], label="历史对话（点击打开）", elem_id="conv-list")
+            with gr.Row():
+                del_conv = gr.Button("删除所选对话", size="sm", variant="stop", elem_id="delete-conv")
+                export_btn = gr.Button("导出当前对话", size="sm", elem_id="export-conv")
+            export_file = gr.File(label="对话导出（Markdown）", interactive=False, elem_id="export-file")
+            report_list = gr.Radio(choices=[], label="我的报告", elem_id="report-list")
+            report_files = gr.File(label="报告下载（HTML / Markdown）", file_count="multiple", interactive=False,
+                                   elem_id="report-files")
+            del_report = gr.Button("删除所选报告", size="sm", variant="stop", elem_id="delete-report")
         with gr.Row(equal_height=True):
             gr.Markdown("## 百万客群营销助手\n输入客户ID获取百万概率、原因、客群、推荐产品、AUM趋势和营销简报；也可以直接提数据问题。")
             gr.HTML(f'<div id="mode-badge" class="{"offline" if offline else ""}">{mode_label(settings)}</div>'
                     '<div style="margin-top:8px"><a href="/dashboard" target="_blank">打开可视化大屏 →</a></div>')
         with gr.Row():
             with gr.Column(scale=1, min_width=220):
-                new_btn = gr.Button("新对话", variant="secondary")
                 sugg_buttons = []
                 for group, items in SUGGESTIONS.items():
                     gr.Markdown(f"**{group}**")
@@ -80,53 +97,145 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
                         sugg_buttons.append((b, text))
                 files = gr.File(label="下载（查询结果等）", file_count="multiple", interactive=False)
             with gr.Column(scale=4):
+                with gr.Row(equal_height=True):
+                    plan_cb = gr.Checkbox(False, label="计划模式：先列出步骤再执行", elem_id="plan-mode")
+                    confirm_cb = gr.Checkbox(False, label="运行前确认：SQL / Python 先给我看", elem_id="confirm-mode")
+                    report_btn = gr.Button("生成分析报告", elem_id="make-report", size="sm")
                 chat = gr.Chatbot(label="对话", height=620, sanitize_html=True, render_markdown=True,
                                   group_consecutive_messages=False, elem_id="chat")
+                with gr.Group(visible=False, elem_id="confirm-panel") as confirm_panel:
+                    confirm_info = gr.Markdown(elem_id="confirm-info")
+                    code = gr.Code(value="", language="sql", interactive=False, lines=6, elem_id="confirm-code",
+                                   label="待运行的代码")
+                    with gr.Row():
+                        run_btn = gr.Button("运行", variant="primary", elem_id="confirm-run")
+                        edit_btn = gr.Button("修改", elem_id="confirm-edit")
+                        cancel_btn = gr.Button("取消", variant="stop", elem_id="confirm-cancel")
                 with gr.Row():
                     box = gr.Textbox(placeholder="输入客户ID（如 " + examples["customer"] + "）或问题，回车发送",
                                      show_label=False, scale=8, max_lines=6, elem_id="question")
                     send = gr.Button("发送", variant="primary", scale=1, elem_id="send")
                     stop = gr.Button("停止", scale=1)
+                notice = gr.Markdown(elem_id="notice")
 
-        def respond(message: str, cid: str | None, request: gr.Request) -> Iterator[tuple]:
+        view_outputs = [chat, conv_id, files, confirm_panel, confirm_info, code, pending_id, conv_list, notice]
+
+        def show(view: View, user: User, *, final: bool = True) -> tuple:
+            """A View onto the outputs; while streaming only the chat changes."""
+            if not final:
+                return (view.chat, view.cid, *([gr.skip()] * 7))
+            p = view.pending
+            info = (f"**{p.label} 代码等待您确认**（确认前不会执行）：可直接“运行”，点“修改”编辑后再运行，或“取消”。"
+                    if p else "")
+            editor = gr.Code(value=p.code if p else "", language=p.language if p else "sql", interactive=False)
+            convs = flow.conversations(user)
+            listed = view.cid if any(v == view.cid for _, v in convs) else None
+            return (view.chat, view.cid, view.files or None, gr.Group(visible=p is not None), info, editor,
+                    p.id if p else None, gr.Radio(choices=convs, value=listed), view.notice)
+
+        def stream(views: Iterator[View], user: User, cid: str | None) -> Iterator[tuple]:
+            last = None
+            try:
+                for v in views:
+                    last = v
+                    yield show(v, user, final=not v.running)
+            except GeneratorExit:  # the client went away or pressed stop: cancel remaining work
+                conv = store.get(cid or (last.cid if last else None), user.name)
+                if conv is not None:
+                    conv.session.cancelled.set()
+                raise
+
+        def respond(message: str, cid: str | None, plan_on: bool, confirm_on: bool,
+                    request: gr.Request) -> Iterator[tuple]:
             user = user_of(request)
-            message = (message or "").strip()[:4000]
-            conv = store.get(cid, user.name)
-            if conv is None:
-                cid = store.new(user.name, user.branches)
-                conv = store.get(cid, user.name)
-            assert conv is not None
-            if not message:
-                yield conv.display, cid, "", download_paths(conv.session)
-                return
             with busy as ok:
                 if not ok:
-                    yield conv.display + [{"role": "user", "content": message},
-                                          {"role": "assistant", "content": "系统繁忙，请稍后再试。"}], cid, message, None
+                    yield (gr.skip(),) * len(view_outputs[:-1]) + ("系统繁忙，请稍后再试。",) + (message,)
                     return
-                before = len(conv.session.events)
-                state = None
-                try:
-                    for state in run_turn(get_bot(), conv.llm_history, message, conv.session):
-                        yield conv.display + render_turn(message, state, conv.session, before), cid, "", None
-                except GeneratorExit:  # the client went away or pressed stop: cancel remaining work
-                    conv.session.cancelled.set()
-                    raise
-                if state is not None:
-                    conv.display = conv.display + render_turn(message, state, conv.session, before)
-                    conv.llm_history = [*conv.llm_history, {"role": "user", "content": message}, *state.messages]
-                yield conv.display, cid, "", download_paths(conv.session) or None
+                for out in stream(flow.ask(user, cid, message, plan_mode=plan_on, confirm_on=confirm_on), user, cid):
+                    yield (*out, "")
 
-        def new_chat(cid: str | None, request: gr.Request) -> tuple:
+        def run_code(text: str, cid: str | None, pid: str | None, request: gr.Request) -> Iterator[tuple]:
             user = user_of(request)
-            if cid and store.get(cid, user.name):
-                store.drop(cid)
-            return [], store.new(user.name, user.branches), None
+            with busy as ok:
+                if not ok:
+                    yield (gr.skip(),) * (len(view_outputs) - 1) + ("系统繁忙，请稍后再试。",)
+                    return
+                yield from stream(flow.run_code(user, cid, pid, text), user, cid)
 
-        ev1 = send.click(respond, [box, conv_id], [chat, conv_id, box, files])
-        ev2 = box.submit(respond, [box, conv_id], [chat, conv_id, box, files])
-        stop.click(None, None, None, cancels=[ev1, ev2])
-        new_btn.click(new_chat, [conv_id], [chat, conv_id, files])
+        def cancel_code(cid: str | None, pid: str | None, request: gr.Request) -> tuple:
+            user = user_of(request)
+            v = flow.cancel_code(user, cid, pid)
+            return show(v, user) if v else (gr.skip(),) * len(view_outputs)
+
+        def new_chat(confirm_on: bool, request: gr.Request) -> tuple:
+            user = user_of(request)
+            return show(flow.new(user, confirm_on), user)
+
+        def open_conv(cid: str | None, request: gr.Request) -> tuple:
+            user = user_of(request)
+            v = flow.open(user, cid)
+            return show(v, user) if v else (gr.skip(),) * (len(view_outputs) - 1) + ("找不到这个对话。",)
+
+        def delete_conv(selected: str | None, current: str | None, request: gr.Request) -> tuple:
+            user = user_of(request)
+            ok = flow.delete(user, selected)
+            if ok and selected == current:
+                v = flow.new(user)
+            else:
+                v = flow.open(user, current) or flow.new(user)
+            v.notice = "已删除该对话。" if ok else "请先在列表中选择要删除的对话。"
+            return show(v, user)
+
+        def export_conv(cid: str | None, request: gr.Request) -> tuple:
+            path = flow.export(user_of(request), cid)
+            return (str(path), "已导出当前对话（Markdown），可在左侧下载。") if path else (None, "当前对话还没有内容可导出。")
+
+        def reports_out(user: User, rid: str | None, message: str) -> tuple:
+            choices = flow.report_choices(user)
+            rid = rid if any(v == rid for _, v in choices) else None
+            paths = [str(p) for p in reports.files(user.name, rid)] if reports and rid else []
+            return gr.Radio(choices=choices, value=rid), paths or None, message
+
+        def make_report(cid: str | None, request: gr.Request) -> tuple:
+            user = user_of(request)
+            try:
+                made = flow.make_report(user, cid)
+            except NothingToReport as e:
+                return reports_out(user, None, str(e))
+            s = made.row.summary
+            return reports_out(user, made.row.id,
+                               f"已生成分析报告：{s.get('results', 0)} 项工具结果、{s.get('charts', 0)} 张图表，"
+                               f"用时 {made.seconds:.2f} 秒。可在左侧“我的报告”下载 HTML 或 Markdown。")
+
+        def pick_report(rid: str | None, request: gr.Request) -> Any:
+            user = user_of(request)
+            return [str(p) for p in reports.files(user.name, rid)] or None if reports else None
+
+        def delete_report(rid: str | None, request: gr.Request) -> tuple:
+            user = user_of(request)
+            ok = bool(reports and reports.delete(user.name, rid))
+            return reports_out(user, None, "已删除该报告。" if ok else "请先在“我的报告”中选择要删除的报告。")
+
+        def on_load(request: gr.Request) -> tuple:
+            user = user_of(request)
+            return (gr.Checkbox(value=confirm_default(user, bool(users))), gr.Radio(choices=flow.conversations(user)),
+                    gr.Radio(choices=flow.report_choices(user)))
+
+        ev1 = send.click(respond, [box, conv_id, plan_cb, confirm_cb], [*view_outputs, box])
+        ev2 = box.submit(respond, [box, conv_id, plan_cb, confirm_cb], [*view_outputs, box])
+        ev3 = run_btn.click(run_code, [code, conv_id, pending_id], view_outputs)
+        stop.click(None, None, None, cancels=[ev1, ev2, ev3])
+        edit_btn.click(lambda: gr.Code(interactive=True), None, code)
+        cancel_btn.click(cancel_code, [conv_id, pending_id], view_outputs)
+        new_btn.click(new_chat, [confirm_cb], view_outputs)
+        conv_list.input(open_conv, [conv_list], view_outputs)
+        del_conv.click(delete_conv, [conv_list, conv_id], view_outputs)
+        export_btn.click(export_conv, [conv_id], [export_file, notice])
+        report_btn.click(make_report, [conv_id], [report_list, report_files, notice])
+        report_list.input(pick_report, [report_list], report_files)
+        del_report.click(delete_report, [report_list], [report_list, report_files, notice])
+        demo.load(on_load, None, [confirm_cb, conv_list, report_list])
         for b, text in sugg_buttons:
             b.click(lambda t=text: t, None, box)
     return demo
