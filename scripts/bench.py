@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -131,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "million-bench"))
     ap.add_argument("--chats", type=int, default=20)
     args = ap.parse_args(argv)
+    logging.getLogger("qwen_agent_logger").setLevel(logging.WARNING)  # its per-call token lines drown the progress
     sections = args.only or list(SECTIONS)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "bench.json"

@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--category", nargs="*", choices=sorted(CATEGORIES), help="只跑这些类别")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
+    logging.getLogger("qwen_agent_logger").setLevel(logging.WARNING)  # its per-call token lines drown the progress
     try:
         cases = load_cases(args.cases)
     except (CaseError, OSError) as e:
