@@ -9,6 +9,7 @@ LAYERS = {
     "filesystem": "最小根文件系统（tmpfs + 只读绑定挂载 + pivot_root）",
     "identity": "身份降权（setpriv：独立 uid/gid、无 capability、no_new_privs）",
     "rlimits": "资源限制（内存/CPU/文件大小/文件数/进程数）",
+    "cgroup": "cgroup 内存上限（整个沙箱进程树合计）",
     "landlock": "Landlock（文件系统/TCP/信号限制）",
     "seccomp": "seccomp（禁止创建命名空间、ptrace、bpf、io_uring 等内核接口）",
     "supervisor": "沙箱监督进程",

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from million.sandbox import identity, layout, outputs
+from million.sandbox import cgroup, identity, layout, outputs
 from million.sandbox.errors import SandboxBusy, SandboxUnavailable
 from million.sandbox.inside import landlock
 from million.sandbox.limits import Limits
@@ -71,7 +71,8 @@ class Sandbox:
     """One sandbox configuration with its pool. Tests build their own; the app uses `default()`.
 
     `simulate_missing` lets tests take a layer away inside the real chain ("namespaces", "network",
-    "filesystem", "identity", "rlimits", "landlock", "seccomp") to prove the call is refused, not run."""
+    "filesystem", "identity", "rlimits", "cgroup", "landlock", "seccomp") to prove the call is refused,
+    not run."""
 
     def __init__(self, *, pool: SlotPool | None = None, limits: Limits | None = None, uid_base: int = identity.UID_BASE,
                  python: str | None = None, unshare: str | None = None, setpriv: str | None = None,
@@ -100,6 +101,7 @@ class Sandbox:
         if not self.setpriv or not os.access(self.setpriv, os.X_OK):
             raise SandboxUnavailable("identity", f"找不到 util-linux 的 setpriv（{self.setpriv}）")
         identity.check(self.uid_base)
+        cgroup.check()
         abi = landlock.abi_version()
         if abi < self.min_landlock_abi:
             raise SandboxUnavailable("landlock", f"内核 Landlock ABI={abi}，需要 >= {self.min_landlock_abi}"
@@ -142,16 +144,23 @@ class Sandbox:
         lay = self._layout
         assert lay is not None
         with self.pool.slot(), identity.lease(self.uid_base) as ident:
+            group = cgroup.create(self._memory_limit(memory_mb), self.limits.nproc)
             call_dir = tempfile.mkdtemp(prefix="million-sbx-", dir=self.work_base)
             try:
                 inputs = self._prepare(call_dir, code, files or {}, ident, lay, timeout_s, memory_mb,
-                                       seed_fonts and not probe)
-                return self._execute(call_dir, inputs, timeout_s)
+                                       seed_fonts and not probe, group)
+                return self._execute(call_dir, inputs, timeout_s, group, memory_mb)
             finally:
                 shutil.rmtree(call_dir, ignore_errors=True)
+                group.remove()
+
+    def _memory_limit(self, memory_mb: int) -> int:
+        """The whole tree: the code's address-space limit, its tmpfs work folder, the plumbing."""
+        return (memory_mb + self.limits.work_size_mb + 64) * 1024 * 1024
 
     def _prepare(self, call_dir: str, code: str, files: dict[str, bytes], ident: identity.Identity,
-                 lay: layout.Layout, timeout_s: float, memory_mb: int, seed_fonts: bool) -> dict[str, str]:
+                 lay: layout.Layout, timeout_s: float, memory_mb: int, seed_fonts: bool,
+                 group: cgroup.CallCgroup) -> dict[str, str]:
         seed = Path(call_dir, "seed")
         seed.mkdir(mode=0o700)
         Path(call_dir, "root").mkdir(mode=0o700)
@@ -182,6 +191,8 @@ class Sandbox:
             "uid": uid, "gid": gid, "setpriv": self.setpriv, "python": self.python,
             "launcher": f"{layout.INSIDE_MOUNT}/launcher.py", "timeout_s": timeout_s, "nice": self.limits.nice,
             "env": _user_env(),
+            "cgroup": {"procs": "/nonexistent/cgroup.procs" if "cgroup" in missing else group.procs,
+                       "relative": group.relative, "version": group.version},
         }
         Path(call_dir, "spec.json").write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
         return inputs
@@ -197,7 +208,8 @@ class Sandbox:
                 self.python, "-I", "-S", "-B", str(layout.INSIDE_DIR / "supervisor.py"),
                 str(Path(call_dir, "spec.json")), str(status_w), str(control_r)]
 
-    def _execute(self, call_dir: str, inputs: dict[str, str], timeout_s: float) -> SandboxResult:
+    def _execute(self, call_dir: str, inputs: dict[str, str], timeout_s: float, group: cgroup.CallCgroup,
+                 memory_mb: int) -> SandboxResult:
         status_r, status_w = os.pipe()
         control_r, control_w = os.pipe()
         started = time.monotonic()
@@ -231,7 +243,12 @@ class Sandbox:
         if event["event"] == "error":
             raise SandboxUnavailable(event.get("layer", "supervisor"),
                                      f"{event.get('message', '')} {err.text()[-300:]}".strip(), stdout=out.text())
-        return _result(event, out, err, collected, rejected, timeout_s, duration, self.limits)
+        result = _result(event, out, err, collected, rejected, timeout_s, duration, self.limits)
+        if group.oom_kills():
+            result.ok = False
+            result.killed_reason = (f"内存超过上限：沙箱内所有进程合计超过 {memory_mb} MB（另含工作目录），"
+                                    "进程已被内核终止。请减少数据量或避免多进程。")
+        return result
 
 
 def _user_env() -> dict[str, str]:

@@ -22,7 +22,8 @@ def _sandbox(work_base: Path, **kw: object) -> Sandbox:
     return Sandbox(pool=SlotPool(1), work_base=str(work_base), **kw)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("layer", ["namespaces", "network", "filesystem", "identity", "rlimits", "landlock", "seccomp"])
+@pytest.mark.parametrize("layer", ["namespaces", "network", "filesystem", "identity", "rlimits", "cgroup", "landlock",
+                                   "seccomp"])
 def test_refuses_when_a_layer_is_missing_inside_the_chain(layer: str, work_base: Path, host_ok) -> None:
     sb = _sandbox(work_base, simulate_missing={layer})
     with pytest.raises(SandboxUnavailable) as probe:

@@ -89,6 +89,26 @@ def test_memory_bomb_gradual(sandbox: Sandbox, host_ok) -> None:
     assert not res.ok and "MemoryError" in res.stderr and not res.timed_out
 
 
+def test_memory_bomb_across_processes(sandbox: Sandbox, host_ok) -> None:
+    # RLIMIT_AS is per process; the call's memory cgroup caps the whole tree (4 x 400 MB > 512 MB + tmpfs).
+    code = """
+import os, time
+kids = []
+for _ in range(4):
+    pid = os.fork()
+    if pid == 0:
+        block = b"x" * (400 * 1024 * 1024)
+        time.sleep(1)
+        os._exit(0)
+    kids.append(pid)
+print([os.waitpid(pid, 0)[1] for pid in kids])
+"""
+    res = sandbox.run(code, timeout_s=30, memory_mb=512)
+    statuses = eval(res.stdout) if res.stdout.strip() else []  # noqa: S307 - our own printed list
+    assert 9 in statuses or res.exit_code == -9, (res.stdout, res.stderr)  # SIGKILL by the kernel's OOM killer
+    assert not res.ok and "内存超过上限" in (res.killed_reason or "")
+
+
 def test_infinite_loop(sandbox: Sandbox, host_ok) -> None:
     started = time.monotonic()
     res = sandbox.run("while True:\n    pass\n", timeout_s=2)

@@ -83,6 +83,20 @@ def _seed(src_dir: str, dst_dir: str, uid: int, gid: int) -> None:
         dirnames.sort()
 
 
+def _join_cgroup(cg: dict) -> None:
+    """Move this process (and so every process it starts) into the call's memory cgroup; must run
+    before pivot_root (it needs /sys and /proc of the host)."""
+    with open(cg["procs"], "w") as fh:
+        fh.write("0")
+    with open("/proc/self/cgroup") as fh:
+        for line in fh.read().splitlines():
+            _, controllers, path = line.split(":", 2)
+            wanted = controllers == "" if cg["version"] == 2 else "memory" in controllers.split(",")
+            if wanted and path == cg["relative"]:
+                return
+    raise OSError(f"not in cgroup {cg['relative']}")
+
+
 def _start_user(spec: dict, ready_w: int) -> int:
     pid = os.fork()
     if pid == 0:  # child: becomes the user process
@@ -150,6 +164,12 @@ def main() -> None:
     start = time.monotonic()
     if os.getpid() != 1:
         out.send(event="error", layer="namespaces", message=f"PID 命名空间未生效（pid={os.getpid()}）")
+        _wait_control(control_fd)
+        return
+    try:
+        _join_cgroup(spec["cgroup"])
+    except (OSError, KeyError, ValueError) as e:
+        out.send(event="error", layer="cgroup", message=f"无法加入沙箱的 memory cgroup：{e}")
         _wait_control(control_fd)
         return
     try:
