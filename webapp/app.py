@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 import gradio as gr
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException, Request
 
 from agent.bot import build_assistant
 from million.services import get_services
@@ -58,12 +58,23 @@ def create_app(settings: Settings | None = None, llm: Any = None, planner_llm: A
             return bot["bot"]
 
     app = FastAPI(title="百万客群营销助手", docs_url=None, redoc_url=None, openapi_url=None)
-    try:
-        from webapp.dashboard import dashboard_router
+    gradio_app: dict[str, Any] = {}
 
-        app.include_router(dashboard_router(s))
-    except ImportError:
-        log.info("dashboard not available")
+    def dashboard_access(request: Request) -> tuple[str, ...] | None:
+        """The dashboard sits behind the same login as the chat and honours the user's branch scope."""
+        if not users:
+            return None
+        gapp = gradio_app.get("app")
+        cookie = getattr(gapp, "cookie_id", "")
+        token = request.cookies.get(f"access-token-{cookie}") or request.cookies.get(f"access-token-unsecure-{cookie}")
+        name = gapp.tokens.get(token) if gapp is not None and token else None
+        if name not in users:
+            raise HTTPException(status_code=401, detail="请先登录（访问 / 登录后再打开大屏）")
+        return users[name].branches
+
+    from webapp.dashboard import dashboard_router
+
+    app.include_router(dashboard_router(s, access=dashboard_access, warm=True))
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -78,6 +89,8 @@ def create_app(settings: Settings | None = None, llm: Any = None, planner_llm: A
             return bool(u and verify_password(password, u.password_hash))
     theme = gr.themes.Soft(font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "sans-serif"],
                            font_mono=["monospace"])  # plain names: no web-font download
-    return gr.mount_gradio_app(app, demo, path="/", auth=auth, auth_message="请登录百万客群营销助手",
-                               footer_links=[], theme=theme, css=CSS, ssr_mode=False, mcp_server=False,
-                               enable_monitoring=False, pwa=False)
+    app = gr.mount_gradio_app(app, demo, path="/", auth=auth, auth_message="请登录百万客群营销助手",
+                              footer_links=[], theme=theme, css=CSS, ssr_mode=False, mcp_server=False,
+                              enable_monitoring=False, pwa=False)
+    gradio_app["app"] = next(r.app for r in app.routes if getattr(r, "path", None) == "" or getattr(r, "path", None) == "/")
+    return app

@@ -45,3 +45,15 @@ def test_login_required_when_users_are_configured(app_settings, tmp_path: Path) 
         r = c.post("/login", data={"username": "wang", "password": "a-long-password"})
         assert r.status_code == 200
         assert c.get("/config").status_code == 200
+
+
+def test_dashboard_behind_the_same_login(app_settings, tmp_path: Path) -> None:
+    users = tmp_path / "users.json"
+    save_user(users, "li", "another-long-pass", None, "analyst")
+    s = dataclasses.replace(app_settings, users_file=users)
+    with TestClient(create_app(s)) as c:
+        assert c.get("/dashboard").status_code == 401
+        assert c.get("/dashboard/api/data").status_code == 401
+        assert c.post("/login", data={"username": "li", "password": "another-long-pass"}).status_code == 200
+        assert c.get("/dashboard").status_code == 200
+        assert c.get("/dashboard/api/data").status_code == 200
