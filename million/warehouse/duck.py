@@ -19,6 +19,17 @@ import pandas as pd
 from million.warehouse.base import DdlMap, QueryTimeout, Warehouse, WarehouseError
 
 
+def _refuse_instance_changes(cur: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """ATTACH/DETACH change the instance every cursor shares: on a reader they could leave a writable
+    catalog for the next caller or detach the warehouse for everyone. DuckDB's own parser decides."""
+    try:
+        kinds = [st.type.name for st in cur.extract_statements(sql)]
+    except ValueError as e:  # a statement type this duckdb module cannot even name: refuse
+        raise WarehouseError("只读连接不执行该类语句") from e
+    if {"ATTACH", "DETACH"} & set(kinds):
+        raise WarehouseError("只读连接不允许 ATTACH / DETACH")
+
+
 class DuckWarehouse(Warehouse):
     dialect = "duckdb"
 
@@ -68,6 +79,9 @@ class DuckWarehouse(Warehouse):
             path = str(self.path.resolve()).replace("'", "''")
             con.execute(f"ATTACH '{path}' AS \"{self.catalog}\" (READ_ONLY)")
             con.execute(f'USE "{self.catalog}"')
+            # The in-memory default catalog is writable and shared by every cursor (every caller):
+            # gone, nothing a query creates can outlive it except per-cursor TEMP objects.
+            con.execute("DETACH memory")
             con.execute("SET enable_external_access = false")
             con.execute("SET allow_community_extensions = false")
             con.execute("SET lock_configuration = true")
@@ -112,6 +126,8 @@ class DuckWarehouse(Warehouse):
             timer.function = lambda: (fired.set(), cur.interrupt())  # type: ignore[assignment]
             timer.start()
         try:
+            if self.read_only:
+                _refuse_instance_changes(cur, sql)
             cur.execute(sql, list(params) if params is not None else None)
             if cur.description is None:
                 return pd.DataFrame()
