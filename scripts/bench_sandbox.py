@@ -124,7 +124,7 @@ def main() -> None:
         "plain": "python -I -c CODE in a fresh temp folder holding the inputs, warm matplotlib cache "
                  "(no isolation at all)",
         "sandbox": "million.sandbox.run_python: unshare (pid/net/mnt/ipc/uts) + tmpfs root + setpriv + rlimits "
-                   "+ Landlock + seccomp, outputs collected and checked",
+                   "+ memory cgroup + Landlock + seccomp, outputs collected and checked",
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "sandbox.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2,

@@ -1,7 +1,8 @@
 """Run LLM-written Python in an OS-level sandbox, one fresh process tree per call.
 
     host (root) ── unshare --pid --net --mount --ipc --uts --fork --kill-child
-                    └─ supervisor.py (PID 1 of the new namespaces, root): minimal root fs, pivot_root
+                    └─ supervisor.py (PID 1 of the new namespaces, root): joins the call's memory cgroup,
+                       builds the minimal root fs, pivot_root, enforces the deadline
                         └─ setpriv (leased uid/gid, no groups, no caps, no_new_privs)
                             └─ launcher.py: rlimits + Landlock + seccomp, verify every layer, then the user code
 
