@@ -19,6 +19,7 @@ CODE_TOOLS: dict[str, tuple[str, str, str]] = {
     "python_inter": ("code", "python", "Python"),
 }
 PENDING_MARK = "等待用户确认"
+CONFIRMED_NOTE = "（以上是用户确认后运行的结果"  # appended to a held call's result once it has run
 
 
 class NotApproved(ValueError):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import memory, planning
-from agent.confirm import PENDING_MARK, NotApproved, PendingRun
+from agent.confirm import CONFIRMED_NOTE, PENDING_MARK, NotApproved, PendingRun
 from agent.workflow import run_segment
 from million.services import get_services
 from million.settings import Settings
@@ -214,7 +214,7 @@ class ChatFlow:
             at = len(s.events)
             result = bot.function_map[p.tool].call(args, session=s, confirmed=token)
             rec.parts.append({"kind": "run", "event": at, "edited": edited})
-            note = "\n\n（以上是用户确认后运行的结果" + ("；代码经用户修改，调用参数已是实际运行的版本" if edited else "") + "。）"
+            note = "\n\n" + CONFIRMED_NOTE + ("；代码经用户修改，调用参数已是实际运行的版本" if edited else "") + "。）"
             self._rewrite_held(conv, p, result + note, args if edited else None)
             memory.update_context(s.context, "", s.events[at:], self.subjects())
             if gate.pending:  # more held code in this turn: one click each

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent.confirm import CONFIRMED_NOTE
 from agent.planning import TOOL_TITLES
 from million.reports import ReportInput, ReportTurn, ResultItem, write_report
 from webapp.conversations import Conversation
@@ -51,7 +52,9 @@ def gather(conv: Conversation) -> ReportInput:
                 for m in part.get("messages") or []:
                     if m.get("role") == "assistant" and not m.get("function_call") and isinstance(m.get("content"), str) \
                             and m["content"].strip():
-                        answer = m["content"]
+                        # the run-after-confirmation note is bookkeeping for the LLM, not a finding
+                        answer = "\n".join(ln for ln in m["content"].splitlines()
+                                           if not ln.strip().startswith(CONFIRMED_NOTE))
             elif part.get("kind") == "run":
                 indexes.append(int(part.get("event", -1)))
         results = []

@@ -71,13 +71,13 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
     with gr.Blocks(title="百万客群营销助手") as demo:
         conv_id = gr.State(None)
         pending_id = gr.State(None)
-        with gr.Sidebar(label="我的对话与报告", open=True, width=300):
+        with gr.Sidebar(label="我的对话与报告", open=True, width=340):
             new_btn = gr.Button("＋ 新对话", variant="primary", elem_id="new-chat")
             conv_list = gr.Radio(choices=[], label="历史对话（点击打开）", elem_id="conv-list")
             with gr.Row():
                 del_conv = gr.Button("删除所选对话", size="sm", variant="stop", elem_id="delete-conv")
                 export_btn = gr.Button("导出当前对话", size="sm", elem_id="export-conv")
-            export_file = gr.File(label="对话导出（Markdown）", interactive=False, elem_id="export-file")
+            export_file = gr.File(label="对话导出（Markdown）", interactive=False, elem_id="export-file", visible=False)
             report_list = gr.Radio(choices=[], label="我的报告", elem_id="report-list")
             report_files = gr.File(label="报告下载（HTML / Markdown）", file_count="multiple", interactive=False,
                                    elem_id="report-files")
@@ -189,7 +189,9 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
 
         def export_conv(cid: str | None, request: gr.Request) -> tuple:
             path = flow.export(user_of(request), cid)
-            return (str(path), "已导出当前对话（Markdown），可在左侧下载。") if path else (None, "当前对话还没有内容可导出。")
+            if path is None:
+                return gr.File(value=None, visible=False), "当前对话还没有内容可导出。"
+            return gr.File(value=str(path), visible=True), "已导出当前对话（Markdown），可在左侧下载。"
 
         def reports_out(user: User, rid: str | None, message: str) -> tuple:
             choices = flow.report_choices(user)

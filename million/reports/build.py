@@ -76,26 +76,40 @@ def fence(code: str, lang: str = "") -> str:
     return f"{ticks}{lang}\n{code}\n{ticks}"
 
 
-def gist(text: str, lines: int = 2, limit: int = 240) -> str:
-    """The first lines of a tool result that are prose (not table rows or code)."""
-    out: list[str] = []
-    in_code = False
+def gist(text: str, limit: int = 240) -> str:
+    """A tool result's headline: its first prose line, followed by the next lines while that one
+    is short or introduces them (ends with a colon); code output counts as prose here."""
+    lines: list[str] = []
     for raw in (text or "").splitlines():
         s = raw.strip()
-        if s.startswith("```"):
-            in_code = not in_code
+        if not s or s.startswith(("```", "|")):
             continue
-        if in_code or not s or s.startswith("|"):
-            continue
-        out.append(s.lstrip("-*# ").replace("**", ""))
-        if len(out) >= lines:
+        lines.append(s.lstrip("-*# ").replace("**", ""))
+    out = lines[:1]
+    for nxt in lines[1:3]:
+        if len(out[-1]) < 12 or out[-1].endswith(("：", ":")):
+            out.append(nxt)
+        else:
             break
-    g = "；".join(out)
+    g = " ".join(out)
     return g[:limit] + ("…" if len(g) > limit else "")
 
 
+def first_row(markdown: str) -> str:
+    """'列 值，列 值' for the first row of the first Markdown table in a result (its top entry)."""
+    rows = [ln.strip() for ln in (markdown or "").splitlines() if ln.strip().startswith("|")]
+    if len(rows) < 3 or not set(rows[1]) <= set("|-: "):
+        return ""
+
+    def cells(row: str) -> list[str]:
+        return [c.strip() for c in re.split(r"(?<!\\)\|", row.strip().strip("|"))]
+
+    pairs = [f"{h} {v}" for h, v in zip(cells(rows[0]), cells(rows[2]), strict=False) if h and v][:6]
+    return "，".join(pairs)
+
+
 def _args_text(r: ResultItem) -> str:
-    shown = {k: v for k, v in r.args.items() if k not in ("sql", "code")}
+    shown = {k: v for k, v in r.args.items() if k not in ("sql", "code", "data_sql")}
     return "、".join(f"{k}：{v}" for k, v in shown.items())
 
 
@@ -117,8 +131,8 @@ def _source_text(inp: ReportInput) -> str:
 
 
 def checked_answer_lines(answer: str, sources: str) -> tuple[list[str], int]:
-    """Lines of the assistant's answer worth keeping: new (not a copy of a tool result line) and
-    with every number found in the tool results. Returns (lines, how many were left out)."""
+    """Sentences of the assistant's answer worth keeping: new (not a copy of a tool result line)
+    and with every number found in the tool results. Returns (kept, how many were left out)."""
     known = numbers_in(sources)
     source_lines = {ln.strip() for ln in sources.splitlines() if ln.strip()}
     kept: list[str] = []
@@ -134,10 +148,14 @@ def checked_answer_lines(answer: str, sources: str) -> tuple[list[str], int]:
         s = re.sub(r"^(?:[-*]|\d{1,2}[.、)）])\s*", "", s)  # list markers are not data
         if not s or s in source_lines:
             continue
-        if numbers_in(s) - known:
-            dropped += 1
-            continue
-        kept.append(s)
+        good = []
+        for sentence in re.findall(r"[^。；！？!?;]+[。；！？!?;]?", s):
+            if numbers_in(sentence) - known:
+                dropped += 1
+            elif sentence.strip():
+                good.append(sentence.strip())
+        if good:
+            kept.append("".join(good))
         if len(kept) >= MAX_ANSWER_LINES:
             break
     return kept, dropped
@@ -160,7 +178,9 @@ def _blocks(inp: ReportInput) -> tuple[list[tuple[str, Any]], dict[str, Any]]:
         lines.append("")
     md(("md", "\n".join(lines)))
     lines = ["## 二、主要发现", ""]
-    lines += [f"- **{r.label}**：{inert(gist(r.text))}" for r in results]
+    for r in results:
+        top = first_row(r.display or r.text)
+        lines.append(f"- **{r.label}**：{inert(gist(r.text))}" + (f"（首行：{inert(top)}）" if top else ""))
     dropped = 0
     answers: list[str] = []
     for t in inp.turns:
@@ -181,7 +201,7 @@ def _blocks(inp: ReportInput) -> tuple[list[tuple[str, Any]], dict[str, Any]]:
                   + "\n\n" + inert(r.display or r.text)))
         for name, png in r.images:
             n_img += 1
-            blocks.append(("img", (f"chart_{n_img:02d}.png", one_line(name), png)))
+            blocks.append(("img", (f"chart_{n_img:02d}.png", one_line(Path(name).stem), png)))
     appendix = ["## 附录：工具调用明细", ""]
     for i, r in enumerate(results, 1):
         appendix += [f"**结果{cn_number(i)}** · {r.label}（{r.tool}）", "", _appendix_code(r), ""]
