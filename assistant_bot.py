@@ -35,8 +35,8 @@ def answer_once(question: str) -> int:
     print(f"[{mode_label(s)}]")
     session = Session(s.data_dir / "sessions", user="cli")
     state = None
-    for state in run_turn(build_assistant(s), [], question, session):
-        pass
+    for update in run_turn(build_assistant(s), [], question, session):
+        state = update  # streamed updates: keep the last
     for ev in session.events:
         print(f"\n--- 工具 {ev.tool} {ev.args} （{ev.duration_s * 1000:.0f} ms，{ev.status}）")
         for f in ev.files:
