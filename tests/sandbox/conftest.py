@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from million.sandbox import Sandbox, SandboxUnavailable
-from million.sandbox.identity import UID_BASE, UID_COUNT
+from million.sandbox.identity import LOCK_DIRS, UID_BASE, UID_COUNT
 from million.sandbox.pool import SlotPool
 
 # A uid range per test session: concurrent sessions on one machine never look at each other's processes.
@@ -40,6 +40,10 @@ def work_base() -> Iterator[Path]:
     d = Path(tempfile.mkdtemp(prefix="million-sbx-tests-"))
     yield d
     shutil.rmtree(d, ignore_errors=True)
+    # The uid lease files of this session's own range (production keeps one fixed range of 64).
+    for folder in LOCK_DIRS:
+        for uid in range(SESSION_UID_BASE, SESSION_UID_BASE + UID_COUNT):
+            Path(folder, f"uid-{uid}.lock").unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
