@@ -47,8 +47,7 @@ def read_table(path: Path, table: str) -> pd.DataFrame:
     `__row` column holding the file row number (the header is row 1)."""
     try:
         if path.suffix == ".xlsx":
-            raw = pd.read_excel(path, engine="calamine", header=None, dtype=object)
-            header, body = list(raw.iloc[0]), raw.iloc[1:]
+            header, body = _read_xlsx(path)
         elif path.suffix == ".csv":
             # blank lines are kept (and reported) so every row keeps its line number in the file
             raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, encoding="utf-8-sig",
@@ -73,6 +72,29 @@ def read_table(path: Path, table: str) -> pd.DataFrame:
         raise FileFormatError(f"{path.name} 缺少列：{', '.join(missing)}（这不是 {table} 表的文件？）")
     body = body.copy()
     body.columns = range(len(names))
-    out = pd.DataFrame({w: body[names.index(w)].to_numpy(dtype=object) for w in wanted})
+    # Columns keep the type the file gave them (text, numbers, times); validate.py handles each.
+    out = pd.DataFrame({w: _settle(body[names.index(w)].reset_index(drop=True)) for w in wanted})
     out["__row"] = range(2, len(out) + 2)
     return out
+
+
+def _read_xlsx(path: Path) -> tuple[list[object], pd.DataFrame]:
+    """The first sheet through python-calamine: cells as stored (numbers, text, dates), empty
+    cells as None. Text is kept as written (as for csv), e.g. "N/A" stays "N/A"."""
+    from python_calamine import CalamineWorkbook
+
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    if not rows:
+        raise FileFormatError(f"{path.name} 是空表")
+    width = max(len(r) for r in rows)
+    body = pd.DataFrame(rows[1:], columns=range(width), dtype=object)
+    body = body.where(body != "", None) if len(body) else body
+    return list(rows[0]) + [None] * (width - len(rows[0])), body
+
+
+def _settle(col: pd.Series) -> pd.Series:
+    """A mixed (object) column that holds only text and empty cells becomes a string column, so
+    the checks run vectorised; anything else is left exactly as read."""
+    if col.dtype == object and len(col) and pd.api.types.infer_dtype(col, skipna=True) == "string":
+        return col.astype("str")
+    return col

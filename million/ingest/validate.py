@@ -43,12 +43,28 @@ class _Reasons:
         return out
 
 
+_BLANK_TEXT = ["", "nan", "NaT", "None", "NULL", "null"]
+
+
+def _is_text(s: pd.Series) -> bool:
+    """A column of strings in pandas' string dtype (csv, parquet text, all-text xlsx columns):
+    the vectorised paths below apply. Other columns are numbers, times or mixed Python objects."""
+    return isinstance(s.dtype, pd.StringDtype)
+
+
 def _blank(s: pd.Series) -> np.ndarray:
-    return (s.isna() | s.astype(str).str.strip().isin(["", "nan", "NaT", "None", "NULL", "null"])).to_numpy()
+    if s.dtype.kind in "biufcmM":  # typed numbers / times: only missing values are blank
+        return s.isna().to_numpy()
+    if _is_text(s):
+        return (s.isna() | s.str.strip().isin(_BLANK_TEXT)).to_numpy(dtype=bool, na_value=True)
+    return (s.isna() | s.astype(str).str.strip().isin(_BLANK_TEXT)).to_numpy()
 
 
 def _as_text(s: pd.Series) -> pd.Series:
     """Strings as written; integral floats (Excel's numeric IDs) without the '.0'."""
+    if _is_text(s):
+        return s.str.strip()
+
     def conv(v: object) -> object:
         if v is None or (isinstance(v, float) and np.isnan(v)):
             return None
@@ -56,6 +72,15 @@ def _as_text(s: pd.Series) -> pd.Series:
             return str(int(v))
         return str(v).strip()
     return s.map(conv)
+
+
+def _date_text(raw: pd.Series, fmt: str) -> pd.Series:
+    """Cells that are already dates or times (Excel, typed parquet) as text in the contract format."""
+    if raw.dtype.kind == "M":
+        return raw.dt.strftime(fmt)
+    if _is_text(raw):
+        return raw
+    return raw.map(lambda v: v.strftime(fmt) if hasattr(v, "strftime") and not pd.isna(v) else v)
 
 
 def _sql_range(sql_type: str) -> tuple[float, float]:
@@ -108,7 +133,7 @@ def _parse_col(col: Column, raw: pd.Series, reasons: _Reasons) -> pd.Series:
         return val.where(present, None)
     # date / datetime: Excel cells may already be datetimes; text must match the contract format
     fmt = "%Y-%m-%d" if col.kind == "date" else "%Y-%m-%d %H:%M:%S"
-    text = raw.map(lambda v: v.strftime(fmt) if hasattr(v, "strftime") else v)
+    text = _date_text(raw, fmt)
     parsed = pd.to_datetime(text.where(present, None), format=fmt, errors="coerce")
     if col.kind == "datetime":  # also accept minutes-only stamps
         alt = pd.to_datetime(text.where(present & parsed.isna().to_numpy(), None), format="%Y-%m-%d %H:%M", errors="coerce")

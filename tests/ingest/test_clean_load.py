@@ -91,3 +91,37 @@ def test_written_by_another_tool_still_loads(tiny: Generated, tmp_path: Path) ->
     assert [t.rejected for t in result.tables] == [0, 0]
     beh = read_back(url, BEHAVIOR, "id")
     pd.testing.assert_frame_equal(as_text(beh, BEHAVIOR), as_text(tiny.behavior.sort_values("id"), BEHAVIOR))
+
+
+def test_typed_parquet_with_real_dates_times_and_nulls(tiny: Generated, tmp_path: Path) -> None:
+    """A warehouse export keeps real DATE / TIMESTAMP types (with NULLs) and DECIMALs in parquet."""
+    import decimal
+
+    base = tiny.customer_base.assign(open_account_date=pd.to_datetime(tiny.customer_base["open_account_date"]).dt.date,
+                                     monthly_income=tiny.customer_base["monthly_income"].map(
+                                         lambda v: decimal.Decimal(f"{v:.2f}")))
+    beh = tiny.behavior.copy()
+    for col in ("last_app_login_time", "last_contact_time", "marketing_cool_period"):
+        beh[col] = pd.to_datetime(beh[col])
+    assert beh["last_contact_time"].isna().any()
+    base.to_parquet(tmp_path / "customer_base.parquet")
+    beh.to_parquet(tmp_path / "customer_behavior_assets.parquet")
+    result, url = load(tmp_path)
+    assert result.rejects.empty, result.rejects.head()
+    pd.testing.assert_frame_equal(as_text(read_back(url, BEHAVIOR, "id"), BEHAVIOR),
+                                  as_text(tiny.behavior.sort_values("id"), BEHAVIOR))
+    pd.testing.assert_frame_equal(as_text(read_back(url, CUSTOMER_BASE, "customer_id"), CUSTOMER_BASE),
+                                  as_text(tiny.customer_base.sort_values("customer_id"), CUSTOMER_BASE))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_placeholder_text_is_treated_alike_in_every_format(tiny: Generated, tmp_path: Path, fmt: str) -> None:
+    """'NULL' means empty in every format; 'N/A' is text in every format (here outside a value set)."""
+    beh = tiny.behavior.astype(object).where(tiny.behavior.notna(), None)
+    no_contact = beh.index[beh["last_contact_time"].isna()]
+    beh.loc[no_contact[0], "contact_result"] = "NULL"
+    beh.loc[no_contact[1], "contact_result"] = "N/A"
+    write_folder(tmp_path, tiny.customer_base, beh, fmt)
+    result, _url = load(tmp_path)
+    assert result.rejects[["file_row", "reason"]].values.tolist() == [
+        [int(no_contact[1]) + 2, "contact_result 不在取值范围（成功/拒绝/未接通/待跟进）内"]]
