@@ -3,7 +3,7 @@
 xlsx is written by a small bulk writer (`_write_xlsx`): the sheet XML is built column-wise with
 pyarrow string kernels (inline strings, one `<row>` per record, cell references on every cell) and
 stored in a zip whose entries all carry a fixed timestamp, so the same table always gives the same
-bytes. It is ~20x faster than writing cell by cell and produces the same parts a spreadsheet
+bytes. It is about 10x faster than writing cell by cell and produces the same parts a spreadsheet
 program expects (content types, relationships, workbook, styles, one worksheet).
 """
 
