@@ -91,20 +91,20 @@ def _v2_parent(own: str) -> Path:
             return candidate
         except OSError:
             continue  # "no internal processes": a group holding processes cannot delegate memory
-    raise SandboxUnavailable("cgroup", "无法为沙箱启用 cgroup v2 的 memory 控制器")
+    raise SandboxUnavailable.for_layer("cgroup", "无法为沙箱启用 cgroup v2 的 memory 控制器")
 
 
 def create(limit_bytes: int, pids_max: int) -> CallCgroup:
     found = _own("memory")
     if found is None:
-        raise SandboxUnavailable("cgroup", "找不到 cgroup 的 memory 控制器（/sys/fs/cgroup 未挂载或未启用）")
+        raise SandboxUnavailable.for_layer("cgroup", "找不到 cgroup 的 memory 控制器（/sys/fs/cgroup 未挂载或未启用）")
     version, own = found
     parent = _v2_parent(own) if version == 2 else _mount(1) / own.lstrip("/")
     path = parent / f"million-sbx-{secrets.token_hex(6)}"
     try:
         path.mkdir()
     except OSError as e:
-        raise SandboxUnavailable("cgroup", f"无法创建 cgroup {path}：{e.strerror}") from e
+        raise SandboxUnavailable.for_layer("cgroup", f"无法创建 cgroup {path}：{e.strerror}") from e
     group = CallCgroup(path, version)
     try:
         if version == 2:
@@ -119,7 +119,7 @@ def create(limit_bytes: int, pids_max: int) -> CallCgroup:
                 _write(path / "memory.memsw.limit_in_bytes", str(limit_bytes))
     except OSError as e:
         group.remove()
-        raise SandboxUnavailable("cgroup", f"无法设置 cgroup 内存上限：{e.strerror}") from e
+        raise SandboxUnavailable.for_layer("cgroup", f"无法设置 cgroup 内存上限：{e.strerror}") from e
     return group
 
 

@@ -18,13 +18,18 @@ LAYERS = {
 
 
 class SandboxUnavailable(RuntimeError):
-    """A protection layer cannot be set up here; nothing was run."""
+    """A protection layer cannot be set up here; nothing was run. Raised by the sandbox through
+    `for_layer` (Chinese message naming the layer); callers may raise it with a plain message too."""
 
-    def __init__(self, layer: str, detail: str, *, stdout: str = "") -> None:
+    def __init__(self, message: str, *, layer: str = "", stdout: str = "") -> None:
+        super().__init__(message)
         self.layer = layer
         self.stdout = stdout  # whatever reached stdout before the refusal (tests check it is empty)
+
+    @classmethod
+    def for_layer(cls, layer: str, detail: str, *, stdout: str = "") -> SandboxUnavailable:
         name = LAYERS.get(layer, layer)
-        super().__init__(f"Python 沙箱不可用，已拒绝运行代码：{name} 无法启用。原因：{detail}")
+        return cls(f"Python 沙箱不可用，已拒绝运行代码：{name} 无法启用。原因：{detail}", layer=layer, stdout=stdout)
 
 
 class SandboxBusy(RuntimeError):

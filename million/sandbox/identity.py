@@ -33,16 +33,16 @@ def check(base: int, count: int = UID_COUNT, *, euid: int | None = None) -> None
     """Raise SandboxUnavailable unless the whole uid/gid range is ours to use."""
     euid = os.geteuid() if euid is None else euid
     if euid != 0:
-        raise SandboxUnavailable("identity", f"需要以 root 启动应用才能切换到专用的沙箱用户（当前 euid={euid}）")
+        raise SandboxUnavailable.for_layer("identity", f"需要以 root 启动应用才能切换到专用的沙箱用户（当前 euid={euid}）")
     if base < MIN_UID_BASE or base + count > 2**31 - 1:
-        raise SandboxUnavailable("identity", f"沙箱 uid 范围 {base}..{base + count - 1} 不安全（须 >= {MIN_UID_BASE}）")
+        raise SandboxUnavailable.for_layer("identity", f"沙箱 uid 范围 {base}..{base + count - 1} 不安全（须 >= {MIN_UID_BASE}）")
     for value in range(base, base + count):
         for lookup, what in ((pwd.getpwuid, "uid"), (grp.getgrgid, "gid")):
             try:
                 entry = lookup(value)
             except KeyError:
                 continue
-            raise SandboxUnavailable("identity", f"沙箱 {what} {value} 已被本机账户 {entry[0]} 使用")
+            raise SandboxUnavailable.for_layer("identity", f"沙箱 {what} {value} 已被本机账户 {entry[0]} 使用")
 
 
 def _lock_dir() -> str:
@@ -54,7 +54,7 @@ def _lock_dir() -> str:
                 return d
         except OSError:
             continue
-    raise SandboxUnavailable("identity", f"无法创建 uid 租约目录：{LOCK_DIRS}")
+    raise SandboxUnavailable.for_layer("identity", f"无法创建 uid 租约目录：{LOCK_DIRS}")
 
 
 @contextmanager

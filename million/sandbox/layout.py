@@ -91,7 +91,7 @@ def build(python: str, *, forbidden: list[Path]) -> Layout:
         for secret in forbidden:
             s = str(secret.resolve())
             if s == p or s.startswith(p.rstrip("/") + "/"):
-                raise SandboxUnavailable("filesystem", f"解释器目录 {p} 包含受保护的路径 {s}，不能挂载进沙箱")
+                raise SandboxUnavailable.for_layer("filesystem", f"解释器目录 {p} 包含受保护的路径 {s}，不能挂载进沙箱")
         lay.binds.append([p, p])
     lay.binds.append([str(INSIDE_DIR), INSIDE_MOUNT])
     return lay

@@ -96,19 +96,19 @@ class Sandbox:
     # -- availability --------------------------------------------------------------------------
     def _static_checks(self) -> layout.Layout:
         if sys.platform != "linux":
-            raise SandboxUnavailable("namespaces", "只支持 Linux")
+            raise SandboxUnavailable.for_layer("namespaces", "只支持 Linux")
         if not self.unshare or not os.access(self.unshare, os.X_OK):
-            raise SandboxUnavailable("namespaces", f"找不到 util-linux 的 unshare（{self.unshare}）")
+            raise SandboxUnavailable.for_layer("namespaces", f"找不到 util-linux 的 unshare（{self.unshare}）")
         if not self.setpriv or not os.access(self.setpriv, os.X_OK):
-            raise SandboxUnavailable("identity", f"找不到 util-linux 的 setpriv（{self.setpriv}）")
+            raise SandboxUnavailable.for_layer("identity", f"找不到 util-linux 的 setpriv（{self.setpriv}）")
         identity.check(self.uid_base)
         cgroup.check()
         abi = landlock.abi_version()
         if abi < self.min_landlock_abi:
-            raise SandboxUnavailable("landlock", f"内核 Landlock ABI={abi}，需要 >= {self.min_landlock_abi}"
+            raise SandboxUnavailable.for_layer("landlock", f"内核 Landlock ABI={abi}，需要 >= {self.min_landlock_abi}"
                                                  "（内核过旧或启动参数 lsm= 未启用 landlock）")
         if not self.setpriv.startswith(("/usr/", "/bin/", "/sbin/")):
-            raise SandboxUnavailable("identity", f"setpriv 不在系统目录中：{self.setpriv}")
+            raise SandboxUnavailable.for_layer("identity", f"setpriv 不在系统目录中：{self.setpriv}")
         return layout.build(self.python, forbidden=_forbidden_paths() + self.extra_forbidden)
 
     def check_available(self) -> None:
@@ -123,7 +123,7 @@ class Sandbox:
             res = self._run("import sys\nprint('ok', sys.version_info[:2])", files=None, timeout_s=20,
                             memory_mb=512, probe=True)
             if not res.ok or not res.stdout.startswith("ok"):
-                raise SandboxUnavailable("launcher", f"探测运行失败：exit={res.exit_code} {res.stderr[-300:]}")
+                raise SandboxUnavailable.for_layer("launcher", f"探测运行失败：exit={res.exit_code} {res.stderr[-300:]}")
             self._checked = True
 
     # -- running -------------------------------------------------------------------------------
@@ -222,7 +222,7 @@ class Sandbox:
         except OSError as e:
             for fd in (status_r, status_w, control_r, control_w):
                 os.close(fd)
-            raise SandboxUnavailable("namespaces", f"无法启动 unshare：{e}") from e
+            raise SandboxUnavailable.for_layer("namespaces", f"无法启动 unshare：{e}") from e
         os.close(status_w)
         os.close(control_r)
         out, err = CappedBuffer(self.limits.stream_cap), CappedBuffer(self.limits.stream_cap)
@@ -242,7 +242,7 @@ class Sandbox:
             return SandboxResult(False, out.text(), err.text(), [], None, True,
                                  f"超时：运行超过 {timeout_s:g} 秒，已强制终止全部进程", duration)
         if event["event"] == "error":
-            raise SandboxUnavailable(event.get("layer", "supervisor"),
+            raise SandboxUnavailable.for_layer(event.get("layer", "supervisor"),
                                      f"{event.get('message', '')} {err.text()[-300:]}".strip(), stdout=out.text())
         result = _result(event, out, err, collected, rejected, timeout_s, duration, self.limits)
         if group.oom_kills():

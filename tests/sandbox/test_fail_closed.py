@@ -82,3 +82,11 @@ def test_refuses_to_mount_a_folder_holding_protected_paths(tmp_path: Path) -> No
     assert e.value.layer == "filesystem"
     lay = layout.build(sys.executable, forbidden=[tmp_path])  # and the normal layout passes
     assert ["/usr", "/usr"] in lay.binds
+
+
+def test_unavailable_is_a_plain_runtime_error_too() -> None:
+    """Callers (and their tests) raise it like any RuntimeError; the sandbox adds the layer."""
+    e = SandboxUnavailable("模拟缺少一层隔离")
+    assert isinstance(e, RuntimeError) and str(e) == "模拟缺少一层隔离" and e.layer == ""
+    e = SandboxUnavailable.for_layer("seccomp", "不支持的架构")
+    assert e.layer == "seccomp" and "拒绝运行" in str(e) and LAYERS["seccomp"] in str(e)
