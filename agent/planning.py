@@ -78,7 +78,7 @@ def from_router(llm: Any, messages: list[dict[str, Any]]) -> TaskPlan | None:
         return None
     steps = [PlanStep(i, c.purpose or TOOL_TITLES.get(c.tool, c.tool), c.tool) for i, c in enumerate(plan.calls, 1)]
     if plan.kind == "brief":
-        steps.append(PlanStep(len(steps) + 1, "汇总成营销简报与建议话术", None))
+        steps.append(PlanStep(len(steps) + 1, "汇总成营销简报", None))
     return TaskPlan(steps, "offline")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from agent import memory, planning
 from agent.confirm import CONFIRMED_NOTE, PENDING_MARK, NotApproved, PendingRun
+from agent.routing import Lookup
 from agent.workflow import run_segment
 from million.services import get_services
 from million.settings import Settings
@@ -56,14 +57,27 @@ class ChatFlow:
         self._subjects_lock = threading.Lock()
 
     # -- helpers -----------------------------------------------------------------------------------
-    def subjects(self) -> memory.Subjects:
+    def subjects(self, session: Any = None) -> memory.Subjects:
+        """What the memory may look up; for a user with a branch scope, customers outside it are
+        not recognised, so the note sent to the LLM never names them or their branch."""
         with self._subjects_lock:
             if self._subjects is None:
                 from agent.offline import default_lookup
                 from million.scope import customer_branch
 
                 self._subjects = memory.Subjects(default_lookup(), lambda cid: customer_branch(get_services().wh, cid))
-            return self._subjects
+            base = self._subjects
+        branches = getattr(session, "branches", None)
+        if branches is None or base.lookup is None or base.branch_of is None:
+            return base
+        branch_of = base.branch_of
+
+        def in_scope(cid: str) -> bool:
+            return branch_of(cid) in branches
+
+        lookup = Lookup(lambda cid: base.lookup.customer_exists(cid) and in_scope(cid), base.lookup.branches,
+                        base.lookup.segments)
+        return memory.Subjects(lookup, lambda cid: branch_of(cid) if in_scope(cid) else None)
 
     def conversation(self, user: User, cid: str | None, confirm_on: bool = False) -> Conversation:
         conv = self.store.get(cid, user.name, user.branches)
@@ -128,7 +142,7 @@ class ChatFlow:
             conv.turns.append(rec)
             yield self.view(conv, running=True)
             ctx = conv.session.context
-            memory.update_context(ctx, text, [], self.subjects())  # the question itself may name the subject
+            memory.update_context(ctx, text, [], self.subjects(conv.session))  # the question itself may name the subject
             prepared = memory.prepare(conv.llm_history, text, ctx, budget=self._budget())
             plan = self._plan(bot, conv, text, prepared.messages, plan_mode)
             if plan is not None:
@@ -156,7 +170,7 @@ class ChatFlow:
             if question is not None:
                 conv.llm_history.append({"role": "user", "content": question})
             conv.llm_history.extend(live["messages"])
-            memory.update_context(s.context, question or "", s.events[before:], self.subjects())
+            memory.update_context(s.context, question or "", s.events[before:], self.subjects(conv.session))
             rec.finished = not s.gate.pending
             rec.seconds = time.time() - rec.started
             self.store.save(conv)
@@ -216,7 +230,7 @@ class ChatFlow:
             rec.parts.append({"kind": "run", "event": at, "edited": edited})
             note = "\n\n" + CONFIRMED_NOTE + ("；代码经用户修改，调用参数已是实际运行的版本" if edited else "") + "。）"
             self._rewrite_held(conv, p, result + note, args if edited else None)
-            memory.update_context(s.context, "", s.events[at:], self.subjects())
+            memory.update_context(s.context, "", s.events[at:], self.subjects(conv.session))
             if gate.pending:  # more held code in this turn: one click each
                 self.store.save(conv)
                 yield self.view(conv)

@@ -10,6 +10,7 @@ from million.scope import customer_branch
 from million.services import get_services
 from tests.workflow.conftest import ANALYST, chat_text, last
 from tests.workflow.fakes import ByQuestionLLM, text_of
+from webapp.auth import User
 
 FILLER = "请详细说明一下百万客户的口径和统计方法。" * 3
 
@@ -107,3 +108,20 @@ def test_offline_follow_up_after_trimming(make_flow, known_customers) -> None:
     assert [e.tool for e in new] == ["predict_million_prob", "sql_inter"]
     assert new[0].args == {"customer_id": cid} and cid in new[1].args["sql"]
     assert "查询成功" in chat_text(v)
+
+
+def test_memory_respects_the_users_branch_scope(make_flow, known_customers) -> None:
+    cid = known_customers["prospect"]
+    wh = get_services().wh
+    branch = customer_branch(wh, cid)
+    other = str(wh.query("SELECT DISTINCT branch_name FROM customer_base WHERE branch_name <> ?", [branch])
+                ["branch_name"].iloc[0])
+    llm = ByQuestionLLM({}, default=[("answer", "好的。")])
+    flow = make_flow(llm)
+    outsider = User("outsider", "", (other,), "rm")
+    _, v = last(flow.ask(outsider, None, f"{cid} 最近怎么样"))
+    assert "customer_id" not in flow.store.get(v.cid, outsider.name).session.context
+    assert cid not in llm.last_system and branch not in llm.last_system
+    insider = User("insider", "", (branch,), "rm")
+    _, v = last(flow.ask(insider, None, f"{cid} 最近怎么样"))
+    assert f"{SUBJECT_MARK}客户 {cid}；该客户所属分行 {branch}" in llm.last_system
