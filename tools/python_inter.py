@@ -38,7 +38,7 @@ class PythonInter(MarketingTool):
 
     def run(self, args: dict[str, Any], session: Session) -> ToolOutput:
         try:
-            from million.sandbox import SandboxUnavailable, check_available, run_python
+            from million.sandbox import SandboxBusy, SandboxUnavailable, check_available, run_python
         except ImportError as e:
             raise ToolInputError("python_inter 的安全沙箱尚未部署，出于安全考虑拒绝运行代码。请改用 sql_inter 查询。") from e
         try:
@@ -47,8 +47,13 @@ class PythonInter(MarketingTool):
             raise ToolInputError(f"安全沙箱不可用，拒绝运行代码：{e}") from e
         files = self._datasets(args.get("data_sql") or {}, session.branches)
         s = get_settings()
-        res = run_python(args["code"], files=files, timeout_s=s.python_timeout_s, memory_mb=s.python_memory_mb,
-                         conversation_id=session.conversation_id)
+        try:
+            res = run_python(args["code"], files=files, timeout_s=s.python_timeout_s, memory_mb=s.python_memory_mb,
+                             conversation_id=session.conversation_id)
+        except SandboxBusy as e:
+            raise ToolInputError(f"沙箱繁忙，请稍后再试：{e}") from e
+        except SandboxUnavailable as e:
+            raise ToolInputError(f"安全沙箱不可用，拒绝运行代码：{e}") from e
         produced = [(o.name, o.data) for o in res.outputs]
         parts = []
         if res.timed_out:

@@ -157,11 +157,12 @@ def _insert(cur: Any, table: str, df: pd.DataFrame, batch: int = 5000) -> None:
 
 
 def _numeric(df: pd.DataFrame) -> pd.DataFrame:
-    """pymysql returns DECIMAL as decimal.Decimal; analysts and charts want floats."""
+    """pymysql returns DECIMAL as decimal.Decimal; analysts and charts want floats. By position, so
+    results with two columns of the same name (a.customer_id, b.customer_id) work too."""
     import decimal
 
-    for c in df.columns:
-        if df[c].dtype == object and len(df) and isinstance(df[c].dropna().iloc[0] if df[c].notna().any() else None,
-                                                            decimal.Decimal):
-            df[c] = pd.to_numeric(df[c], errors="coerce")
+    for i in range(df.shape[1]):
+        col = df.iloc[:, i]
+        if col.dtype == object and col.map(lambda v: isinstance(v, decimal.Decimal)).any():
+            df.isetitem(i, pd.to_numeric(col, errors="coerce"))
     return df
