@@ -54,7 +54,8 @@ class PythonInter(MarketingTool):
             raise ToolInputError(f"沙箱繁忙，请稍后再试：{e}") from e
         except SandboxUnavailable as e:
             raise ToolInputError(f"安全沙箱不可用，拒绝运行代码：{e}") from e
-        produced = [(o.name, o.data) for o in res.outputs]
+        # Attacker-written HTML must never be served from our origin: such outputs are not passed on.
+        produced = [(o.name, o.data) for o in res.outputs if not o.name.lower().endswith((".html", ".htm"))]
         parts = []
         if res.timed_out:
             parts.append(f"代码运行超时（{s.python_timeout_s:g} 秒）已被终止。")
