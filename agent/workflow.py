@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 
 
 def run_segment(bot: Assistant, messages: list[dict[str, Any]], session: Session) -> Iterator[TurnState]:
-    """Stream the new messages after `messages`. The last state has `paused` in its error-free
-    form when code waits for confirmation (check `gate.pending`)."""
+    """Stream the new messages after `messages`. When a tool holds code for confirmation the run
+    ends right after that tool result (the caller sees it in `gate.pending`)."""
     session.new_turn()
     gate = gate_of(session)
     held_before = len(gate.pending) if gate else 0

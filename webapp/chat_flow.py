@@ -144,7 +144,11 @@ class ChatFlow:
             ctx = conv.session.context
             memory.update_context(ctx, text, [], self.subjects(conv.session))  # the question itself may name the subject
             prepared = memory.prepare(conv.llm_history, text, ctx, budget=self._budget())
-            plan = self._plan(bot, conv, text, prepared.messages, plan_mode)
+            try:
+                plan = self._plan(bot, conv, text, prepared.messages, plan_mode)
+            except Exception:  # a plan is a help, never a reason to fail the question
+                log.exception("planning failed")
+                plan = None
             if plan is not None:
                 plan.events_from = len(conv.session.events)
                 rec.plan = plan.to_dict()

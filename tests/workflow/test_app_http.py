@@ -65,6 +65,9 @@ def test_confirm_report_and_restart_over_http(http_settings, tmp_path: Path) -> 
         assert "已生成分析报告" in made[2] and "用时" in made[2]
         html = next(Path(p) for p in made[1] if str(p).endswith(".html")).read_text(encoding="utf-8")
         assert "数据分析报告：各城市级别的客户数" in html and "data:image/png;base64," in html
+        exported = c.predict(api_name="/export_conv")
+        md = Path(val(exported[0])).read_text(encoding="utf-8")
+        assert "# 对话记录：各城市级别的客户数" in md and "二线城市客户最多。" in md and "已导出" in exported[1]
         cid_choices = c.predict(api_name="/on_load")[1]["choices"]
         assert len(cid_choices) == 1
         cid = cid_choices[0][1]
