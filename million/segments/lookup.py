@@ -60,3 +60,36 @@ def match_names(query: str, names: Sequence[str], strip_suffixes: Sequence[str] 
     if exact:
         return exact
     return [i for i, m in enumerate(normed) if q in m or (len(q) >= 2 and m in q)]
+
+
+_SEGMENT_ID_RE = re.compile(
+    r"(?:客群|聚类|分群|群组|类别|segment|cluster|seg|s)?\s*(?:编号|id|no\.?|#)?\s*(\d{1,3})\s*号?", re.IGNORECASE)
+SEGMENT_SUFFIXES = ("客户群", "客群", "客户", "群体", "群组", "群")
+
+
+def resolve_segment(query: object, names: Sequence[str]) -> int:
+    """Index of the segment meant by a name, part of a name or an id (0, "0", "客群1", "聚类 2").
+    Raises LookupError_ with a Chinese message listing the segments there are."""
+    listing = "、".join(f"{i}:{n}" for i, n in enumerate(names))
+    if isinstance(query, bool) or query is None:
+        raise LookupError_(f"请提供客群名称或编号。现有客群：{listing}")
+    if isinstance(query, int):
+        text = str(query)
+    elif isinstance(query, str):
+        text = unicodedata.normalize("NFKC", query).strip()
+    else:
+        raise LookupError_(f"客群参数应为名称或编号。现有客群：{listing}")
+    if not text or len(text) > MAX_NAME_LEN:
+        raise LookupError_(f"客群名称为空或过长。现有客群：{listing}")
+    m = _SEGMENT_ID_RE.fullmatch(text)
+    if m:
+        sid = int(m.group(1))
+        if 0 <= sid < len(names):
+            return sid
+        raise LookupError_(f"没有编号为 {sid} 的客群。现有客群：{listing}")
+    hits = match_names(text, names, SEGMENT_SUFFIXES)
+    if len(hits) == 1:
+        return hits[0]
+    if len(hits) > 1:
+        raise LookupError_(f"「{shown(text)}」匹配到多个客群：{'、'.join(names[i] for i in hits)}，请说得更具体些。")
+    raise LookupError_(f"没有找到名为「{shown(text)}」的客群。现有客群：{listing}")

@@ -15,8 +15,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import re
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,7 @@ import pandas as pd
 from million.fmt import wan
 from million.segments import store
 from million.segments.features import CLUSTER_FEATURES, FEATURE_LABELS
-from million.segments.lookup import LookupError_, clean_id, match_names, shown
+from million.segments.lookup import LookupError_, clean_id, resolve_segment, shown
 from million.warehouse import Warehouse, WarehouseError
 
 
@@ -44,9 +42,6 @@ SEGMENT_AVG = {"age": "avg_age", "monthly_income": "avg_income", "total_assets":
                "financial_repurchase_count": "avg_repurchase", "credit_card_monthly_expense": "avg_card_spend",
                "product_count": "avg_product_count", "app_login_count": "avg_app_logins",
                "investment_monthly_count": "avg_investment_count"}
-_ID_RE = re.compile(r"(?:客群|聚类|分群|群组|类别|segment|cluster|seg|s)?\s*(?:编号|id|no\.?|#)?\s*(\d{1,3})\s*号?",
-                    re.IGNORECASE)
-NAME_SUFFIXES = ("客户群", "客群", "客户", "群体", "群组", "群")
 
 LIVE_SQL = (
     "SELECT b.customer_id, b.stat_month, b.total_assets, b.financial_repurchase_count, "
@@ -114,29 +109,12 @@ class SegmentService:
 
     def resolve(self, name: object) -> int:
         """Segment id for a name, part of a name or an id (0, "0", "客群1", "聚类 2"). Raises SegmentNotFound."""
-        listing = "、".join(f"{s['segment_id']}:{s['segment_name']}" for s in self._segments)
-        if isinstance(name, bool) or name is None:
-            raise SegmentNotFound(f"请提供客群名称或编号。现有客群：{listing}")
-        if isinstance(name, (int, np.integer)):
-            text = str(int(name))
-        elif isinstance(name, str):
-            text = unicodedata.normalize("NFKC", name).strip()
-        else:
-            raise SegmentNotFound(f"客群参数应为名称或编号。现有客群：{listing}")
-        if not text or len(text) > 100:
-            raise SegmentNotFound(f"客群名称为空或过长。现有客群：{listing}")
-        m = _ID_RE.fullmatch(text)
-        if m:
-            sid = int(m.group(1))
-            if 0 <= sid < len(self._segments):
-                return sid
-            raise SegmentNotFound(f"没有编号为 {sid} 的客群。现有客群：{listing}")
-        hits = match_names(text, self._names, NAME_SUFFIXES)
-        if len(hits) == 1:
-            return hits[0]
-        if len(hits) > 1:
-            raise SegmentNotFound(f"「{shown(text)}」匹配到多个客群：{'、'.join(self._names[i] for i in hits)}，请说得更具体些。")
-        raise SegmentNotFound(f"没有找到名为「{shown(text)}」的客群。现有客群：{listing}")
+        if isinstance(name, np.integer):
+            name = int(name)
+        try:
+            return resolve_segment(name, self._names)
+        except LookupError_ as e:
+            raise SegmentNotFound(str(e)) from None
 
     def by_name(self, name: object) -> dict[str, Any]:
         return self.segment(self.resolve(name))

@@ -1,0 +1,46 @@
+"""The forecast chart: history, forecast mean and 95% interval, Chinese labels, 万 on the axis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
+
+from million.charts import save_png, setup_matplotlib
+
+
+def _wan_axis(v: float, _pos: int) -> str:
+    return f"{v / 1e4:,.0f}万" if abs(v) >= 1e4 or v == 0 else f"{v / 1e4:,.2f}万"
+
+
+def forecast_chart(result: dict, path: Path | None = None) -> bytes:
+    """`result` is a ForecastService.forecast() answer with status ok."""
+    if result.get("status") != "ok":
+        raise ValueError(f"无法作图：{result.get('message', '预测结果无效')}")
+    setup_matplotlib()
+    hm, hv = list(result["history_months"]), list(result["history"])
+    fm, fv = list(result["forecast_months"]), list(result["forecast"])
+    lo, up = list(result["lower"]), list(result["upper"])
+    x_hist = list(range(len(hm)))
+    x_fc = list(range(len(hm), len(hm) + len(fm)))
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    ax.plot(x_hist, hv, color="#1f4e79", marker="o", ms=3, lw=1.8, label="历史AUM")
+    # the forecast line starts at the last actual month so the two read as one curve
+    ax.plot([x_hist[-1], *x_fc], [hv[-1], *fv], color="#c0392b", ls="--", marker="o", ms=3, lw=1.8, label="预测均值")
+    ax.fill_between([x_hist[-1], *x_fc], [hv[-1], *lo], [hv[-1], *up], color="#e74c3c", alpha=0.18,
+                    label="95%预测区间")
+    ax.axvline(x_hist[-1], color="#888", lw=0.8, ls=":")
+    labels = hm + fm
+    step = max(1, len(labels) // 12)
+    ticks = list(range(0, len(labels), step))
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([labels[i] for i in ticks], rotation=45, ha="right", fontsize=8)
+    ax.yaxis.set_major_formatter(FuncFormatter(_wan_axis))
+    ax.set_ylabel("AUM（万元）")
+    ax.set_xlabel("月份")
+    ax.set_title(f"{result.get('label', '')} AUM 预测（未来{len(fm)}个月，{result.get('model', '')}）", fontsize=11)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=9)
+    fig.tight_layout()
+    return save_png(fig, path)
