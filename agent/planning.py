@@ -24,7 +24,8 @@ SUMMARY_TOOL = "总结"
 # Words that usually mean several steps; plan mode turns itself on for such questions.
 MULTI_STEP_CUES = ("然后", "再", "并且", "同时", "分别", "对比", "比较", "先", "最后", "步骤", "报告", "全面", "完整",
                    "以及", "原因", "并给出", "并分析", "哪些因素")
-_STEP = re.compile(r"^\s*(?:[-*]\s*)?(\d{1,2})\s*[.、)）:：]\s*(?:[\[【]\s*([^\]】]{1,30}?)\s*[\]】])?\s*(.+?)\s*$")
+_STEP = re.compile(r"^(?:步骤|第)?\s*(\d{1,2})\s*步?\s*[.、)）:：]\s*(?:[\[【]\s*([^\]】]{1,30}?)\s*[\]】])?\s*(.+?)\s*$")
+_LEAD = re.compile(r"^[\s>*#`\-]+")  # list bullets, bold and quote marks models put before a step
 MAX_STEPS = 8
 MARKS = {"done": "✅", "error": "⚠️", "running": "⏳", "pending": "⏸", "todo": "⬜", "skipped": "➖"}
 
@@ -85,11 +86,11 @@ def from_router(llm: Any, messages: list[dict[str, Any]]) -> TaskPlan | None:
 def parse_steps(text: str, tool_names: list[str]) -> list[PlanStep]:
     steps: list[PlanStep] = []
     for line in (text or "").splitlines():
-        m = _STEP.match(line)
+        m = _STEP.match(_LEAD.sub("", line))
         if not m:
             continue
-        tool = (m.group(2) or "").strip()
-        title = m.group(3).strip().strip("`").strip()
+        tool = (m.group(2) or "").strip().strip("`*")
+        title = m.group(3).strip().strip("`*").strip()
         if tool and tool not in tool_names and tool != SUMMARY_TOOL:
             title = f"{tool}：{title}"  # an unknown tool name stays visible but is not matched
             tool = ""

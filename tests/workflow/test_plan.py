@@ -25,6 +25,9 @@ def test_parse_steps_keeps_known_tools_only() -> None:
                         TOOL_NAMES)
     assert [(s.no, s.tool) for s in steps] == [(1, "sql_inter"), (2, "python_inter"), (3, None), (4, None)]
     assert steps[2].title.startswith("rm_rf")  # shown, never matched to a tool
+    styled = parse_steps("**1. [sql_inter] 查询**\n步骤2：[`forecast_aum`] 预测\n> 3、[总结] 汇总", TOOL_NAMES)
+    assert [(s.no, s.tool, s.title) for s in styled] == [(1, "sql_inter", "查询"), (2, "forecast_aum", "预测"),
+                                                         (3, None, "汇总")]
 
 
 def test_multi_step_questions_are_recognised() -> None:
