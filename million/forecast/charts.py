@@ -16,6 +16,10 @@ def _wan_axis(v: float, _pos: int) -> str:
 
 def forecast_chart(result: dict, path: Path | None = None) -> bytes:
     """`result` is a ForecastService.forecast() answer with status ok."""
+    return save_png(forecast_figure(result), path)
+
+
+def forecast_figure(result: dict) -> plt.Figure:
     if result.get("status") != "ok":
         raise ValueError(f"无法作图：{result.get('message', '预测结果无效')}")
     setup_matplotlib()
@@ -43,4 +47,4 @@ def forecast_chart(result: dict, path: Path | None = None) -> bytes:
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=9)
     fig.tight_layout()
-    return save_png(fig, path)
+    return fig

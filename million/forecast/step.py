@@ -22,7 +22,9 @@ from million.forecast.series import CustomerSeries, aggregate_series
 from million.pipeline import BuildContext, Step
 from million.segments import store as seg_store
 
-PARAMS: dict[str, Any] = {"customer_sample": 500, "reference_sample": 200, "seed": 42, "n_jobs": 2}
+# max_branch_series: None forecasts every 支行 and 分行; a number keeps the largest by latest AUM (tests).
+PARAMS: dict[str, Any] = {"customer_sample": 500, "reference_sample": 200, "seed": 42, "n_jobs": 2,
+                          "max_branch_series": None}
 
 
 def _eval_aggregate(values: np.ndarray) -> dict:
@@ -91,6 +93,10 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     segments = (pd.read_parquet(seg_path, columns=["customer_id", "segment_id", "segment_name"])
                 if seg_path.exists() else None)
     series = aggregate_series(t.behavior, t.base, segments)
+    if p["max_branch_series"] is not None:
+        branches = sorted((s for s in series if s.level == "branch"), key=lambda s: -s.values[-1])
+        keep = {s.key for s in branches[: int(p["max_branch_series"])]}
+        series = [s for s in series if s.level != "branch" or s.key in keep]
     cs = CustomerSeries.from_behavior(t.behavior)
     sample = customer_sample(cs, int(p["customer_sample"]), int(p["seed"]))
     rng = np.random.default_rng(int(p["seed"]) + 1)

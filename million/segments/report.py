@@ -15,6 +15,10 @@ from million.segments.naming import ARCHETYPES, FALLBACK_RULE
 
 
 def k_selection_chart(sel: KSelection, path: Path | None = None) -> bytes:
+    return save_png(k_selection_figure(sel), path)
+
+
+def k_selection_figure(sel: KSelection) -> plt.Figure:
     setup_matplotlib()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
     a1.plot(sel.ks, sel.silhouette, marker="o", color="#1f77b4")
@@ -31,7 +35,7 @@ def k_selection_chart(sel: KSelection, path: Path | None = None) -> bytes:
     a2.legend()
     fig.suptitle("KMeans 客群数选择")
     fig.tight_layout()
-    return save_png(fig, path)
+    return fig
 
 
 TEMPLATE = """<!DOCTYPE html>
