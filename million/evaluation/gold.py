@@ -168,7 +168,7 @@ def product_not_held_check(g: GoldContext, customer_id: str) -> list[Fact]:
 
 def probability(g: GoldContext, customer_id: str) -> list[Fact]:
     r = g.services.propensity().predict(customer_id)
-    if r.get("status") not in (None, "ok"):
+    if r.get("probability") is None:
         raise GoldError(f"模型没有给出客户 {customer_id} 的概率（{r.get('status')}）")
     return [Fact("百万概率", "percent", float(r["probability"]))]
 
@@ -193,7 +193,10 @@ def top_factor(g: GoldContext, customer_id: str) -> list[Fact]:
 
 
 def global_top_factors(g: GoldContext, n: int | str = 3) -> list[Fact]:
-    rows = g.services.propensity().global_explanation(top_k=10).get("factors", [])[: int(n)]
+    g_exp = g.services.propensity().global_explanation(top_k=10)
+    rows = (g_exp.get("features") or g_exp.get("factors") or [])[: int(n)]
+    if not rows:
+        raise GoldError("模型服务没有给出全局重要因素")
     return [Fact(f"全局第{i + 1}因素", "text", r.get("label", r.get("feature"))) for i, r in enumerate(rows)]
 
 
