@@ -1,0 +1,54 @@
+"""SHAP for the served LightGBM model, in the units of the probability the tools show.
+
+LightGBM's exact TreeSHAP (`pred_contrib`) splits the raw log-odds into one part per feature plus a
+base value. The calibration is p = sigmoid(a·raw + b), so multiplying every part by `a` and adding
+`b` to the base gives an exact split of the *calibrated* log-odds: base + Σ shap = logit(p).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from million.propensity.bundle import SERVED_MODEL, ModelBundle
+from million.propensity.feature_labels import format_value, label
+
+
+def contributions(bundle: ModelBundle, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(shap values (n, features), base values (n,)) in calibrated log-odds."""
+    raw = np.asarray(bundle.lgbm.predict(X, pred_contrib=True, num_threads=1), dtype=float)
+    cal = bundle.calibrators[SERVED_MODEL]
+    return cal.a * raw[:, :-1], cal.a * raw[:, -1] + cal.b
+
+
+def local_explanation(bundle: ModelBundle, row: pd.Series, top_k: int = 6) -> dict[str, Any]:
+    x = row[bundle.features].to_numpy(dtype=float).reshape(1, -1)
+    phi, base = contributions(bundle, x)
+    phi, base0 = phi[0], float(base[0])
+    order = np.argsort(-np.abs(phi))
+
+    def item(i: int) -> dict[str, Any]:
+        f = bundle.features[i]
+        return {"feature": f, "label": label(f), "value": float(x[0, i]), "value_text": format_value(f, x[0, i]),
+                "shap": float(phi[i])}
+
+    pos = [item(i) for i in order if phi[i] > 0][:top_k]
+    neg = [item(i) for i in order if phi[i] < 0][:top_k]
+    logit_p = base0 + float(phi.sum())
+    return {"factors_for": pos, "factors_against": neg, "base_value": base0,
+            "base_probability": float(1 / (1 + np.exp(-base0))),
+            "probability": float(1 / (1 + np.exp(-logit_p))), "units": "校准后对数几率（log-odds）"}
+
+
+def global_importance(bundle: ModelBundle, X: np.ndarray) -> pd.DataFrame:
+    phi, _ = contributions(bundle, X)
+    df = pd.DataFrame({"feature": bundle.features, "label": [label(f) for f in bundle.features],
+                       "mean_abs_shap": np.abs(phi).mean(axis=0), "mean_shap": phi.mean(axis=0)})
+    return df.sort_values("mean_abs_shap", ascending=False, ignore_index=True)
+
+
+def sample_rows(df: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
+    """A reproducible uniform sample (global importance describes the whole prospect population)."""
+    return df if len(df) <= n else df.sample(n, random_state=seed).sort_index()

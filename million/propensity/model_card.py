@@ -1,0 +1,89 @@
+"""The model card (markdown): what the served model is, how it was validated, how good it is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from million.fmt import md_table, pct
+from million.propensity.bundle import MODEL_TITLES
+from million.propensity.evaluate import SCORER_TITLES
+
+COLUMNS = {"n": "样本", "positives": "达到100万", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "brier": "Brier",
+           "precision_top1": "前1%精确率", "precision_top5": "前5%精确率", "precision_top10": "前10%精确率",
+           "recall_top1": "前1%召回率", "recall_top10": "前10%召回率", "lift_top10": "前10%提升度"}
+
+
+def metrics_frame(part: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for name, m in part.items():
+        row: dict[str, Any] = {"模型": SCORER_TITLES[name]}
+        for key, title in COLUMNS.items():
+            v = m.get(key)
+            row[title] = "-" if v is None else (f"{v:,}" if isinstance(v, int) else f"{v:.4f}")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+def _verdict(passed: bool | None) -> str:
+    return "无参照" if passed is None else ("✅ 达成" if passed else "❌ 未达成")
+
+
+def render_model_card(ctx: dict[str, Any]) -> str:
+    m, sp, info = ctx["metrics"], ctx["split"], ctx["bundle_info"]
+    targets = "\n".join(f"| {t['target']} | {_num(t['value'])} | {_num(t.get('bound'))} | {_verdict(t['passed'])} |"
+                        for t in ctx["targets"])
+    secs = ", ".join(f"{MODEL_TITLES[k]} {v} 秒" for k, v in info["seconds"].items())
+    lgbm = info["details"]["lgbm"]
+    return f"""# 模型卡：百万潜客预测（3个月内总资产达到100万的概率）
+
+- **服务使用的模型**：LightGBM（经验证期 Platt 校准），另有逻辑回归与深度4决策树用于解读与对比
+- **数据版本**：{ctx['data_hash']}，{ctx['customers']:,} 位客户，{ctx['months']} 个月（{ctx['first_month']} ~ {ctx['latest_month']}）
+- **生成时间**：{ctx['built_at']}
+
+## 问题定义
+在月份 T 总资产 < 100万 的客户（潜客）中，预测 T+1、T+2、T+3 任一月总资产 ≥ 100万 的概率。
+特征只用 T-2~T 三个月的行为资产表和客户基本信息表（{len(ctx['features'])} 个特征），不使用 T 之后的数据。
+
+## 跨时间验证（不做随机行划分）
+| 用途 | 观察月 | 潜客样本 | 达到100万 |
+|---|---|---|---|
+| 训练 | {sp['train'][0]} ~ {sp['train'][-1]}（{len(sp['train'])} 个月） | {info['rows']['train']:,} | {info['positives']['train']:,} |
+| 验证（早停、校准、逻辑回归选参） | {sp['val'][0]} ~ {sp['val'][-1]} | {info['rows']['val']:,} | {info['positives']['val']:,} |
+| 测试 | {sp['test']} | {info['rows']['test']:,} | {info['positives']['test']:,} |
+
+验证月的标签窗口不晚于测试月结束，所以拟合与校准只用到测试月当时已知的信息。
+LightGBM 的训练集用“阈值增广”扩充：每个训练客户月除了真实问题“是否达到100万”，还回答“是否达到 M'”（M' 为高于当前资产 1%~{int(info['params']['augment_growth'][1] * 100)}% 的随机门槛，
+门槛相关特征按 M' 重算，答案同样来自 T+1~T+3），共 {lgbm['train_rows']:,} 行；早停在第 {lgbm['best_iteration']} 轮。验证、校准和测试只用真实的100万问题。
+
+## 测试月效果（{sp['test']}）
+### 全部潜客
+{md_table(metrics_frame(m['overall']))}
+
+### 临界区间（T 月总资产 50万~100万）
+{md_table(metrics_frame(m['band']))}
+
+Oracle 是模拟数据生成器按真实动态算出的概率（覆盖测试样本的 {pct(m.get('oracle_coverage', 0.0), 1)}），是任何模型的上限；朴素基线按当前总资产排序。
+
+### 目标
+| 目标 | LightGBM | 门槛 | 结果 |
+|---|---|---|---|
+{targets}
+
+## 校准
+概率在验证期用 Platt 缩放校准（单调，不改变排序）。LightGBM 测试月平均预测概率 {pct(m['overall']['lgbm'].get('mean_probability'), 2)}，实际比例 {pct(m['overall']['lgbm'].get('base_rate'), 2)}。
+
+## 训练耗时
+{secs}
+
+## 局限与注意
+- customer_base 是导出时的快照：生命周期阶段、年龄等对较早的观察月并非当时的值（数据契约允许使用该表）。
+- 只有 3 个月的回看窗口；大额资金转入前的“比价/浏览”行为是主要信号，但没有这些行为的大额转入无法预测。
+- 远离100万的客户几乎不会跨过门槛，全体 ROC-AUC 会偏高，请看临界区间的指标。
+- 银行真实数据上线前需按本流程在行内数据上重新训练（`make artifacts`），并复核本模型卡。
+"""

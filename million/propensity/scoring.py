@@ -1,0 +1,46 @@
+"""Scoring one month: read only the rows the 3-month lookback needs, build the features with the
+same function as training, and apply the calibrated LightGBM. Used by scripts/score_customers.py,
+the build step (scores_latest.parquet) and the online service, so all three give equal numbers."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from million.contract import BEHAVIOR, CUSTOMER_BASE
+from million.propensity import months as mo
+from million.propensity.bundle import SERVED_MODEL, ModelBundle
+from million.propensity.features import LOOKBACK, build_features, prospects
+from million.tables import Tables, _typed  # the contract's column typing, shared with load_tables
+from million.warehouse import Warehouse
+
+SCORE_COLUMNS = ["customer_id", "as_of", "probability"]
+
+
+def latest_month(wh: Warehouse) -> str | None:
+    df = wh.query(f"SELECT MAX(stat_month) AS m FROM {BEHAVIOR}")
+    m = df.iloc[0, 0] if len(df) else None
+    return None if m is None or pd.isna(m) else str(m)
+
+
+def load_window(wh: Warehouse, as_of: str) -> Tables:
+    """customer_base and the behaviour rows of months T-2..T (bound parameters, no string SQL)."""
+    months = [mo.shift(as_of, -k) for k in range(LOOKBACK - 1, -1, -1)]
+    marks = ", ".join("?" for _ in months)
+    beh = _typed(wh.query(f"SELECT * FROM {BEHAVIOR} WHERE stat_month IN ({marks})", months), BEHAVIOR)
+    base = _typed(wh.query(f"SELECT * FROM {CUSTOMER_BASE}"), CUSTOMER_BASE)
+    beh = beh.sort_values(["customer_id", "stat_month"], kind="stable").reset_index(drop=True)
+    base = base.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    return Tables(base, beh)
+
+
+def score_features(bundle: ModelBundle, features: pd.DataFrame) -> pd.DataFrame:
+    """customer_id, as_of, probability for the prospects among `features`, highest first."""
+    pros = prospects(features)
+    out = pros[["customer_id", "as_of"]].copy()
+    out["probability"] = bundle.predict(SERVED_MODEL, bundle.matrix(pros)) if len(pros) else []
+    return out.sort_values(["probability", "customer_id"], ascending=[False, True], kind="stable",
+                           ignore_index=True)
+
+
+def score_month(tables: Tables, as_of: str, bundle: ModelBundle) -> pd.DataFrame:
+    return score_features(bundle, build_features(tables, [as_of]))

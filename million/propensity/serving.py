@@ -1,0 +1,295 @@
+"""Online access to the million-AUM propensity model for the assistant's tools.
+
+Public API (stable names; other modules call these):
+
+    svc = PropensityService.load(artifacts_dir: Path, wh: Warehouse)
+        Loads the models once and scores the latest month (features built by the same function as
+        training, from the last 3 months in the warehouse). Later calls re-read the warehouse only
+        when its version token changes (checked at most every few seconds).
+
+    svc.predict(customer_id: str) -> dict
+        status: "prospect" | "already_million" | "unknown" | "insufficient_history"
+        customer_id, as_of (YYYY-MM, latest month), probability (calibrated LightGBM; None unless a
+        prospect), rank (1 = highest probability among prospects), n_prospects, percentile,
+        total_assets, gap_to_million, asset_level, in_cool_period (bool, at the month end),
+        cool_period_until (YYYY-MM-DD or None), model, oot_auc (out-of-time ROC-AUC of the model),
+        oot_pr_auc, test_month, branch_name, name, months_of_history, message (Chinese).
+        Never raises for any input: unknown IDs, short histories and odd strings get a status.
+
+    svc.top(n=20, branch_name=None, segment=None, include_cool=False) -> pandas.DataFrame
+        Prospects by probability: rank, customer_id, name, branch_name, total_assets, gap_to_million,
+        probability, in_cool_period, cool_period_until (+ segment_id, segment_name with `segment`).
+        `segment` matches customer_segments.segment_name or segment_id; ValueError (Chinese message)
+        when that table does not exist yet, or for an unknown segment / branch.
+
+    svc.explain(customer_id, top_k=6) -> dict
+        status, probability, factors_for / factors_against: [{feature, label, value, value_text, shap}],
+        base_value and base_probability. SHAP values are exact TreeSHAP parts of the calibrated
+        log-odds: base_value + Σ shap = logit(probability).
+
+    svc.waterfall_png(customer_id) -> bytes   SHAP waterfall (Chinese labels); ValueError for a customer
+                                              that is not a scored prospect.
+    svc.global_explanation(top_k=10) -> dict  mean |SHAP| ranking on the latest month's prospects.
+    svc.global_png() -> bytes                 the same as a bar chart.
+
+`customer_id` is untrusted: it is only a dictionary key here (no SQL text, no file path).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from million.charts import save_png
+from million.contract import MILLION, asset_level
+from million.propensity import plots
+from million.propensity.bundle import MODEL_TITLES, SERVED_MODEL, ModelBundle
+from million.propensity.explain import contributions, local_explanation
+from million.propensity.feature_labels import format_value, labels
+from million.propensity.features import LOOKBACK, build_features
+from million.propensity.paths import artifacts_paths
+from million.propensity.scoring import latest_month, load_window, score_features
+from million.warehouse import Warehouse
+
+SEGMENTS_TABLE = "customer_segments"
+MAX_TOP = 1000
+MAX_ID_ECHO = 64
+_PLOT_LOCK = threading.Lock()
+
+
+@dataclass
+class _Snapshot:
+    as_of: str
+    customers: pd.DataFrame  # index customer_id: name, branch_name, months, total_assets, cool, prob, rank
+    features: pd.DataFrame  # index customer_id: feature rows of the latest month
+    n_prospects: int
+    token: str
+
+
+class PropensityService:
+    REFRESH_EVERY_S = 5.0
+
+    def __init__(self, artifacts_dir: Path, wh: Warehouse, bundle: ModelBundle) -> None:
+        self.artifacts_dir = Path(artifacts_dir)
+        self.wh = wh
+        self.bundle = bundle
+        self._paths = artifacts_paths(self.artifacts_dir)
+        self._lock = threading.RLock()
+        self._checked = 0.0
+        self._snap: _Snapshot | None = None
+        self._bundle_mtime = self._model_mtime()
+        self._global: dict[str, Any] | None = None
+
+    # -- loading -----------------------------------------------------------------------------
+    @classmethod
+    def load(cls, artifacts_dir: Path, wh: Warehouse) -> PropensityService:
+        paths = artifacts_paths(Path(artifacts_dir))
+        if not (paths["models"] / "bundle.json").exists():
+            raise FileNotFoundError("百万概率模型尚未训练：请先运行 make artifacts（scripts/build_artifacts.py）")
+        svc = cls(Path(artifacts_dir), wh, ModelBundle.load(paths["models"]))
+        svc._snap = svc._snapshot()
+        svc._checked = time.monotonic()
+        return svc
+
+    def _model_mtime(self) -> float:
+        p = self._paths["models"] / "bundle.json"
+        return p.stat().st_mtime if p.exists() else 0.0
+
+    def _snapshot(self) -> _Snapshot:
+        token = self.wh.version_token()
+        month = latest_month(self.wh)
+        if month is None:
+            raise ValueError("数据仓库中没有客户行为数据")
+        tables = load_window(self.wh, month)
+        feats = build_features(tables, [month])
+        scores = score_features(self.bundle, feats)
+        beh = tables.behavior
+        last = beh.loc[beh["stat_month"] == month].set_index("customer_id")
+        c = tables.base.set_index("customer_id")[["name", "branch_name"]].copy()
+        c["months"] = beh.groupby("customer_id").size().reindex(c.index).fillna(0).astype(int)
+        c["total_assets"] = last["total_assets"].reindex(c.index)
+        f = feats.set_index("customer_id")
+        c["in_cool"] = f["in_cool_period"].reindex(c.index).fillna(0).astype(bool)
+        c["cool_until"] = last["marketing_cool_period"].reindex(c.index)
+        s = scores.set_index("customer_id")
+        c["probability"] = s["probability"].reindex(c.index)
+        c["rank"] = c["probability"].rank(ascending=False, method="min")
+        c["has_features"] = c.index.isin(f.index)
+        return _Snapshot(month, c, f, len(scores), token)
+
+    def refresh(self, force: bool = False) -> None:
+        """Re-score when the warehouse or the models changed (cheap when nothing did)."""
+        with self._lock:
+            now = time.monotonic()
+            if not force and now - self._checked < self.REFRESH_EVERY_S:
+                return
+            self._checked = now
+            mtime = self._model_mtime()
+            if force or mtime != self._bundle_mtime:
+                self.bundle = ModelBundle.load(self._paths["models"])
+                self._bundle_mtime = mtime
+                self._global = None
+                force = True
+            if force or self._snap is None or self.wh.version_token() != self._snap.token:
+                self._snap = self._snapshot()
+
+    @property
+    def snapshot(self) -> _Snapshot:
+        self.refresh()
+        assert self._snap is not None
+        return self._snap
+
+    # -- per customer ------------------------------------------------------------------------
+    @staticmethod
+    def _key(customer_id: object, index: pd.Index) -> str | None:
+        if not isinstance(customer_id, str) or not customer_id or len(customer_id) > 200:
+            return None
+        if customer_id in index:
+            return customer_id
+        stripped = customer_id.strip()
+        return stripped if stripped and stripped in index else None
+
+    def predict(self, customer_id: str) -> dict[str, Any]:
+        snap = self.snapshot
+        info = self.bundle.info
+        out: dict[str, Any] = {
+            "customer_id": customer_id[:MAX_ID_ECHO] if isinstance(customer_id, str) else str(customer_id)[:MAX_ID_ECHO],
+            "as_of": snap.as_of, "model": MODEL_TITLES[SERVED_MODEL],
+            "oot_auc": _num(info.get("oot_auc", {}).get(SERVED_MODEL)),
+            "oot_pr_auc": _num(info.get("oot_pr_auc", {}).get(SERVED_MODEL)),
+            "test_month": info.get("test_month"), "n_prospects": snap.n_prospects,
+            "probability": None, "rank": None, "percentile": None,
+        }
+        key = self._key(customer_id, snap.customers.index)
+        if key is None:
+            return {**out, "status": "unknown", "message": "未找到该客户ID，请核对后重试（客户ID需与系统中完全一致）"}
+        r = snap.customers.loc[key]
+        out.update({"customer_id": key, "name": r["name"], "branch_name": r["branch_name"],
+                    "months_of_history": int(r["months"])})
+        if not r["has_features"]:
+            return {**out, "status": "insufficient_history", "total_assets": _num(r["total_assets"]),
+                    "message": f"该客户截至 {snap.as_of} 只有 {int(r['months'])} 个月的数据，"
+                               f"模型需要最近 {LOOKBACK} 个月完整数据，暂无法预测"}
+        total = float(r["total_assets"])
+        cool_until = r["cool_until"]
+        out.update({"total_assets": total, "gap_to_million": max(MILLION - total, 0.0), "asset_level": asset_level(total),
+                    "in_cool_period": bool(r["in_cool"]),
+                    "cool_period_until": cool_until.strftime("%Y-%m-%d") if bool(r["in_cool"]) and pd.notna(cool_until) else None})
+        if total >= MILLION:
+            return {**out, "status": "already_million", "message": f"该客户 {snap.as_of} 总资产已达 {format_value('aum_cur', total)}，已是百万客户"}
+        rank = int(r["rank"])
+        out.update({"status": "prospect", "probability": float(r["probability"]), "rank": rank,
+                    "percentile": 1 - (rank - 1) / max(snap.n_prospects, 1),
+                    "message": f"预计未来3个月（{snap.as_of} 之后）达到100万的概率为 {float(r['probability']):.1%}，"
+                               f"在 {snap.n_prospects:,} 位潜客中排第 {rank:,} 名"})
+        return out
+
+    def explain(self, customer_id: str, top_k: int = 6) -> dict[str, Any]:
+        pred = self.predict(customer_id)
+        base = {"customer_id": pred["customer_id"], "status": pred["status"], "as_of": pred["as_of"],
+                "probability": pred["probability"], "factors_for": [], "factors_against": [], "base_value": None,
+                "model": pred["model"]}
+        if pred["status"] != "prospect":
+            return {**base, "message": pred["message"]}
+        row = self.snapshot.features.loc[pred["customer_id"]]
+        k = max(1, min(int(top_k), 30))
+        with self._lock:
+            exp = local_explanation(self.bundle, row, top_k=k)
+        return {**base, **exp, "probability": pred["probability"]}
+
+    def waterfall_png(self, customer_id: str) -> bytes:
+        pred = self.predict(customer_id)
+        if pred["status"] != "prospect":
+            raise ValueError(pred["message"])
+        row = self.snapshot.features.loc[pred["customer_id"]]
+        x = row[self.bundle.features].to_numpy(dtype=float)
+        with self._lock:
+            phi, base = contributions(self.bundle, x.reshape(1, -1))
+        disp = [format_value(f, v) for f, v in zip(self.bundle.features, x, strict=True)]
+        title = f"客户 {pred['customer_id']} 达到100万概率 {pred['probability']:.1%} 的原因（{pred['as_of']}）"
+        with _PLOT_LOCK:  # pyplot keeps global state: one figure at a time
+            return save_png(plots.shap_waterfall_chart(phi[0], float(base[0]), x, labels(self.bundle.features),
+                                                       disp, title))
+
+    # -- lists and global --------------------------------------------------------------------
+    def _segments(self, segment: str) -> pd.DataFrame:
+        if SEGMENTS_TABLE not in {t.lower() for t in self.wh.tables()}:
+            raise ValueError("客群表 customer_segments 尚未生成，请先运行客户分群（make artifacts）后再按客群筛选")
+        seg = self.wh.query(f"SELECT customer_id, segment_id, segment_name FROM {SEGMENTS_TABLE}")
+        seg["customer_id"] = seg["customer_id"].astype(str)
+        want = str(segment).strip()
+        hit = seg.loc[(seg["segment_name"].astype(str) == want) | (seg["segment_id"].astype(str) == want)]
+        if hit.empty:
+            names = sorted(seg["segment_name"].astype(str).unique().tolist())
+            raise ValueError(f"未找到客群“{want[:40]}”，可选客群：{'、'.join(names[:20])}")
+        return hit.drop_duplicates("customer_id").set_index("customer_id")
+
+    def top(self, n: int = 20, branch_name: str | None = None, segment: str | None = None,
+            include_cool: bool = False) -> pd.DataFrame:
+        snap = self.snapshot
+        try:
+            n = int(n)
+        except (TypeError, ValueError) as e:
+            raise ValueError("n 必须是正整数") from e
+        if n < 1:
+            raise ValueError("n 必须是正整数")
+        n = min(n, MAX_TOP)
+        c = snap.customers.loc[snap.customers["probability"].notna()]
+        if branch_name:
+            if branch_name not in set(snap.customers["branch_name"]):
+                raise ValueError(f"未找到网点“{str(branch_name)[:40]}”，请使用完整的网点名称，例如 "
+                                 f"{snap.customers['branch_name'].iloc[0]}")
+            c = c.loc[c["branch_name"] == branch_name]
+        seg = None
+        if segment is not None and str(segment).strip():
+            seg = self._segments(str(segment))
+            c = c.loc[c.index.isin(seg.index)]
+        if not include_cool:
+            c = c.loc[~c["in_cool"]]
+        c = c.sort_values(["probability", "total_assets"], ascending=[False, False]).head(n)
+        out = pd.DataFrame({
+            "rank": c["rank"].astype(int).to_numpy(), "customer_id": c.index.to_numpy(), "name": c["name"].to_numpy(),
+            "branch_name": c["branch_name"].to_numpy(), "total_assets": c["total_assets"].to_numpy(),
+            "gap_to_million": (MILLION - c["total_assets"]).clip(lower=0).to_numpy(),
+            "probability": c["probability"].to_numpy(), "in_cool_period": c["in_cool"].to_numpy(),
+            "cool_period_until": [d.strftime("%Y-%m-%d") if cool and pd.notna(d) else None
+                                  for d, cool in zip(c["cool_until"], c["in_cool"], strict=True)],
+        })
+        if seg is not None:
+            out["segment_id"] = seg["segment_id"].reindex(out["customer_id"]).to_numpy()
+            out["segment_name"] = seg["segment_name"].reindex(out["customer_id"]).to_numpy()
+        out.attrs["as_of"] = snap.as_of
+        return out
+
+    def _global_info(self) -> dict[str, Any]:
+        self.refresh()
+        if self._global is None:
+            self._global = json.loads(self._paths["shap"].read_text(encoding="utf-8"))
+        return self._global
+
+    def global_explanation(self, top_k: int = 10) -> dict[str, Any]:
+        g = self._global_info()
+        k = max(1, min(int(top_k), len(g["features"])))
+        return {"as_of": g["as_of"], "rows": g["rows"], "model": MODEL_TITLES[SERVED_MODEL],
+                "units": "平均|SHAP|（校准后对数几率）",
+                "features": [{"rank": i + 1, "feature": f["feature"], "label": f["label"],
+                              "mean_abs_shap": f["mean_abs_shap"], "mean_shap": f["mean_shap"]}
+                             for i, f in enumerate(g["features"][:k])]}
+
+    def global_png(self) -> bytes:
+        return (self._paths["charts"] / "shap_bar.png").read_bytes()
+
+
+def _num(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(v) else v

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from million.propensity.evaluate import check_targets, score_metrics, top_k
+
+
+def test_top_k_shares_ties() -> None:
+    y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 0])
+    s = np.array([0.9, 0.5, 0.5, 0.5, 0.5, 0.1, 0.1, 0.1, 0.1, 0.1])
+    t = top_k(y, s, 0.2)  # k=2: the 0.9 positive, then one of four tied rows holding one positive
+    assert t["k"] == 2
+    assert t["precision"] == pytest.approx((1 + 0.25) / 2)
+
+
+def test_metrics_of_perfect_and_random_scores() -> None:
+    rng = np.random.default_rng(0)
+    y = (rng.random(10_000) < 0.05).astype(float)
+    perfect = score_metrics(y, y + rng.random(y.size) * 0.1, np.clip(y, 0.01, 0.99))
+    assert perfect["roc_auc"] == 1.0 and perfect["pr_auc"] == pytest.approx(1.0)
+    assert perfect["precision_top1"] == 1.0
+    assert perfect["lift_top10"] == pytest.approx(1 / y.mean() * min(1, y.sum() / 1000), rel=1e-6)
+    rnd = score_metrics(y, rng.random(y.size), np.full(y.size, y.mean()))
+    assert 0.45 < rnd["roc_auc"] < 0.55
+    assert rnd["brier"] == pytest.approx(y.mean() * (1 - y.mean()), rel=1e-6)
+    assert sum(c["n"] for c in perfect["calibration"]) == y.size
+
+
+def test_targets() -> None:
+    m = {"overall": {"lgbm": {"pr_auc": 0.6, "precision_top1": 0.8, "brier": 0.02},
+                     "oracle": {"pr_auc": 0.65, "precision_top1": 0.85, "brier": 0.015},
+                     "naive": {"pr_auc": 0.5}},
+         "band": {"lgbm": {"pr_auc": 0.5}, "oracle": {"pr_auc": 0.7}}}
+    got = {t["id"]: t["passed"] for t in check_targets(m)}
+    assert got == {"pr_auc_vs_oracle": True, "band_pr_auc_vs_oracle": False, "p_top1_vs_oracle": True,
+                   "pr_auc_vs_naive": True, "brier_vs_oracle": False}
+    del m["overall"]["oracle"], m["band"]["oracle"]
+    assert check_targets(m)[0]["passed"] is None
