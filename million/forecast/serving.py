@@ -73,19 +73,20 @@ class ForecastService:
         if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or not 1 <= int(horizon) <= store.MAX_HORIZON:
             return {"status": "invalid", "message": f"预测月数 horizon 应为 1-{store.MAX_HORIZON} 的整数。"}
         h = int(horizon)
-        given = [x for x in (customer_id, segment, branch) if x is not None and not (isinstance(x, str) and not x.strip())]
+        # An argument that is passed counts, even empty: "" must not quietly become the bank total.
+        given = [x for x in (customer_id, segment, branch) if x is not None]
         if len(given) > 1:
             return {"status": "invalid", "message": "customer_id、segment、branch 一次只能指定一个。"}
-        if customer_id is not None and given:
+        if customer_id is not None:
             return self._customer(customer_id, h)
-        if segment is not None and given:
+        if segment is not None:
             try:
                 sid = resolve_segment(int(segment) if isinstance(segment, np.integer) else segment,
                                       self._segment_names)
             except LookupError_ as e:
                 return {"status": "unknown", "message": str(e) if self._segment_names else "客群预测尚未生成（客群产物缺失）。"}
             return self._aggregate(self._segment_keys[sid], h)
-        if branch is not None and given:
+        if branch is not None:
             return self._branch(branch, h)
         if "total" not in self.series:
             return {"status": "unknown", "message": "没有全行AUM序列。"}
@@ -118,8 +119,8 @@ class ForecastService:
         return r
 
     def _branch(self, branch: object, h: int) -> dict[str, Any]:
-        if not isinstance(branch, str) or len(branch.strip()) > 100:
-            return {"status": "invalid", "message": "分行名称应为不超过100个字符的文本。"}
+        if not isinstance(branch, str) or not branch.strip() or len(branch.strip()) > 100:
+            return {"status": "invalid", "message": "分行名称应为1-100个字符的文本。"}
         hits = match_names(branch, self._branch_names)
         if len(hits) == 1:
             return self._aggregate(self._branch_keys[hits[0]], h)

@@ -1,0 +1,145 @@
+"""ForecastService on generated data: histories against the files, horizons, lookups, short
+histories (hex data), charts, and the report's honesty about where the forecast loses to naive."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from million.charts import missing_glyphs
+from million.forecast import store
+from million.forecast.backtest import METHODS
+from million.forecast.charts import forecast_figure
+from million.forecast.serving import ForecastService
+from million.segments import store as seg_store
+from tests.segments.analytics import Built, reader
+
+
+def files(b: Built) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return (pd.read_parquet(b.data_dir / "customer_behavior_assets.parquet"),
+            pd.read_parquet(b.data_dir / "customer_base.parquet"))
+
+
+@pytest.fixture(scope="module")
+def svc(small_built: Built):
+    with reader(small_built.url) as wh:
+        yield ForecastService.load(small_built.artifacts, wh)
+
+
+def consecutive(months: list[str]) -> bool:
+    idx = [int(m[:4]) * 12 + int(m[5:]) for m in months]
+    return all(b - a == 1 for a, b in zip(idx, idx[1:], strict=False))
+
+
+def test_total_history_and_horizons(svc: ForecastService, small_built: Built) -> None:
+    beh, _ = files(small_built)
+    monthly = beh.groupby("stat_month")["total_assets"].sum()
+    r12 = svc.forecast(horizon=12)
+    assert r12["status"] == "ok" and r12["history"] == pytest.approx(monthly.to_numpy(), rel=1e-9)
+    assert r12["history_months"] == monthly.index.tolist()
+    for h in (1, 3, 6, 12):
+        r = svc.forecast(horizon=h)
+        assert len(r["forecast"]) == len(r["lower"]) == len(r["upper"]) == len(r["forecast_months"]) == h
+        assert r["forecast"] == r12["forecast"][:h]  # a shorter horizon is a prefix of the same model
+        assert consecutive(r["history_months"][-1:] + r["forecast_months"])
+        assert all(lo <= m <= up for lo, m, up in zip(r["lower"], r["forecast"], r["upper"], strict=True))
+    assert r12["model"] and r12["message"]
+
+
+def test_bad_arguments(svc: ForecastService) -> None:
+    for h in (0, 13, -1, True, 2.5, "3", None):
+        assert svc.forecast(horizon=h)["status"] == "invalid"
+    assert svc.forecast(customer_id="C0000001", segment="0")["status"] == "invalid"
+    for bad in ["", "x" * 10_000, "' OR 1=1 --", "../../../etc/passwd", 42, "C0000001\x00"]:
+        r = svc.forecast(customer_id=bad)
+        assert r["status"] in {"invalid", "unknown"} and r["message"]
+    assert svc.forecast(segment="不存在的客群")["status"] == "unknown"
+    assert svc.forecast(branch="火星分行月球支行")["status"] == "unknown"
+    assert svc.forecast(branch="分行")["status"] == "ambiguous"
+    assert svc.forecast(branch=123)["status"] == "invalid"
+    assert svc.forecast(branch="  ")["status"] == "invalid"
+    assert svc.forecast(segment="")["status"] == "unknown"
+
+
+def test_segments_and_branches(svc: ForecastService, small_built: Built) -> None:
+    beh, base = files(small_built)
+    seg = pd.read_parquet(seg_store.folder(small_built.artifacts) / seg_store.ASSIGNMENTS)
+    for sid, name in seg.drop_duplicates("segment_id")[["segment_id", "segment_name"]].itertuples(index=False):
+        members = seg.loc[seg["segment_id"] == sid, "customer_id"]
+        expect = beh[beh["customer_id"].isin(members)].groupby("stat_month")["total_assets"].sum()
+        for q in (name, int(sid), f"客群{sid}"):
+            r = svc.forecast(segment=q)
+            assert r["status"] == "ok" and name in r["label"]
+            assert r["history"] == pytest.approx(expect.to_numpy(), rel=1e-9)
+    doc = svc.doc["series"]
+    branch_keys = [k for k, e in doc.items() if k.startswith("branch:")]
+    assert branch_keys
+    name = doc[branch_keys[0]]["name"]
+    members = base.loc[base["branch_name"] == name, "customer_id"]
+    expect = beh[beh["customer_id"].isin(members)].groupby("stat_month")["total_assets"].sum()
+    r = svc.forecast(branch=name)
+    assert r["status"] == "ok" and r["history"] == pytest.approx(expect.to_numpy(), rel=1e-9)
+
+
+def test_customer_forecast_and_its_own_backtest(svc: ForecastService, small_built: Built) -> None:
+    beh, _ = files(small_built)
+    cid = str(beh["customer_id"].iloc[0])
+    y = beh.loc[beh["customer_id"] == cid].sort_values("stat_month")["total_assets"].to_numpy(dtype=float)
+    r = svc.forecast(customer_id=cid, horizon=4)
+    assert r["status"] == "ok" and r["level"] == "customer" and r["history"] == pytest.approx(y)
+    naive_mape = float(np.mean(np.abs(y[-3:] - y[-4]) / y[-3:]))
+    assert r["backtest"]["mape"]["naive"] == pytest.approx(naive_mape, rel=1e-9)
+    assert r["backtest_mape"] == r["backtest"]["mape"][r["method"]]
+    again = svc.forecast(customer_id=cid, horizon=2)
+    assert again["forecast"] == r["forecast"][:2]  # served from the cache, same model
+    assert svc.forecast(customer_id=cid + "X")["status"] == "unknown"
+
+
+def test_chart(svc: ForecastService) -> None:
+    r = svc.forecast(horizon=6)
+    png = svc.chart_png(r)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    assert missing_glyphs(forecast_figure(r)) == []
+    with pytest.raises(ValueError, match="无法作图"):
+        svc.chart_png({"status": "invalid", "message": "x"})
+
+
+def test_report_is_honest_about_naive(small_built: Built) -> None:
+    doc = json.loads((store.folder(small_built.artifacts) / store.AGGREGATES).read_text(encoding="utf-8"))
+    report = (store.folder(small_built.artifacts) / store.REPORT).read_text(encoding="utf-8")
+    m = re.search(r"未优于朴素的：(.*?)。", report)
+    losers = m.group(1) if m else ""
+    for e in doc["series"].values():
+        if e["level"] not in ("total", "segment") or not e["test"]:
+            continue
+        used, nv = e["test"][e["selected"]], e["test"]["naive"]
+        assert used < nv or e["selected"] == "naive" or e["label"] in losers
+        assert e["label"] in report
+    bt = pd.read_parquet(store.folder(small_built.artifacts) / store.CUSTOMER_BACKTEST)
+    ok = bt.dropna(subset=[f"mape_{x}" for x in METHODS])
+    for x in METHODS:
+        assert doc["customers"]["median"][x] == pytest.approx(ok[f"mape_{x}"].median())
+    assert doc["customers"]["policy"] == min(METHODS, key=lambda x: (doc["customers"]["median"][x], METHODS.index(x)))
+
+
+def test_short_histories_on_hex_data(hex_built: Built) -> None:
+    beh, _ = files(hex_built)
+    counts = beh.groupby("customer_id")["stat_month"].nunique()
+    with reader(hex_built.url) as wh:
+        svc = ForecastService.load(hex_built.artifacts, wh)
+        short = counts[counts < 6].index[:5]
+        assert len(short)
+        for cid in short:
+            r = svc.forecast(customer_id=cid)
+            assert r["status"] == "insufficient_history" and "少于 6 个月" in r["message"]
+        mid = counts[(counts >= 6) & (counts < 9)].index[:3]
+        for cid in mid:
+            r = svc.forecast(customer_id=cid)
+            assert r["status"] == "ok" and r["backtest"] is None and len(r["history"]) == counts[cid]
+        full = counts[counts == counts.max()].index[0]
+        assert svc.forecast(customer_id=full)["status"] == "ok"
+        assert svc.forecast()["history_months"][-1] == "2025-06"
