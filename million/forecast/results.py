@@ -5,7 +5,7 @@ from __future__ import annotations
 from million.fmt import pct, wan
 
 FIELDS_DOC = """status "ok"; level total|segment|branch|customer; label; history_months; history (元);
-forecast_months; forecast; lower; upper (95%); model (e.g. ARIMA(1,1,0)+漂移); method arima|drift|naive;
+forecast_months; forecast; lower; upper (95%); model and method (the same readable label, e.g. ARIMA(1,1,0)+漂移); method_key arima|drift|naive;
 order [p,d,q] or None; backtest_mape (fraction, the used method on the last 3 months, None if unknown);
 backtest {mape: {arima, drift, naive}, window, selected_by, note}; horizon; message (Chinese summary)."""
 
@@ -37,6 +37,6 @@ def make_result(*, level: str, label: str, months: list[str], history: list[floa
         parts.append(note)
     return {"status": "ok", "level": level, "label": label, "history_months": list(months),
             "history": [round(float(v), 2) for v in history], "forecast_months": fmonths,
-            "forecast": mean, "lower": lower, "upper": upper, "model": fc["label"], "method": fc["method"],
+            "forecast": mean, "lower": lower, "upper": upper, "model": fc["label"], "method": fc["label"], "method_key": fc["method"],
             "order": fc["order"], "stationarity": fc.get("d_test") or {}, "backtest_mape": backtest_mape,
             "backtest": backtest, "horizon": h, "unit": "元", "message": "".join(parts)}

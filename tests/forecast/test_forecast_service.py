@@ -93,7 +93,7 @@ def test_customer_forecast_and_its_own_backtest(svc: ForecastService, small_buil
     assert r["status"] == "ok" and r["level"] == "customer" and r["history"] == pytest.approx(y)
     naive_mape = float(np.mean(np.abs(y[-3:] - y[-4]) / y[-3:]))
     assert r["backtest"]["mape"]["naive"] == pytest.approx(naive_mape, rel=1e-9)
-    assert r["backtest_mape"] == r["backtest"]["mape"][r["method"]]
+    assert r["backtest_mape"] == r["backtest"]["mape"][r["method_key"]]
     again = svc.forecast(customer_id=cid, horizon=2)
     assert again["forecast"] == r["forecast"][:2]  # served from the cache, same model
     assert svc.forecast(customer_id=cid + "X")["status"] == "unknown"
