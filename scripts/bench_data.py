@@ -145,11 +145,15 @@ def render_md(report: dict) -> str:
         verdict = ""
         if r.get("target_s"):
             verdict = f"（目标 < {r['target_s']:.0f} 秒：{'达成' if r['total_seconds'] < r['target_s'] else '未达成'}）"
-        lines.append(f"| {r['customers']:,} | | | **合计 total** | **{r['total_seconds']:.1f}** | "
-                     f"{max(s['peak_rss_mb'] for s in r['stages'].values()):,} | {verdict} |")
-    lines += ["", "秒 = 阶段内的工作时间（不含解释器启动与阶段间交接文件）；各子进程的墙钟时间见 data.json 的 wall_seconds。",
-              "Seconds are the work inside each stage (no interpreter start-up, no hand-over files); "
-              "child wall-clock times are in data.json (wall_seconds).", ""]
+        cpu = sum(s["cpu_seconds"] for s in r["stages"].values())
+        lines.append(f"| {r['customers']:,} | | | **合计 total** {verdict} | **{r['total_seconds']:.1f}** | "
+                     f"{max(s['peak_rss_mb'] for s in r['stages'].values()):,} | {cpu:.1f} |")
+    lines += ["", "秒 = 阶段内的工作时间（墙钟，不含解释器启动与阶段间交接文件）；CPU 秒 = 该子进程的用户+系统 CPU 时间。"
+              "这些阶段基本是单线程的：空闲机器上墙钟≈CPU 秒；负载高于核数时墙钟会按比例变长。"
+              "各子进程含启动的墙钟时间见 data.json 的 wall_seconds。",
+              "Seconds are wall-clock work inside each stage (no interpreter start-up, no hand-over files); CPU "
+              "seconds are the child's user+system time. The stages are mostly single-threaded, so on an idle machine "
+              "wall ≈ CPU; when the load average exceeds the core count, wall time grows accordingly.", ""]
     return "\n".join(lines)
 
 
