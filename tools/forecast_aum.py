@@ -47,7 +47,7 @@ class ForecastAum(MarketingTool):
         r = svc.forecast(customer_id=cid, segment=segment, branch=branch, horizon=horizon)
         if r.get("status") not in (None, "ok"):
             msg = r.get("message") or "无法预测。"
-            if r.get("status") == "unknown":
+            if r.get("status") in {"unknown", "invalid", "ambiguous"}:
                 raise ToolInputError(msg)
             return ToolOutput(msg)
         fc = pd.DataFrame({"月份": r["forecast_months"], "预测AUM": r["forecast"], "下限(95%)": r["lower"],
