@@ -42,8 +42,9 @@ def local_explanation(bundle: ModelBundle, row: pd.Series, top_k: int = 6) -> di
             "probability": float(1 / (1 + np.exp(-logit_p))), "units": "校准后对数几率（log-odds）"}
 
 
-def global_importance(bundle: ModelBundle, X: np.ndarray) -> pd.DataFrame:
-    phi, _ = contributions(bundle, X)
+def global_importance(bundle: ModelBundle, X: np.ndarray, phi: np.ndarray | None = None) -> pd.DataFrame:
+    """Mean |SHAP| per feature over the rows of X (pass `phi` when already computed)."""
+    phi = contributions(bundle, X)[0] if phi is None else phi
     df = pd.DataFrame({"feature": bundle.features, "label": [label(f) for f in bundle.features],
                        "mean_abs_shap": np.abs(phi).mean(axis=0), "mean_shap": phi.mean(axis=0)})
     return df.sort_values("mean_abs_shap", ascending=False, ignore_index=True)

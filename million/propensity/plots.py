@@ -116,6 +116,10 @@ def shap_waterfall_chart(phi: np.ndarray, base: float, x: np.ndarray, names: lis
     shap.plots.waterfall(_explanation(phi, base, x, names, np.array(display, dtype=object)), max_display=top,
                          show=False)
     fig = plt.gcf()
+    ax = fig.axes[0]
+    ticks = ax.get_yticklabels()
+    if any("other features" in t.get_text() for t in ticks):  # shap writes this one label in English
+        ax.set_yticks(ax.get_yticks(), [t.get_text().replace(" other features", " 个其余特征合计") for t in ticks])
     fig.suptitle(title, fontsize=12)
     fig.text(0.01, 0.005, "单位：校准后对数几率；f(x) 为该客户的对数几率，E[f(X)] 为全体平均", fontsize=8, color="#555")
     return fig

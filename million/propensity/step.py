@@ -50,7 +50,7 @@ from million.propensity.scoring import score_features
 from million.propensity.split import split_months
 from million.propensity.train import DEFAULT_PARAMS, make_train_data, train_models
 
-SHAP_SAMPLE = 4000
+SHAP_SAMPLE = 2000
 
 
 def update_metrics_json(path: Path, key: str, value: dict[str, Any]) -> None:
@@ -197,12 +197,11 @@ def _shap(bundle: ModelBundle, paths: dict[str, Path], latest_feats: pd.DataFram
     pros = latest_feats.loc[latest_feats["customer_id"].isin(scores["customer_id"])]
     sample = sample_rows(pros, SHAP_SAMPLE)
     X = bundle.matrix(sample)
-    imp = global_importance(bundle, X)
     phi, _ = contributions(bundle, X)
+    imp = global_importance(bundle, X, phi)
     names = labels(bundle.features)
     save_png(plots.shap_beeswarm_chart(phi, X, names), paths["charts"] / "shap_beeswarm.png")
-    bar_png = save_png(plots.shap_bar_chart(imp), paths["charts"] / "shap_bar.png")
-    (paths["charts"] / "shap_global_bar.png").write_bytes(bar_png)
+    save_png(plots.shap_bar_chart(imp), paths["charts"] / "shap_bar.png")
     paths["shap"].write_text(json.dumps({"as_of": latest, "rows": len(sample),
                                          "features": imp.to_dict("records")}, ensure_ascii=False, indent=1),
                              encoding="utf-8")

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from million.propensity.labels import build_labels, labelled_months, with_labels
 from million.propensity.features import build_features
+from million.propensity.labels import build_labels, labelled_months, with_labels
 from tests.propensity.tiny import make_tables, months
 
 MS = months("2025-01", 8)

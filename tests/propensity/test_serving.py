@@ -7,6 +7,7 @@ import statistics
 import time
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -89,14 +90,25 @@ def test_top(svc: PropensityService) -> None:
         svc.top(5, branch_name="火星分行")
     with pytest.raises(ValueError, match="正整数"):
         svc.top(0)
+
+
+def _warehouse_copy(small_data: Path, tmp_path: Path) -> str:
+    db = tmp_path / "wh.duckdb"
+    shutil.copy(small_data / "warehouse.duckdb", db)
+    con = duckdb.connect(str(db))
+    con.execute("DROP TABLE IF EXISTS customer_segments")  # the segments step may have written it already
+    con.close()
+    return f"duckdb:///{db}"
+
+
+def test_segment_table_not_built_yet(built_artifacts: Path, small_data: Path, tmp_path: Path) -> None:
+    svc = PropensityService.load(built_artifacts, connect(_warehouse_copy(small_data, tmp_path)))
     with pytest.raises(ValueError, match="customer_segments"):
         svc.top(5, segment="高潜力活跃型客户")
 
 
 def test_top_by_segment(built_artifacts: Path, small_data: Path, tmp_path: Path) -> None:
-    db = tmp_path / "wh.duckdb"
-    shutil.copy(small_data / "warehouse.duckdb", db)
-    url = f"duckdb:///{db}"
+    url = _warehouse_copy(small_data, tmp_path)
     with connect(url, read_only=True) as wh:
         ids = wh.query("SELECT customer_id FROM customer_base ORDER BY customer_id")["customer_id"]
     seg = pd.DataFrame({"customer_id": ids, "segment_id": np.arange(len(ids)) % 2,
