@@ -55,8 +55,10 @@ def test_customer_brief_in_the_browser(base_url, known_customers, tmp_path) -> N
         text = page.inner_text("#chat")
         assert re.search(r"概率：\s*[\d.]+%", text), text[:500]
         assert "predict_million_prob" in text and "forecast_aum" in text
-        imgs = page.eval_on_selector_all("#chat img", "els => els.map(e => [e.naturalWidth, e.src])")
-        assert any(w > 100 for w, _ in imgs), imgs
+        # Charts are <img> elements loaded lazily: bring each into view, then wait for one to decode.
+        page.eval_on_selector_all("#chat img", "els => els.forEach(e => { e.loading = 'eager'; e.scrollIntoView(); })")
+        page.wait_for_function("[...document.querySelectorAll('#chat img')].some(e => e.complete && e.naturalWidth > 100)",
+                               timeout=30_000)
         page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
         browser.close()
     hosts = {urlparse(u).hostname for u in requests if not u.startswith(("data:", "blob:"))}
