@@ -131,7 +131,9 @@ def render_md(report: dict) -> str:
         f"机器 / machine: {m['cpu']}, {m['cores']} 核 / cores, {m['ram_gb']} GB RAM, {m['os']}; "
         f"Python {m['python']}, pandas {m['pandas']}, DuckDB {m['duckdb']}, pyarrow {m['pyarrow']}.",
         "运行期间的系统负载 / load average (1 min) at start → end of each size: "
-        + ", ".join(f"{r['customers']:,}: {r['load_before']:.1f} → {r['load_after']:.1f}" for r in report["runs"]),
+        + ", ".join(f"{r['customers']:,}: {r['load_before']:.1f} → {r['load_after']:.1f}" for r in report["runs"])
+        + (f"; 基准进程优先级 / niceness {report['niceness']}（机器同时在运行其他任务 / the machine was shared）"
+           if report.get("niceness", 0) < 0 else ""),
         "",
         "| 客户数 | 行为表行数 | 文件 | 阶段 | 秒 | 峰值内存 MB | CPU 秒 |",
         "|---:|---:|---|---|---:|---:|---:|",
@@ -173,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         res = _child(args.child, args.work, args.customers, args.months, args.format, args.seed)
         args.child_out.write_text(json.dumps(res, ensure_ascii=False))
         return 0
-    report = {"months": args.months, "format": args.format, "seed": args.seed, "machine": machine(), "runs": []}
+    report = {"months": args.months, "format": args.format, "seed": args.seed, "machine": machine(),
+              "niceness": os.getpriority(os.PRIO_PROCESS, 0), "runs": []}
     work_root = args.work or Path(tempfile.mkdtemp(prefix="bench-data-"))
     try:
         for n in args.sizes:
