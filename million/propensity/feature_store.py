@@ -34,7 +34,7 @@ def write_features(df: pd.DataFrame, path: Path, *, data_hash: str, **extra: Any
     table = pa.Table.from_pandas(df, preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta[META_KEY] = json.dumps(info, ensure_ascii=False, default=str).encode()
-    pq.write_table(table.replace_schema_metadata(meta), path)
+    pq.write_table(table.replace_schema_metadata(meta), path, compression="zstd")
     write_metadata(path.with_suffix(".meta.json"), features=FEATURE_COLUMNS, data_hash=data_hash,
                    metrics={"rows": len(df)}, **{k: v for k, v in info.items() if k not in {"features", "data_hash"}})
     return info
