@@ -69,6 +69,12 @@ def service(dash_wh_url: str, dash_artifacts: Path) -> DashboardService:
 
 
 @pytest.fixture(scope="session")
-def bare_service(small_wh_url: str, tmp_path_factory: pytest.TempPathFactory) -> DashboardService:
-    """The warehouse alone: no segments table, an empty artifacts folder."""
-    return DashboardService(small_wh_url, tmp_path_factory.mktemp("no_artifacts"))
+def bare_service(small_data: Path, tmp_path_factory: pytest.TempPathFactory) -> DashboardService:
+    """The two contract tables alone, in a warehouse of its own (the shared one gains a
+    customer_segments table once the pipeline has run), and an empty artifacts folder."""
+    from tests.support.datasets import load_duckdb
+
+    data = tmp_path_factory.mktemp("bare_data")
+    for f in ("customer_base.parquet", "customer_behavior_assets.parquet"):
+        shutil.copyfile(small_data / f, data / f)
+    return DashboardService(load_duckdb(data), tmp_path_factory.mktemp("no_artifacts"))
