@@ -78,6 +78,40 @@ def run_one(url: str, folder: Path) -> dict[str, Any]:
     }
 
 
+def serving_latency(artifacts: Path, db_url: str, n: int = 300) -> dict[str, Any]:
+    """Server-side time of what one RM brief asks the model service: predict + explain (+ the global
+    drivers), over `n` random prospects of the latest month, after the service is loaded."""
+    from million.propensity.serving import PropensityService
+
+    t0 = time.perf_counter()
+    svc = PropensityService.load(artifacts, connect(db_url))
+    load_s = time.perf_counter() - t0
+    ids = svc.top(100_000, include_cool=True)["customer_id"].sample(n, random_state=0).tolist()
+    brief, pred, expl = [], [], []
+    for cid in ids:
+        a = time.perf_counter()
+        svc.predict(cid)
+        b = time.perf_counter()
+        svc.explain(cid, top_k=6)
+        c = time.perf_counter()
+        svc.global_explanation(10)
+        d = time.perf_counter()
+        pred.append(b - a)
+        expl.append(c - b)
+        brief.append(d - a)
+    t1 = time.perf_counter()
+    svc.waterfall_png(ids[0])
+    png_s = time.perf_counter() - t1
+
+    def q(xs: list[float], p: float) -> float:
+        return round(float(pd.Series(xs).quantile(p)) * 1000, 2)
+
+    return {"customers": n, "load_seconds": round(load_s, 2), "brief_p50_ms": q(brief, 0.5),
+            "brief_p95_ms": q(brief, 0.95), "predict_p50_ms": q(pred, 0.5), "explain_p50_ms": q(expl, 0.5),
+            "explain_p95_ms": q(expl, 0.95), "waterfall_png_ms": round(png_s * 1000, 1),
+            "load_average": round(os.getloadavg()[0], 2)}
+
+
 def render_md(result: dict[str, Any]) -> str:
     runs = result["runs"]
     default = runs[0]
@@ -108,6 +142,14 @@ def render_md(result: dict[str, Any]) -> str:
                      "LightGBM 轮数": r["lgbm_best_iteration"]})
     lines.append(md_table(pd.DataFrame(rows)))
     lines += ["", "逻辑回归耗时含在验证期上选择正则强度（两次拟合）；LightGBM 含阈值增广与早停。", ""]
+    sv = result.get("serving")
+    if sv:
+        lines += ["## 在线服务耗时（默认数据，服务端）", "",
+                  f"PropensityService 加载 {sv['load_seconds']} 秒；随机 {sv['customers']} 位潜客，每位一次"
+                  f"“客户经理简报”所需调用（predict + explain + global_explanation）：p50 {sv['brief_p50_ms']} 毫秒，"
+                  f"p95 {sv['brief_p95_ms']} 毫秒（目标 p50 < 50、p95 < 150）；其中 predict p50 {sv['predict_p50_ms']} 毫秒，"
+                  f"explain p50 {sv['explain_p50_ms']} / p95 {sv['explain_p95_ms']} 毫秒；SHAP 瀑布图 PNG 一张 "
+                  f"{sv['waterfall_png_ms']} 毫秒。测量时系统负载 {sv['load_average']}。", ""]
     if len(runs) > 1:
         lines += ["## 其他规模的测试月效果（LightGBM，全部潜客）", ""]
         lines.append(md_table(pd.DataFrame([{
@@ -125,7 +167,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--work", type=Path, default=Path("/tmp/million-bench"))
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "bench" / "results")
+    ap.add_argument("--serving-artifacts", type=Path, help="已在默认数据上构建好的 artifacts 目录：测量在线服务耗时")
+    ap.add_argument("--serving-db-url", help="与 --serving-artifacts 对应的数据仓库")
+    ap.add_argument("--serving-only", action="store_true", help="只测在线服务耗时，更新已有的 models.json")
     args = ap.parse_args(argv)
+    if args.serving_only:
+        if not (args.serving_artifacts and args.serving_db_url):
+            ap.error("--serving-only 需要 --serving-artifacts 和 --serving-db-url")
+        result = json.loads((args.out / "models.json").read_text(encoding="utf-8"))
+        result["serving"] = serving_latency(args.serving_artifacts, args.serving_db_url)
+        _write(args.out, result)
+        return 0
     load_before = round(os.getloadavg()[0], 2)
     runs = []
     for n in args.sizes:
@@ -138,11 +190,17 @@ def main(argv: list[str] | None = None) -> int:
               "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                           "load_before": load_before, "load_after": round(os.getloadavg()[0], 2)},
               "runs": runs}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "models.json").write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-    (args.out / "models.md").write_text(render_md(result), encoding="utf-8")
-    print(render_md(result))
+    if args.serving_artifacts and args.serving_db_url:
+        result["serving"] = serving_latency(args.serving_artifacts, args.serving_db_url)
+    _write(args.out, result)
     return 0
+
+
+def _write(out: Path, result: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "models.json").write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    (out / "models.md").write_text(render_md(result), encoding="utf-8")
+    print(render_md(result))
 
 
 if __name__ == "__main__":

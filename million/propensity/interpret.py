@@ -3,7 +3,6 @@ LR coefficients, decision-tree rules and LightGBM importances."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,6 +119,3 @@ def importance_text(imp: pd.DataFrame, top: int = 30) -> str:
         lines.append(f"{i:>2}. {r.label:<26} {r.feature:<28} {pct(r.gain_share, 2):>7}  分裂次数 {r.splits}")
     return "\n".join(lines)
 
-
-def finite(x: float) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x

@@ -19,6 +19,8 @@ Public API (stable names; other modules call these):
     svc.top(n=20, branch_name=None, segment=None, include_cool=False) -> pandas.DataFrame
         Prospects by probability: rank, customer_id, name, branch_name, total_assets, gap_to_million,
         probability, in_cool_period, cool_period_until (+ segment_id, segment_name with `segment`).
+        `rank` is the bank-wide rank. `branch_name` is an exact branch (上海分行外滩支行) or, when none is
+        called that, a part of the name (上海分行 = all its sub-branches).
         `segment` matches customer_segments.segment_name or segment_id; ValueError (Chinese message)
         when that table does not exist yet, or for an unknown segment / branch.
 
@@ -29,7 +31,8 @@ Public API (stable names; other modules call these):
 
     svc.waterfall_png(customer_id) -> bytes   SHAP waterfall (Chinese labels); ValueError for a customer
                                               that is not a scored prospect.
-    svc.global_explanation(top_k=10) -> dict  mean |SHAP| ranking on the latest month's prospects.
+    svc.global_explanation(top_k=10) -> dict  mean |SHAP| ranking on the latest month's prospects:
+                                              features (= factors): [{rank, feature, label, mean_abs_shap, mean_shap}]
     svc.global_png() -> bytes                 the same as a bar chart.
 
 `customer_id` is untrusted: it is only a dictionary key here (no SQL text, no file path).
@@ -231,6 +234,17 @@ class PropensityService:
             raise ValueError(f"未找到客群“{want[:40]}”，可选客群：{'、'.join(names[:20])}")
         return hit.drop_duplicates("customer_id").set_index("customer_id")
 
+    def _branch_mask(self, names: pd.Series, branch: str) -> pd.Series:
+        """The exact branch (e.g. 上海分行外滩支行) or, when no branch is called that, every branch whose
+        name contains it (e.g. 上海分行 = all its sub-branches)."""
+        known = self.snapshot.customers["branch_name"].astype(str)
+        if (known == branch).any():
+            return names == branch
+        if branch and known.str.contains(branch, regex=False).any():
+            return names.astype(str).str.contains(branch, regex=False)
+        raise ValueError(f"未找到网点“{branch[:40]}”，请使用网点名称（如 {known.iloc[0]}）或分行名称（如 "
+                         f"{known.iloc[0].split('分行')[0]}分行）")
+
     def top(self, n: int = 20, branch_name: str | None = None, segment: str | None = None,
             include_cool: bool = False) -> pd.DataFrame:
         snap = self.snapshot
@@ -243,10 +257,7 @@ class PropensityService:
         n = min(n, MAX_TOP)
         c = snap.customers.loc[snap.customers["probability"].notna()]
         if branch_name:
-            if branch_name not in set(snap.customers["branch_name"]):
-                raise ValueError(f"未找到网点“{str(branch_name)[:40]}”，请使用完整的网点名称，例如 "
-                                 f"{snap.customers['branch_name'].iloc[0]}")
-            c = c.loc[c["branch_name"] == branch_name]
+            c = c.loc[self._branch_mask(c["branch_name"], str(branch_name).strip())]
         seg = None
         if segment is not None and str(segment).strip():
             seg = self._segments(str(segment))
@@ -277,11 +288,11 @@ class PropensityService:
     def global_explanation(self, top_k: int = 10) -> dict[str, Any]:
         g = self._global_info()
         k = max(1, min(int(top_k), len(g["features"])))
+        rows = [{"rank": i + 1, "feature": f["feature"], "label": f["label"], "mean_abs_shap": f["mean_abs_shap"],
+                 "mean_shap": f["mean_shap"]} for i, f in enumerate(g["features"][:k])]
+        # "factors" is the same list under the name the explain tool reads
         return {"as_of": g["as_of"], "rows": g["rows"], "model": MODEL_TITLES[SERVED_MODEL],
-                "units": "平均|SHAP|（校准后对数几率）",
-                "features": [{"rank": i + 1, "feature": f["feature"], "label": f["label"],
-                              "mean_abs_shap": f["mean_abs_shap"], "mean_shap": f["mean_shap"]}
-                             for i, f in enumerate(g["features"][:k])]}
+                "units": "平均|SHAP|（校准后对数几率）", "features": rows, "factors": rows}
 
     def global_png(self) -> bytes:
         return (self._paths["charts"] / "shap_bar.png").read_bytes()

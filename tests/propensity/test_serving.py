@@ -86,6 +86,10 @@ def test_top(svc: PropensityService) -> None:
     branch = t["branch_name"].iloc[0]
     tb = svc.top(5, branch_name=branch, include_cool=True)
     assert (tb["branch_name"] == branch).all() and tb["customer_id"].iloc[0] == t["customer_id"].iloc[0]
+    city = branch.split("分行")[0] + "分行"  # e.g. 上海分行: all its sub-branches
+    tc = svc.top(200, branch_name=city, include_cool=True)
+    assert tc["branch_name"].str.startswith(city).all() and tc["branch_name"].nunique() >= 1
+    assert len(tc) >= len(svc.top(200, branch_name=branch, include_cool=True))
     with pytest.raises(ValueError, match="网点"):
         svc.top(5, branch_name="火星分行")
     with pytest.raises(ValueError, match="正整数"):
