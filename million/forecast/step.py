@@ -23,7 +23,7 @@ from million.pipeline import BuildContext, Step
 from million.segments import store as seg_store
 
 # max_branch_series: None forecasts every 支行 and 分行; a number keeps the largest by latest AUM (tests).
-PARAMS: dict[str, Any] = {"customer_sample": 500, "reference_sample": 200, "seed": 42, "n_jobs": 2,
+PARAMS: dict[str, Any] = {"customer_sample": 500, "reference_sample": 100, "seed": 42, "n_jobs": 2,
                           "max_branch_series": None}
 
 
