@@ -105,7 +105,7 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
                                   group_consecutive_messages=False, elem_id="chat")
                 with gr.Group(visible=False, elem_id="confirm-panel") as confirm_panel:
                     confirm_info = gr.Markdown(elem_id="confirm-info")
-                    code = gr.Code(value="", language="sql", interactive=False, lines=6, elem_id="confirm-code",
+                    code = gr.Code(value="", language="sql", interactive=False, lines=6, wrap_lines=True, elem_id="confirm-code",
                                    label="待运行的代码")
                     with gr.Row():
                         run_btn = gr.Button("运行", variant="primary", elem_id="confirm-run")

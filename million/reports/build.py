@@ -145,7 +145,7 @@ def checked_answer_lines(answer: str, sources: str) -> tuple[list[str], int]:
             continue
         if in_code or not s or s in source_lines or s.startswith(("#", "|")) or set(s) <= set("-*_ "):
             continue
-        s = re.sub(r"^(?:[-*]|\d{1,2}[.、)）])\s*", "", s)  # list markers are not data
+        s = re.sub(r"^(?:[-*]\s+|\d{1,2}[.、)）]\s*)", "", s)  # list markers are not data (bold ** stays)
         if not s or s in source_lines:
             continue
         good = []
