@@ -110,9 +110,9 @@ def bench_chats(args: argparse.Namespace) -> dict[str, Any]:
     wh = get_services().wh
     customers, brs = sample_customers(wh, args.chats), branches(wh, 5)
     runs = []
-    for n, gate in ((1, None), (args.chats, None), (args.chats, s.max_concurrent_turns)):
-        print(f"  {n} 个对话，{'限流 ' + str(gate) if gate else '不限流'} …", flush=True)
-        r = run_chats(s, customers, brs, n, gate)
+    for n, gate, seq in ((args.chats, None, True), (args.chats, None, False), (args.chats, s.max_concurrent_turns, False)):
+        print(f"  {n} 个对话，{'依次执行' if seq else ('限流 ' + str(gate) if gate else '同时执行，不限流')} …", flush=True)
+        r = run_chats(s, customers, brs, n, gate, sequential=seq)
         print(f"    p50 {r['p50_ms']:.0f} ms，p95 {r['p95_ms']:.0f} ms，出错 {r['errors']}", flush=True)
         runs.append(r)
     return {"measured": now(), "runs": runs}
@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "million-bench"))
     ap.add_argument("--chats", type=int, default=20)
     args = ap.parse_args(argv)
+    import qwen_agent.log  # noqa: F401 - its import sets the level; set ours after it
+
     logging.getLogger("qwen_agent_logger").setLevel(logging.WARNING)  # its per-call token lines drown the progress
     sections = args.only or list(SECTIONS)
     args.out.mkdir(parents=True, exist_ok=True)

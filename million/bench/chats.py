@@ -33,7 +33,8 @@ class _Memory(threading.Thread):
 
 
 def run_chats(settings: Any, customers: list[str], branches: list[str], n_chats: int,
-              gate: int | None = None) -> dict[str, Any]:
+              gate: int | None = None, sequential: bool = False) -> dict[str, Any]:
+    """`sequential`: the chats run one after another (the single-user baseline)."""
     from agent.bot import build_assistant, run_turn
     from million.evaluation.runner import backend_config
 
@@ -41,11 +42,14 @@ def run_chats(settings: Any, customers: list[str], branches: list[str], n_chats:
     root = Path(tempfile.mkdtemp(prefix="million-bench-chats-"))
     sem = threading.BoundedSemaphore(gate) if gate else None
     lock = threading.Lock()
-    latencies: list[float] = []
+    latencies: list[float] = []  # from asking to the answer, including any wait at the gate
+    service: list[float] = []  # the turn itself, after the gate let it in
     errors: list[str] = []
-    start = threading.Barrier(n_chats)
+    bad_turns = 0
+    start = threading.Barrier(1 if sequential else n_chats)
 
     def chat(i: int) -> None:
+        nonlocal bad_turns
         session = Session(root, user=f"u{i}", max_tool_calls=settings.max_tool_calls_per_turn)
         history: list[dict[str, Any]] = []
         start.wait()
@@ -53,20 +57,24 @@ def run_chats(settings: Any, customers: list[str], branches: list[str], n_chats:
             t0 = time.perf_counter()
             if sem:
                 sem.acquire()
+            t1 = time.perf_counter()
             try:
                 n0 = len(session.events)
                 *_, state = run_turn(bot, history, text, session)
             except Exception as e:  # noqa: BLE001 - counted and reported
                 with lock:
                     errors.append(f"{type(e).__name__}: {e}")
+                    bad_turns += 1
                 continue
             finally:
                 if sem:
                     sem.release()
-            dt = time.perf_counter() - t0
+            t2 = time.perf_counter()
             bad = [ev for ev in session.events[n0:] if ev.status != "ok"]
             with lock:
-                latencies.append(dt)
+                latencies.append(t2 - t0)
+                service.append(t2 - t1)
+                bad_turns += bool(state.error or bad)
                 if state.error:
                     errors.append(state.error)
                 errors.extend(f"{ev.tool}: {ev.text[:100]}" for ev in bad)
@@ -76,16 +84,22 @@ def run_chats(settings: Any, customers: list[str], branches: list[str], n_chats:
     mem = _Memory()
     before = rss_mib() or 0.0
     mem.start()
-    threads = [threading.Thread(target=chat, args=(i,)) for i in range(n_chats)]
     t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    if sequential:
+        for i in range(n_chats):
+            chat(i)
+    else:
+        threads = [threading.Thread(target=chat, args=(i,)) for i in range(n_chats)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     wall = time.perf_counter() - t0
     mem.stop.set()
     mem.join()
-    return {"chats": n_chats, "gate": gate, "turns": len(latencies), **summary_ms(latencies), "errors": len(errors),
+    svc = summary_ms(service)
+    return {"chats": n_chats, "gate": gate, "sequential": sequential, "turns": len(latencies), **summary_ms(latencies),
+            "service_p50_ms": svc["p50_ms"], "service_p95_ms": svc["p95_ms"], "errors": bad_turns,
             "error_examples": sorted(set(errors))[:5], "wall_s": wall,
             "throughput_turns_per_s": len(latencies) / wall if wall else None,
             "rss_before_mib": before, "rss_peak_mib": mem.peak, "rss_after_mib": rss_mib() or 0.0}

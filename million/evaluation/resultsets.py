@@ -41,14 +41,14 @@ def _norm(v: Any) -> Any:
     return v
 
 
-def _equal(a: Any, b: Any) -> bool:
+def _equal(a: Any, b: Any, rel_tol: float = REL_TOL) -> bool:
     if a is None or b is None:
         return a is None and b is None
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return math.isclose(float(a), float(b), rel_tol=REL_TOL, abs_tol=1e-9)
+        return math.isclose(float(a), float(b), rel_tol=rel_tol, abs_tol=1e-9)
     if isinstance(a, (int, float)) or isinstance(b, (int, float)):  # "12" vs 12 from a text column
         try:
-            return math.isclose(float(a), float(b), rel_tol=REL_TOL, abs_tol=1e-9)
+            return math.isclose(float(a), float(b), rel_tol=rel_tol, abs_tol=1e-9)
         except (TypeError, ValueError):
             return False
     return str(a) == str(b)
@@ -69,11 +69,11 @@ def _columns(df: pd.DataFrame) -> list[list[Any]]:
     return [[_norm(v) for v in df.iloc[:, i].tolist()] for i in range(df.shape[1])]
 
 
-def _same_multiset(a: list[Any], b: list[Any]) -> bool:
-    return all(_equal(x, y) for x, y in zip(sorted(a, key=_sort_key), sorted(b, key=_sort_key), strict=True))
+def _same_multiset(a: list[Any], b: list[Any], rel_tol: float) -> bool:
+    return all(_equal(x, y, rel_tol) for x, y in zip(sorted(a, key=_sort_key), sorted(b, key=_sort_key), strict=True))
 
 
-def compare(gold: pd.DataFrame, pred: pd.DataFrame, ordered: bool) -> tuple[bool, str]:
+def compare(gold: pd.DataFrame, pred: pd.DataFrame, ordered: bool, rel_tol: float = REL_TOL) -> tuple[bool, str]:
     """(equal, reason in Chinese when not)."""
     if len(gold) != len(pred):
         return False, f"行数不同（标准 {len(gold)} 行，实际 {len(pred)} 行）"
@@ -84,7 +84,8 @@ def compare(gold: pd.DataFrame, pred: pd.DataFrame, ordered: bool) -> tuple[bool
     cands = []
     for gi, gc in enumerate(g_cols):
         ok = [pi for pi, pc in enumerate(p_cols)
-              if (all(_equal(x, y) for x, y in zip(gc, pc, strict=True)) if ordered else _same_multiset(gc, pc))]
+              if (all(_equal(x, y, rel_tol) for x, y in zip(gc, pc, strict=True)) if ordered
+                  else _same_multiset(gc, pc, rel_tol))]
         if not ok:
             return False, f"标准结果的第 {gi + 1} 列（{gold.columns[gi]}）在实际结果中找不到相同的值"
         cands.append(ok)
@@ -98,7 +99,8 @@ def compare(gold: pd.DataFrame, pred: pd.DataFrame, ordered: bool) -> tuple[bool
             return True, ""
         p_rows = sorted((tuple(p_cols[p][i] for p in mapping) for i in range(len(pred))),
                         key=lambda r: tuple(map(_sort_key, r)))
-        if all(all(_equal(x, y) for x, y in zip(gr, pr, strict=True)) for gr, pr in zip(g_rows, p_rows, strict=True)):
+        if all(all(_equal(x, y, rel_tol) for x, y in zip(gr, pr, strict=True))
+               for gr, pr in zip(g_rows, p_rows, strict=True)):
             return True, ""
     if ordered:
         return False, "标准结果的两列对应到了实际结果的同一列"

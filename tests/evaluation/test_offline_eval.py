@@ -19,8 +19,6 @@ CASES = Path(__file__).resolve().parents[2] / "eval" / "cases.jsonl"
 # while they are open; the test fails as soon as one is fixed, so the list cannot go stale.
 KNOWN_GAPS = {
     "gr-07": "消息里带客户ID时，离线路由把“修改资产”的请求当成简报，运行了 5 个只读工具",
-    "ex-01": "explain_customer 读取全局解释的 factors 字段，模型服务返回的是 features，表格为空",
-    "pr-04": "predict_million_prob 说明可写部分分行名（如 上海分行），模型服务只接受完整网点名",
 }
 # Customer-level cases run five tools each (SHAP waterfall, ARIMA chart): CI keeps a few per category so
 # the run stays under a minute; every other case runs. The full set runs in scripts/evaluate_agent.py.
