@@ -23,19 +23,24 @@ def contributions(bundle: ModelBundle, X: np.ndarray) -> tuple[np.ndarray, np.nd
     return cal.a * raw[:, :-1], cal.a * raw[:, -1] + cal.b
 
 
-def local_explanation(bundle: ModelBundle, row: pd.Series, top_k: int = 6) -> dict[str, Any]:
-    x = row[bundle.features].to_numpy(dtype=float).reshape(1, -1)
-    phi, base = contributions(bundle, x)
-    phi, base0 = phi[0], float(base[0])
+def local_explanation(bundle: ModelBundle, x: np.ndarray, top_k: int = 6,
+                      parts: tuple[np.ndarray, float] | None = None) -> dict[str, Any]:
+    """The strongest factors for and against one customer (x: its feature row; `parts`: its SHAP
+    values and base value when already computed)."""
+    x = np.asarray(x, dtype=float).reshape(-1)
+    if parts is None:
+        phi2, base = contributions(bundle, x.reshape(1, -1))
+        parts = (phi2[0], float(base[0]))
+    phi, base0 = parts
     order = np.argsort(-np.abs(phi))
 
     def item(i: int) -> dict[str, Any]:
         f = bundle.features[i]
-        return {"feature": f, "label": label(f), "value": float(x[0, i]), "value_text": format_value(f, x[0, i]),
+        return {"feature": f, "label": label(f), "value": float(x[i]), "value_text": format_value(f, x[i]),
                 "shap": float(phi[i])}
 
-    pos = [item(i) for i in order if phi[i] > 0][:top_k]
-    neg = [item(i) for i in order if phi[i] < 0][:top_k]
+    pos = [item(i) for i in order[:2 * top_k + 20] if phi[i] > 0][:top_k]
+    neg = [item(i) for i in order[:2 * top_k + 20] if phi[i] < 0][:top_k]
     logit_p = base0 + float(phi.sum())
     return {"factors_for": pos, "factors_against": neg, "base_value": base0,
             "base_probability": float(1 / (1 + np.exp(-base0))),

@@ -43,6 +43,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ from million.warehouse import Warehouse
 SEGMENTS_TABLE = "customer_segments"
 MAX_TOP = 1000
 MAX_ID_ECHO = 64
+SHAP_CACHE = 4096
 _PLOT_LOCK = threading.Lock()
 
 
@@ -72,6 +74,8 @@ class _Snapshot:
     as_of: str
     customers: pd.DataFrame  # index customer_id: name, branch_name, months, total_assets, cool, prob, rank
     features: pd.DataFrame  # index customer_id: feature rows of the latest month
+    X: np.ndarray  # the same rows as a matrix in the model's feature order (fast single-row access)
+    row_of: dict[str, int]
     n_prospects: int
     token: str
 
@@ -89,6 +93,7 @@ class PropensityService:
         self._snap: _Snapshot | None = None
         self._bundle_mtime = self._model_mtime()
         self._global: dict[str, Any] | None = None
+        self._parts: OrderedDict[str, tuple[np.ndarray, float]] = OrderedDict()  # SHAP per customer, LRU
 
     # -- loading -----------------------------------------------------------------------------
     @classmethod
@@ -125,7 +130,9 @@ class PropensityService:
         c["probability"] = s["probability"].reindex(c.index)
         c["rank"] = c["probability"].rank(ascending=False, method="min")
         c["has_features"] = c.index.isin(f.index)
-        return _Snapshot(month, c, f, len(scores), token)
+        X = f[self.bundle.features].to_numpy(dtype=float)
+        self._parts.clear()
+        return _Snapshot(month, c, f, X, {cid: i for i, cid in enumerate(f.index)}, len(scores), token)
 
     def refresh(self, force: bool = False) -> None:
         """Re-score when the warehouse or the models changed (cheap when nothing did)."""
@@ -201,25 +208,35 @@ class PropensityService:
                 "model": pred["model"]}
         if pred["status"] != "prospect":
             return {**base, "message": pred["message"]}
-        row = self.snapshot.features.loc[pred["customer_id"]]
         k = max(1, min(int(top_k), 30))
+        x, parts = self._shap_parts(pred["customer_id"])
+        return {**base, **local_explanation(self.bundle, x, top_k=k, parts=parts), "probability": pred["probability"]}
+
+    def _shap_parts(self, cid: str) -> tuple[np.ndarray, tuple[np.ndarray, float]]:
+        """The customer's feature row and its SHAP values (cached: explain then waterfall reuse them)."""
+        snap = self.snapshot
+        x = snap.X[snap.row_of[cid]]
         with self._lock:
-            exp = local_explanation(self.bundle, row, top_k=k)
-        return {**base, **exp, "probability": pred["probability"]}
+            hit = self._parts.get(cid)
+            if hit is None:
+                phi, base = contributions(self.bundle, x.reshape(1, -1))
+                hit = (phi[0], float(base[0]))
+                self._parts[cid] = hit
+                if len(self._parts) > SHAP_CACHE:
+                    self._parts.popitem(last=False)
+            else:
+                self._parts.move_to_end(cid)
+        return x, hit
 
     def waterfall_png(self, customer_id: str) -> bytes:
         pred = self.predict(customer_id)
         if pred["status"] != "prospect":
             raise ValueError(pred["message"])
-        row = self.snapshot.features.loc[pred["customer_id"]]
-        x = row[self.bundle.features].to_numpy(dtype=float)
-        with self._lock:
-            phi, base = contributions(self.bundle, x.reshape(1, -1))
+        x, (phi, base) = self._shap_parts(pred["customer_id"])
         disp = [format_value(f, v) for f, v in zip(self.bundle.features, x, strict=True)]
         title = f"客户 {pred['customer_id']} 达到100万概率 {pred['probability']:.1%} 的原因（{pred['as_of']}）"
         with _PLOT_LOCK:  # pyplot keeps global state: one figure at a time
-            return save_png(plots.shap_waterfall_chart(phi[0], float(base[0]), x, labels(self.bundle.features),
-                                                       disp, title))
+            return save_png(plots.shap_waterfall_chart(phi, base, x, labels(self.bundle.features), disp, title))
 
     # -- lists and global --------------------------------------------------------------------
     def _segments(self, segment: str) -> pd.DataFrame:
