@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--months", type=int, default=24)
     ap.add_argument("--stage-time-limit", type=float, default=3600.0, help="流水线每个阶段的时间上限（秒）")
     ap.add_argument("--memory-cap-gib", type=float, default=18.0, help="流水线每个阶段的内存上限（GiB）")
-    ap.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "million-bench"))
+    ap.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "million-bench-pipeline"))
     ap.add_argument("--chats", type=int, default=20)
     args = ap.parse_args(argv)
     import qwen_agent.log  # noqa: F401 - its import sets the level; set ours after it

@@ -60,12 +60,20 @@ class Rule:
         return " 且 ".join(self.conditions) if self.conditions else "全部客户"
 
 
-def _condition(feature: str, le: bool, threshold: float) -> str:
-    name = label(feature)
-    kind = FEATURE_INFO.get(feature, ("", ""))[1]
-    if kind == "flag":
-        return f"{name}：{'否' if le else '是'}"
-    return f"{name} {'≤' if le else '>'} {format_value(feature, threshold)}"
+def _conditions(bounds: dict[str, list[float | None]]) -> list[str]:
+    """One readable condition per feature from the tightest bounds on its path (lo < x <= hi)."""
+    out = []
+    for feature, (lo, hi) in bounds.items():
+        name = label(feature)
+        if FEATURE_INFO.get(feature, ("", ""))[1] == "flag":
+            out.append(f"{name}：{'是' if lo is not None else '否'}")
+        elif lo is not None and hi is not None:
+            out.append(f"{format_value(feature, lo)} < {name} ≤ {format_value(feature, hi)}")
+        elif hi is not None:
+            out.append(f"{name} ≤ {format_value(feature, hi)}")
+        else:
+            out.append(f"{name} > {format_value(feature, lo)}")
+    return out
 
 
 def tree_rules(bundle: ModelBundle) -> list[Rule]:
@@ -74,19 +82,20 @@ def tree_rules(bundle: ModelBundle) -> list[Rule]:
     t = bundle.tree.tree_
     rules: list[Rule] = []
 
-    def walk(node: int, conds: list[str]) -> None:
+    def walk(node: int, bounds: dict[str, list[float | None]]) -> None:
         if t.children_left[node] == -1:
             n = int(t.n_node_samples[node])
             value = t.value[node][0]
             rate = float(value[1] / value.sum()) if value.sum() else 0.0  # sklearn >= 1.4 stores fractions
-            rules.append(Rule(conds, n, rate * n, rate))
+            rules.append(Rule(_conditions(bounds), n, rate * n, rate))
             return
         f = bundle.features[t.feature[node]]
         thr = float(t.threshold[node])
-        walk(t.children_left[node], [*conds, _condition(f, True, thr)])
-        walk(t.children_right[node], [*conds, _condition(f, False, thr)])
+        lo, hi = bounds.get(f, [None, None])
+        walk(t.children_left[node], {**bounds, f: [lo, thr if hi is None else min(hi, thr)]})
+        walk(t.children_right[node], {**bounds, f: [thr if lo is None else max(lo, thr), hi]})
 
-    walk(0, [])
+    walk(0, {})
     return sorted(rules, key=lambda r: r.rate, reverse=True)
 
 

@@ -72,6 +72,8 @@ def test_reports_are_chinese_self_contained_and_from_the_models(built_artifacts:
     tree = html_lib.unescape((p["dir"] / "report_tree.html").read_text(encoding="utf-8"))
     rules = tree_rules(bundle)
     assert len(rules) == bundle.tree.get_n_leaves()
+    assert sum(r.samples for r in rules) == bundle.info["rows"]["train"]  # the leaves partition the training rows
+    assert all(1 <= len(r.conditions) <= 4 for r in rules)  # one condition per feature on a depth-4 path
     assert rules[0].text in tree and f"{rules[0].samples:,}" in tree
     card = p["card"].read_text(encoding="utf-8")
     assert "PR-AUC" in card and "Oracle" in card and bundle.info["split"]["test"] in card
