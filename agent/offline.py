@@ -76,6 +76,8 @@ class OfflineRouter(BaseChatModel):
                            extra={"function_id": uuid.uuid4().hex[:12]})
         if plan.kind == "help":
             return Message(role=ASSISTANT, content=routing.help_text(routing.ENABLE_LLM_HINT))
+        if plan.kind == "refuse":
+            return Message(role=ASSISTANT, content=routing.REFUSE_WRITE)
         if plan.kind == "brief":
             return Message(role=ASSISTANT, content=routing.compose_brief(plan.subject, done))
         return Message(role=ASSISTANT, content=routing.compose_single(done))

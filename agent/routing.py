@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 ID_TOKEN = re.compile(r"(?<![A-Za-z0-9_.\-])[A-Za-z0-9][A-Za-z0-9_.\-]{3,31}(?![A-Za-z0-9_.\-])")
 SQL_START = re.compile(r"^\s*(select|with)\b", re.I)
 HORIZON = re.compile(r"(\d{1,2})\s*个?月")
+# Requests to change data are refused before any tool runs, even when they name a real customer:
+# a brief would read as if the change were being acted on. (SQL writes are refused by sql_inter itself.)
+WRITE_INTENT = re.compile(r"改成|改为|修改|更改|篡改|删除|删掉|清空|清除|更新.{0,12}(数据|资产|余额|记录|客户)|"
+                          r"插入|新增一条|调整.{0,12}(资产|余额)|\b(drop|truncate|update|insert|delete|alter)\b", re.I)
+REFUSE_WRITE = ("这个请求要修改或删除数据，我不能执行：助手对数据仓库只有只读权限，所有数据变更需走行内正式流程"
+                "（由数据管理员在业务系统中处理）。我可以帮您查询或分析现有数据，例如输入客户ID查看其营销简报。")
 # The conversation memory (agent/memory.py) names the subject under discussion on a line starting
 # with this mark in the system message, so follow-ups still resolve after old turns are trimmed.
 SUBJECT_MARK = "【当前讨论对象】"
@@ -38,7 +44,7 @@ class Call:
 
 @dataclass
 class Plan:
-    kind: str  # brief | single | help
+    kind: str  # brief | single | help | refuse
     calls: list[Call]
     subject: str = ""
 
@@ -92,6 +98,8 @@ def plan_for(text: str, previous_customer: str | None, lookup: Lookup) -> Plan:
     t = text.strip()
     if SQL_START.match(t):
         return Plan("single", [Call("sql_inter", {"sql": t}, "执行 SQL")])
+    if WRITE_INTENT.search(t):
+        return Plan("refuse", [])
     cid = find_customer(t, lookup)
     if cid:
         return Plan("brief", brief_calls(cid), cid)

@@ -4,13 +4,27 @@ number → bar. Anything else gets no chart (a table is better than a wrong char
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pandas as pd
 
-from million.charts import save_png, setup_matplotlib
+from million.charts import PLOT_LOCK, save_png, setup_matplotlib
 
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 MAX_BARS = 30
+
+
+def _with_decimals_as_float(df: pd.DataFrame) -> pd.DataFrame:
+    """SUM/AVG over DECIMAL columns come back as Python Decimal objects (object dtype) from DuckDB and
+    MySQL alike; they are numbers for charting."""
+    out = df.copy()
+    for c in df.columns:
+        col = df[c]
+        if col.dtype == object:
+            vals = col.dropna()
+            if len(vals) and all(isinstance(v, Decimal | int | float) and not isinstance(v, bool) for v in vals):
+                out[c] = pd.to_numeric(col.astype(float))
+    return out
 
 
 def _numeric_cols(df: pd.DataFrame) -> list[str]:
@@ -20,6 +34,7 @@ def _numeric_cols(df: pd.DataFrame) -> list[str]:
 def chart_for(df: pd.DataFrame, title: str = "") -> bytes | None:
     if df.empty or len(df.columns) < 2 or len(df) < 2:
         return None
+    df = _with_decimals_as_float(df)
     nums = _numeric_cols(df)
     cats = [c for c in df.columns if c not in nums]
     if len(cats) != 1 or not nums:
@@ -27,11 +42,17 @@ def chart_for(df: pd.DataFrame, title: str = "") -> bytes | None:
     x = df[cats[0]].astype(str)
     ys = nums[:3]
     setup_matplotlib()
-    import matplotlib.pyplot as plt
 
     is_month = x.map(lambda v: bool(_MONTH.match(v))).all()
     if not is_month and len(df) > MAX_BARS:
         return None
+    with PLOT_LOCK:
+        return _draw(df, x, ys, cats[0], is_month, title)
+
+
+def _draw(df: pd.DataFrame, x: pd.Series, ys: list[str], cat: str, is_month: bool, title: str) -> bytes:
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(8, 4.2))
     scale, unit = _scale(df[ys].abs().max().max())
     if is_month:
@@ -46,11 +67,11 @@ def chart_for(df: pd.DataFrame, title: str = "") -> bytes | None:
             ax.bar([p + i * width for p in pos], df[y] / scale, width=width, label=str(y))
         ax.set_xticks([p + width * (len(ys) - 1) / 2 for p in pos])
         ax.set_xticklabels(x, rotation=45 if len(x) > 6 else 0, ha="right" if len(x) > 6 else "center")
-    ax.set_xlabel(str(cats[0]))
+    ax.set_xlabel(str(cat))
     ax.set_ylabel(unit)
     if len(ys) > 1:
         ax.legend()
-    ax.set_title(title or f"{'、'.join(map(str, ys))} 按 {cats[0]}")
+    ax.set_title(title or f"{'、'.join(map(str, ys))} 按 {cat}")
     ax.grid(axis="y", alpha=0.3)
     return save_png(fig)
 

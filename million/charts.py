@@ -4,6 +4,7 @@ so charts render 中文 on any machine without system fonts or downloads."""
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +16,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 
 FONT_FILES = ("NotoSansCJKsc-Regular.otf", "SimHei.ttf")
+# pyplot keeps one global "current figure" and figure registry; two threads drawing at once (concurrent
+# chats) corrupt each other's charts (shap's plots draw on plt.gcf()). Every chart drawn while serving
+# holds this lock from the first pyplot call to savefig.
+PLOT_LOCK = threading.RLock()
 
 
 def font_path() -> Path:

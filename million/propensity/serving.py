@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from million.charts import save_png
+from million.charts import PLOT_LOCK, save_png
 from million.contract import MILLION, asset_level
 from million.propensity import plots
 from million.propensity.bundle import MODEL_TITLES, SERVED_MODEL, ModelBundle
@@ -66,7 +66,6 @@ SEGMENTS_TABLE = "customer_segments"
 MAX_TOP = 1000
 MAX_ID_ECHO = 64
 SHAP_CACHE = 4096
-_PLOT_LOCK = threading.Lock()
 
 
 @dataclass
@@ -235,7 +234,7 @@ class PropensityService:
         x, (phi, base) = self._shap_parts(pred["customer_id"])
         disp = [format_value(f, v) for f, v in zip(self.bundle.features, x, strict=True)]
         title = f"客户 {pred['customer_id']} 达到100万概率 {pred['probability']:.1%} 的原因（{pred['as_of']}）"
-        with _PLOT_LOCK:  # pyplot keeps global state: one figure at a time
+        with PLOT_LOCK:  # pyplot keeps global state: one figure at a time
             return save_png(plots.shap_waterfall_chart(phi, base, x, labels(self.bundle.features), disp, title))
 
     # -- lists and global --------------------------------------------------------------------

@@ -62,3 +62,15 @@ def test_brief_uses_only_tool_results() -> None:
     assert "12.5%" in brief and "高潜力活跃型客户" in brief and "基金" in brief and "建议话术" in brief
     cool = routing.compose_brief("C0000123", [("predict_million_prob", "概率：**3.0%** 【提醒】该客户处于营销冷静期")])
     assert "不主动推荐产品" in cool
+
+
+def test_requests_to_change_data_are_refused_before_any_tool() -> None:
+    for text in ("把客户 C0000123 的总资产改成200万", "删除所有流失预警客户的数据", "帮我修改 C0000123 的手机号",
+                 "DELETE FROM customer_base", "drop table customer_base", "更新一下客户的资产余额"):
+        plan = routing.plan_for(text, "C0000123", LOOKUP)
+        assert plan.kind == "refuse" and plan.calls == [], text
+    assert "只读" in routing.REFUSE_WRITE
+    # reading questions that merely mention a customer or a product still route as before
+    assert routing.plan_for("C0000123", None, LOOKUP).kind == "brief"
+    assert routing.plan_for("他适合什么产品？", "C0000123", LOOKUP).calls[0].tool == "recommend_products"
+    assert routing.plan_for("select count(*) from customer_base", None, LOOKUP).calls[0].tool == "sql_inter"
