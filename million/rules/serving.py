@@ -5,10 +5,12 @@
     svc.top_rules(10)                   # DataFrame: antecedents, consequents, consequent, support, confidence, lift
 
 recommend statuses: "ok", "unknown" (no such customer), "invalid" (malformed ID or top_k), "error".
-Marketing cool period: the customer is inside it when the reference date is on or before the
-marketing_cool_period date of their latest row (the contract: no marketing before that date; the
-day itself is treated as still inside, to be safe). The reference date is `as_of` when given, else
-today — or the last day of the data's latest month when the data runs past today (mock data).
+Marketing cool period: the customer is inside it when the reference date is before the
+marketing_cool_period date of their latest row (the contract: no marketing *before* that date, so on
+the date itself marketing is allowed again, as in the propensity features). The reference date is `as_of` when given, else
+the last day of the data's latest month: the product's "today" is the data's latest month (the system
+prompt says so), and predict_million_prob judges the cool period at the same date, so the two tools
+never disagree about one customer.
 """
 
 from __future__ import annotations
@@ -82,8 +84,7 @@ class RuleService:
     def reference_date(self, as_of: dt.date | None = None) -> dt.date:
         if as_of is not None:
             return as_of
-        today = dt.date.today()
-        return max(today, month_end(self.latest_month)) if self.latest_month else today
+        return month_end(self.latest_month) if self.latest_month else dt.date.today()
 
     # -- rules -------------------------------------------------------------------------------
     def top_rules(self, n: int = 10, actionable_only: bool = True) -> pd.DataFrame:
@@ -144,7 +145,7 @@ class RuleService:
         attrs = [it for it in items if it not in PRODUCT_ITEMS]
         recs, unsupported = self.recommender.recommend(items, top_k)
         ref = self.reference_date(as_of)
-        in_cool = cool is not None and ref <= cool
+        in_cool = cool is not None and ref < cool
         msg = [f"客户「{shown(cid)}」（数据月份 {month}）持有：{'、'.join(held) or '无'}；属性：{'、'.join(attrs)}。"]
         if recs:
             msg.append("推荐：" + "；".join(f"{r['product_name']}（置信度 {r['confidence']:.1%}，提升度 {r['lift']:.2f}）"

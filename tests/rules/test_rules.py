@@ -131,7 +131,7 @@ def test_cool_period_flag(small_built: Built) -> None:
     svc = RuleService.load(small_built.artifacts, None)
     df = truth_baskets(small_built)
     as_of = dt.date(2026, 10, 31)
-    cooled = df[pd.to_datetime(df["marketing_cool_period"]).dt.date >= as_of]
+    cooled = df[pd.to_datetime(df["marketing_cool_period"]).dt.date > as_of]
     free = df[df["marketing_cool_period"].isna()]
     assert len(cooled) and len(free)
     for cid, until in zip(cooled["customer_id"][:30], cooled["marketing_cool_period"][:30], strict=False):
@@ -143,6 +143,9 @@ def test_cool_period_flag(small_built: Built) -> None:
         assert r["in_cool_period"] is False and r["cool_period_until"] is None
     later = svc.recommend(cooled["customer_id"].iloc[0], as_of=dt.date(2027, 6, 1))
     assert later["in_cool_period"] is False
+    until = dt.date.fromisoformat(str(cooled["marketing_cool_period"].iloc[0])[:10])
+    assert svc.recommend(cooled["customer_id"].iloc[0], as_of=until)["in_cool_period"] is False  # allowed on the date
+    assert svc.recommend(cooled["customer_id"].iloc[0], as_of=until - dt.timedelta(days=1))["in_cool_period"] is True
 
 
 def test_bad_input(small_built: Built) -> None:

@@ -128,3 +128,15 @@ def test_python_inter_runs_analysis_with_data_and_chart(t, session) -> None:
                                   "customer_behavior_assets GROUP BY asset_level"}}, session=session)
     assert "行数 5" in out, out
     assert any(f.is_image for f in session.events[-1].files)
+
+
+def test_predict_and_recommend_agree_on_the_cool_period(app_settings) -> None:
+    """Both tools judge the marketing cool period at the data's latest month end (the product's "today"),
+    whatever the wall clock says, so an RM never reads two answers about one customer."""
+    from million.services import get_services
+
+    prop, rules = get_services().propensity(), get_services().rules()
+    top = prop.top(300, include_cool=True)
+    assert top["in_cool_period"].any() and (~top["in_cool_period"]).any()
+    for cid, cool in zip(top["customer_id"], top["in_cool_period"], strict=True):
+        assert rules.recommend(cid)["in_cool_period"] is bool(cool), cid
