@@ -49,7 +49,7 @@ class PythonInter(MarketingTool):
         s = get_settings()
         try:
             res = run_python(args["code"], files=files, timeout_s=s.python_timeout_s, memory_mb=s.python_memory_mb,
-                             conversation_id=session.conversation_id)
+                             conversation_id=session.conversation_id, cancel=session.cancelled)
         except SandboxBusy as e:
             raise ToolInputError(f"沙箱繁忙，请稍后再试：{e}") from e
         except SandboxUnavailable as e:

@@ -128,7 +128,8 @@ class Sandbox:
 
     # -- running -------------------------------------------------------------------------------
     def run(self, code: str, *, files: dict[str, bytes] | None = None, timeout_s: float = 30,
-            memory_mb: int = 1024, conversation_id: str = "") -> SandboxResult:
+            memory_mb: int = 1024, conversation_id: str = "", cancel: threading.Event | None = None) -> SandboxResult:
+        """`cancel`, when set while the code runs (the person left or pressed stop), kills the whole tree."""
         del conversation_id  # every call is a fresh tree; nothing is kept per conversation
         if len(code.encode("utf-8")) > self.limits.max_code_kb * 1024:
             return _refused(f"代码超过 {self.limits.max_code_kb} KB，请精简后再运行。")
@@ -138,10 +139,10 @@ class Sandbox:
         self.check_available()
         if not _fonts.ready:
             _fonts.build(self)
-        return self._run(code, files=files, timeout_s=timeout_s, memory_mb=memory_mb)
+        return self._run(code, files=files, timeout_s=timeout_s, memory_mb=memory_mb, cancel=cancel)
 
     def _run(self, code: str, *, files: dict[str, bytes] | None, timeout_s: float, memory_mb: int,
-             probe: bool = False, seed_fonts: bool = True) -> SandboxResult:
+             probe: bool = False, seed_fonts: bool = True, cancel: threading.Event | None = None) -> SandboxResult:
         lay = self._layout
         assert lay is not None
         with self.pool.slot(), identity.lease(self.uid_base) as ident:
@@ -150,7 +151,7 @@ class Sandbox:
             try:
                 inputs = self._prepare(call_dir, code, files or {}, ident, lay, timeout_s, memory_mb,
                                        seed_fonts and not probe, group)
-                return self._execute(call_dir, inputs, timeout_s, group, memory_mb)
+                return self._execute(call_dir, inputs, timeout_s, group, memory_mb, cancel)
             finally:
                 shutil.rmtree(call_dir, ignore_errors=True)
                 group.remove()
@@ -210,7 +211,7 @@ class Sandbox:
                 str(Path(call_dir, "spec.json")), str(status_w), str(control_r)]
 
     def _execute(self, call_dir: str, inputs: dict[str, str], timeout_s: float, group: cgroup.CallCgroup,
-                 memory_mb: int) -> SandboxResult:
+                 memory_mb: int, cancel: threading.Event | None = None) -> SandboxResult:
         status_r, status_w = os.pipe()
         control_r, control_w = os.pipe()
         started = time.monotonic()
@@ -226,8 +227,9 @@ class Sandbox:
         os.close(status_w)
         os.close(control_r)
         out, err = CappedBuffer(self.limits.stream_cap), CappedBuffer(self.limits.stream_cap)
+        event: dict | None = None
         try:
-            event = _pump(proc, status_r, started + timeout_s + self.limits.grace_s, out, err)
+            event = _pump(proc, status_r, started + timeout_s + self.limits.grace_s, out, err, cancel)
             collected: list[OutputFile] = []
             rejected: list[str] = []
             if event and event["event"] == "exit":
@@ -236,8 +238,12 @@ class Sandbox:
         finally:
             os.close(control_w)  # lets the supervisor exit; the namespace and its tmpfs go with it
             os.close(status_r)
-            _reap(proc)
+            # a cancelled call's code is still running: no grace, kill the tree now
+            _reap(proc, 0.05 if event is not None and event["event"] == "cancelled" else 5)
         duration = time.monotonic() - started
+        if event is not None and event["event"] == "cancelled":
+            return SandboxResult(False, out.text(), err.text(), [], None, False,
+                                 "已取消：用户停止了本次回答或离开了页面，已终止全部进程", duration)
         if event is None:
             return SandboxResult(False, out.text(), err.text(), [], None, True,
                                  f"超时：运行超过 {timeout_s:g} 秒，已强制终止全部进程", duration)
@@ -276,9 +282,10 @@ def _refused(message: str) -> SandboxResult:
 
 
 def _pump(proc: subprocess.Popen, status_r: int, deadline: float, out: CappedBuffer,
-          err: CappedBuffer) -> dict | None:
+          err: CappedBuffer, cancel: threading.Event | None = None) -> dict | None:
     """Read stdout/stderr/status until the supervisor reports the end ("exit" or "error"). None means
-    the host-side backstop deadline passed."""
+    the host-side backstop deadline passed; {"event": "cancelled"} that `cancel` was set (the caller's
+    _reap then kills the process group)."""
     assert proc.stdout is not None and proc.stderr is not None
     sinks = {proc.stdout.fileno(): out.feed, proc.stderr.fileno(): err.feed}
     for fd in sinks:
@@ -292,7 +299,9 @@ def _pump(proc: subprocess.Popen, status_r: int, deadline: float, out: CappedBuf
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            for key, _ in sel.select(min(left, 1.0)):
+            if cancel is not None and cancel.is_set():
+                return {"event": "cancelled"}
+            for key, _ in sel.select(min(left, 0.2)):
                 fd = key.fd
                 try:
                     data = os.read(fd, 65536)
@@ -338,9 +347,9 @@ def _supervisor_pid(unshare_pid: int) -> int:
         return int(fh.read().split()[0])
 
 
-def _reap(proc: subprocess.Popen) -> None:
+def _reap(proc: subprocess.Popen, grace_s: float = 5) -> None:
     try:
-        proc.wait(5)
+        proc.wait(grace_s)
     except subprocess.TimeoutExpired:
         pass
     if proc.poll() is None:  # unshare is still there: kill its group; --kill-child takes the namespace down
@@ -443,7 +452,7 @@ def check_available() -> None:
 
 
 def run_python(code: str, *, files: dict[str, bytes] | None = None, timeout_s: float = 30, memory_mb: int = 1024,
-               conversation_id: str = "") -> SandboxResult:
+               conversation_id: str = "", cancel: threading.Event | None = None) -> SandboxResult:
     return default().run(code, files=files, timeout_s=timeout_s, memory_mb=memory_mb,
-                         conversation_id=conversation_id)
+                         conversation_id=conversation_id, cancel=cancel)
 

@@ -192,3 +192,22 @@ except PermissionError:
     assert f"RLIMIT_NPROC ({sandbox.limits.nproc}, {sandbox.limits.nproc})" in lines
     assert "RLIMIT_CORE (0, 0)" in lines
     assert lines[-2:] == ["cannot raise", "cannot renice"]
+
+
+def test_cancel_kills_a_running_call(sandbox: Sandbox, host_ok) -> None:
+    """The web app sets the conversation's cancel event when the client disconnects or presses stop:
+    the running code dies at once, not at its timeout, and leaves no process behind."""
+    import threading
+
+    cancel = threading.Event()
+    threading.Timer(1.5, cancel.set).start()
+    started = time.monotonic()
+    res = sandbox.run("import time\nprint('working', flush=True)\ntime.sleep(10 ** 6)", timeout_s=25, cancel=cancel)
+    took = time.monotonic() - started
+    assert not res.ok and not res.timed_out and "已取消" in (res.killed_reason or "")
+    assert took < 1.5 + 5, took  # far below the 25 s timeout
+    assert res.stdout.strip() == "working"
+    deadline = time.monotonic() + 5
+    while sandbox_pids() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sandbox_pids() == []

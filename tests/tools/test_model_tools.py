@@ -140,3 +140,15 @@ def test_predict_and_recommend_agree_on_the_cool_period(app_settings) -> None:
     assert top["in_cool_period"].any() and (~top["in_cool_period"]).any()
     for cid, cool in zip(top["customer_id"], top["in_cool_period"], strict=True):
         assert rules.recommend(cid)["in_cool_period"] is bool(cool), cid
+
+
+def test_python_inter_stops_when_the_conversation_is_cancelled(t, session) -> None:
+    """A client that disconnects sets session.cancelled (webapp/ui.py): the running sandbox dies now."""
+    import threading
+    import time
+
+    session.new_turn()
+    threading.Timer(2.0, session.cancelled.set).start()
+    started = time.monotonic()
+    out = t["python_inter"].call({"code": "import time\ntime.sleep(600)"}, session=session)
+    assert "已取消" in out and time.monotonic() - started < 15, out
