@@ -4,27 +4,14 @@ number → bar. Anything else gets no chart (a table is better than a wrong char
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 import pandas as pd
 
-from million.charts import PLOT_LOCK, save_png, setup_matplotlib
+from million.charts import render_png, setup_matplotlib
+from million.warehouse.base import decimals_to_float
 
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 MAX_BARS = 30
-
-
-def _with_decimals_as_float(df: pd.DataFrame) -> pd.DataFrame:
-    """SUM/AVG over DECIMAL columns come back as Python Decimal objects (object dtype) from DuckDB and
-    MySQL alike; they are numbers for charting."""
-    out = df.copy()
-    for c in df.columns:
-        col = df[c]
-        if col.dtype == object:
-            vals = col.dropna()
-            if len(vals) and all(isinstance(v, Decimal | int | float) and not isinstance(v, bool) for v in vals):
-                out[c] = pd.to_numeric(col.astype(float))
-    return out
 
 
 def _numeric_cols(df: pd.DataFrame) -> list[str]:
@@ -34,7 +21,7 @@ def _numeric_cols(df: pd.DataFrame) -> list[str]:
 def chart_for(df: pd.DataFrame, title: str = "") -> bytes | None:
     if df.empty or len(df.columns) < 2 or len(df) < 2:
         return None
-    df = _with_decimals_as_float(df)
+    df = decimals_to_float(df.copy())  # any caller's frame: DECIMAL sums are numbers
     nums = _numeric_cols(df)
     cats = [c for c in df.columns if c not in nums]
     if len(cats) != 1 or not nums:
@@ -46,11 +33,10 @@ def chart_for(df: pd.DataFrame, title: str = "") -> bytes | None:
     is_month = x.map(lambda v: bool(_MONTH.match(v))).all()
     if not is_month and len(df) > MAX_BARS:
         return None
-    with PLOT_LOCK:
-        return _draw(df, x, ys, cats[0], is_month, title)
+    return render_png(lambda: _figure(df, x, ys, cats[0], is_month, title))
 
 
-def _draw(df: pd.DataFrame, x: pd.Series, ys: list[str], cat: str, is_month: bool, title: str) -> bytes:
+def _figure(df: pd.DataFrame, x: pd.Series, ys: list[str], cat: str, is_month: bool, title: str):  # noqa: ANN202
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 4.2))
@@ -73,7 +59,7 @@ def _draw(df: pd.DataFrame, x: pd.Series, ys: list[str], cat: str, is_month: boo
         ax.legend()
     ax.set_title(title or f"{'、'.join(map(str, ys))} 按 {cat}")
     ax.grid(axis="y", alpha=0.3)
-    return save_png(fig)
+    return fig
 
 
 def _scale(vmax: float) -> tuple[float, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import threading
 import warnings
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,8 +18,8 @@ from matplotlib import font_manager  # noqa: E402
 
 FONT_FILES = ("NotoSansCJKsc-Regular.otf", "SimHei.ttf")
 # pyplot keeps one global "current figure" and figure registry; two threads drawing at once (concurrent
-# chats) corrupt each other's charts (shap's plots draw on plt.gcf()). Every chart drawn while serving
-# holds this lock from the first pyplot call to savefig.
+# chats) corrupt each other's charts (shap's plots draw on plt.gcf()). render_png holds it from the
+# first pyplot call to savefig.
 PLOT_LOCK = threading.RLock()
 
 
@@ -52,6 +53,12 @@ def missing_glyphs(fig: plt.Figure) -> list[str]:
         warnings.simplefilter("always")
         fig.canvas.draw()
     return [str(w.message) for w in caught if "missing from font" in str(w.message).lower() or "glyph" in str(w.message).lower()]
+
+
+def render_png(make_figure: Callable[[], plt.Figure], path: Path | None = None, dpi: int = 110) -> bytes:
+    """Build a figure and save it as PNG under PLOT_LOCK: the way to draw while serving (many threads)."""
+    with PLOT_LOCK:
+        return save_png(make_figure(), path, dpi)
 
 
 def save_png(fig: plt.Figure, path: Path | None = None, dpi: int = 110) -> bytes:

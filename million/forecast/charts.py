@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter
 
-from million.charts import PLOT_LOCK, save_png, setup_matplotlib
+from million.charts import render_png, setup_matplotlib
 
 
 def _wan_axis(v: float, _pos: int) -> str:
@@ -16,8 +16,7 @@ def _wan_axis(v: float, _pos: int) -> str:
 
 def forecast_chart(result: dict, path: Path | None = None) -> bytes:
     """`result` is a ForecastService.forecast() answer with status ok."""
-    with PLOT_LOCK:
-        return save_png(forecast_figure(result), path)
+    return render_png(lambda: forecast_figure(result), path)
 
 
 def forecast_figure(result: dict) -> plt.Figure:

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from million.charts import PLOT_LOCK, save_png
+from million.charts import render_png
 from million.contract import MILLION, asset_level
 from million.propensity import plots
 from million.propensity.bundle import MODEL_TITLES, SERVED_MODEL, ModelBundle
@@ -234,8 +234,7 @@ class PropensityService:
         x, (phi, base) = self._shap_parts(pred["customer_id"])
         disp = [format_value(f, v) for f, v in zip(self.bundle.features, x, strict=True)]
         title = f"客户 {pred['customer_id']} 达到100万概率 {pred['probability']:.1%} 的原因（{pred['as_of']}）"
-        with PLOT_LOCK:  # pyplot keeps global state: one figure at a time
-            return save_png(plots.shap_waterfall_chart(phi, base, x, labels(self.bundle.features), disp, title))
+        return render_png(lambda: plots.shap_waterfall_chart(phi, base, x, labels(self.bundle.features), disp, title))
 
     # -- lists and global --------------------------------------------------------------------
     def _segments(self, segment: str) -> pd.DataFrame:

@@ -238,10 +238,10 @@ class Sandbox:
         finally:
             os.close(control_w)  # lets the supervisor exit; the namespace and its tmpfs go with it
             os.close(status_r)
-            # a cancelled call's code is still running: no grace, kill the tree now
-            _reap(proc, 0.05 if event is not None and event["event"] == "cancelled" else 5)
+            cancelled = event is not None and event["event"] == "cancelled"
+            _reap(proc, 0.05 if cancelled else 5)  # a cancelled call's code still runs: kill the tree now
         duration = time.monotonic() - started
-        if event is not None and event["event"] == "cancelled":
+        if cancelled:
             return SandboxResult(False, out.text(), err.text(), [], None, False,
                                  "已取消：用户停止了本次回答或离开了页面，已终止全部进程", duration)
         if event is None:

@@ -8,15 +8,14 @@ from pathlib import Path
 import jinja2
 import matplotlib.pyplot as plt
 
-from million.charts import PLOT_LOCK, save_png, setup_matplotlib
+from million.charts import render_png, setup_matplotlib
 from million.fmt import pct, wan
 from million.segments.fit import KSelection
 from million.segments.naming import ARCHETYPES, FALLBACK_RULE
 
 
 def k_selection_chart(sel: KSelection, path: Path | None = None) -> bytes:
-    with PLOT_LOCK:
-        return save_png(k_selection_figure(sel), path)
+    return render_png(lambda: k_selection_figure(sel), path)
 
 
 def k_selection_figure(sel: KSelection) -> plt.Figure:

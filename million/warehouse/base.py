@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -53,3 +54,17 @@ class Warehouse(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def decimals_to_float(df: pd.DataFrame) -> pd.DataFrame:
+    """DECIMAL results arrive as decimal.Decimal objects (pymysql; DuckDB rows fetched with fetchmany);
+    analysts and charts want floats. A column converts only when every non-null value is a number, so
+    text stays text. By position, so results with two columns of the same name work too."""
+    for i in range(df.shape[1]):
+        col = df.iloc[:, i]
+        if col.dtype == object:
+            vals = col.dropna()
+            if len(vals) and all(isinstance(v, decimal.Decimal | int | float) and not isinstance(v, bool)
+                                 for v in vals):
+                df.isetitem(i, pd.to_numeric(col.astype(float)))
+    return df

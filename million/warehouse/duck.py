@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from million.warehouse.base import DdlMap, QueryTimeout, Warehouse, WarehouseError
+from million.warehouse.base import DdlMap, QueryTimeout, Warehouse, WarehouseError, decimals_to_float
 
 
 def _refuse_instance_changes(cur: duckdb.DuckDBPyConnection, sql: str) -> None:
@@ -136,7 +136,7 @@ class DuckWarehouse(Warehouse):
                 df = cur.fetch_df()
             else:
                 rows = cur.fetchmany(max_rows + 1)
-                df = pd.DataFrame.from_records(rows[:max_rows], columns=names)
+                df = decimals_to_float(pd.DataFrame.from_records(rows[:max_rows], columns=names))
                 df.attrs["truncated"] = len(rows) > max_rows
             return df
         except duckdb.InterruptException as e:

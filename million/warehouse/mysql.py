@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pymysql
 
-from million.warehouse.base import DdlMap, QueryTimeout, Warehouse, WarehouseError
+from million.warehouse.base import DdlMap, QueryTimeout, Warehouse, WarehouseError, decimals_to_float
 from million.warehouse.factory import DbUrl
 
 _TIMEOUT_ERRNOS = {3024, 1969, 1317}  # MySQL max_execution_time, MariaDB max_statement_time, interrupted
@@ -75,7 +75,7 @@ class MySQLWarehouse(Warehouse):
                 df = pd.DataFrame.from_records(list(rows[:max_rows] if max_rows is not None else rows), columns=names)
                 if max_rows is not None:
                     df.attrs["truncated"] = len(rows) > max_rows
-                return _numeric(df)
+                return decimals_to_float(df)
         except pymysql.err.MySQLError as e:
             code = e.args[0] if e.args else 0
             if code in _TIMEOUT_ERRNOS:
@@ -154,15 +154,3 @@ def _insert(cur: Any, table: str, df: pd.DataFrame, batch: int = 5000) -> None:
     rows = list(obj.itertuples(index=False, name=None))
     for i in range(0, len(rows), batch):
         cur.executemany(sql, rows[i:i + batch])
-
-
-def _numeric(df: pd.DataFrame) -> pd.DataFrame:
-    """pymysql returns DECIMAL as decimal.Decimal; analysts and charts want floats. By position, so
-    results with two columns of the same name (a.customer_id, b.customer_id) work too."""
-    import decimal
-
-    for i in range(df.shape[1]):
-        col = df.iloc[:, i]
-        if col.dtype == object and col.map(lambda v: isinstance(v, decimal.Decimal)).any():
-            df.isetitem(i, pd.to_numeric(col, errors="coerce"))
-    return df
