@@ -26,8 +26,13 @@ def _text(msg: Message) -> str:
 def default_lookup() -> routing.Lookup:
     svc = get_services()
 
-    def exists(cid: str) -> bool:
+    @lru_cache(maxsize=4096)
+    def exists_in(cid: str, token: str) -> bool:
         return not svc.wh.query("SELECT 1 FROM customer_base WHERE customer_id = ?", [cid]).empty
+
+    def exists(cid: str) -> bool:
+        # Asked on each of a turn's calls (the router re-reads the conversation); cached per data version.
+        return exists_in(cid, svc.wh.version_token())
 
     @lru_cache(maxsize=1)
     def branches_for(token: str) -> tuple[str, ...]:

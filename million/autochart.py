@@ -4,6 +4,7 @@ number → bar. Anything else gets no chart (a table is better than a wrong char
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -19,6 +20,12 @@ def _numeric_cols(df: pd.DataFrame) -> list[str]:
 
 
 def chart_for(df: pd.DataFrame, title: str = "") -> bytes | None:
+    draw = chart_renderer(df, title)
+    return draw() if draw else None
+
+
+def chart_renderer(df: pd.DataFrame, title: str = "") -> Callable[[], bytes] | None:
+    """Decide now whether a chart fits (None: it does not); draw when the returned function is called."""
     if df.empty or len(df.columns) < 2 or len(df) < 2:
         return None
     df = decimals_to_float(df.copy())  # any caller's frame: DECIMAL sums are numbers
@@ -28,12 +35,15 @@ def chart_for(df: pd.DataFrame, title: str = "") -> bytes | None:
         return None
     x = df[cats[0]].astype(str)
     ys = nums[:3]
-    setup_matplotlib()
-
     is_month = x.map(lambda v: bool(_MONTH.match(v))).all()
     if not is_month and len(df) > MAX_BARS:
         return None
-    return render_png(lambda: _figure(df, x, ys, cats[0], is_month, title))
+
+    def draw() -> bytes:
+        setup_matplotlib()
+        return render_png(lambda: _figure(df, x, ys, cats[0], is_month, title))
+
+    return draw
 
 
 def _figure(df: pd.DataFrame, x: pd.Series, ys: list[str], cat: str, is_month: bool, title: str):  # noqa: ANN202

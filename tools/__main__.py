@@ -44,9 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     session = Session(get_settings().data_dir / "sessions", user="cli")
     print(tools[a.tool].call(a.args, session=session))
+    session.render_pending()
     for ev in session.events:
         for f in ev.files:
-            print(f"[文件] {f.name}: {f.path}")
+            print(f"[文件] {f.name}: {f.path}" + ("（作图失败，见日志）" if f.failed else ""))
     return 0 if all(ev.status == "ok" for ev in session.events) else 1
 
 

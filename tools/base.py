@@ -18,7 +18,7 @@ import jsonschema
 from qwen_agent.tools.base import BaseTool
 
 from agent import confirm
-from agent.session import Session, ToolEvent
+from agent.session import Render, Session, ToolEvent
 from million import audit
 from million.services import ServiceUnavailable
 from million.settings import get_settings
@@ -37,7 +37,9 @@ class ToolInputError(ValueError):
 class ToolOutput:
     text: str  # concise markdown for the LLM: summary plus the first rows
     display: str | None = None  # fuller markdown for the person (defaults to text)
-    files: list[tuple[str, bytes]] = field(default_factory=list)  # (file name, bytes): charts, CSVs
+    # (file name, bytes) for CSVs; (file name, callable returning bytes) for a chart drawn after the
+    # answer (agent.session.ProducedFile.ensure), so drawing never holds up the turn
+    files: list[tuple[str, bytes | Render]] = field(default_factory=list)
     rows: int | None = None
     status: str = "ok"
 
@@ -110,7 +112,8 @@ class MarketingTool(BaseTool):
                                         out.display or out.text, files, out.rows))
         audit.record(settings.audit_log, user=session.user, conversation=session.conversation_id, tool=self.name,
                      arguments=args or _raw_preview(params), duration_s=duration, status=out.status, rows=out.rows,
-                     bytes_out=sum(len(d) for _, d in out.files) + len(out.text.encode()),
+                     # deferred charts are not drawn yet: their size is unknown here
+                     bytes_out=sum(len(d) for _, d in out.files if not callable(d)) + len(out.text.encode()),
                      error=out.text if out.status != "ok" else None)
         return out.text
 
@@ -131,11 +134,24 @@ class MarketingTool(BaseTool):
         if unknown:
             raise ToolInputError(f"不认识的参数：{', '.join(map(str, unknown))}。可用参数：{', '.join(self.parameters['properties'])}。")
         try:
-            jsonschema.validate(args, self.parameters)
+            _validator(self.parameters).validate(args)
         except jsonschema.ValidationError as e:
             where = ".".join(str(p) for p in e.absolute_path) or "参数"
             raise ToolInputError(f"参数 {where} 不符合要求：{_schema_message(e)}") from e
         return args
+
+
+_VALIDATORS: dict[int, tuple[dict[str, Any], Any]] = {}
+
+
+def _validator(schema: dict[str, Any]) -> Any:
+    """One checked validator per schema: jsonschema.validate re-checks the schema itself on every call."""
+    hit = _VALIDATORS.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        cls = jsonschema.validators.validator_for(schema)
+        cls.check_schema(schema)
+        hit = _VALIDATORS[id(schema)] = (schema, cls(schema))
+    return hit[1]
 
 
 def _schema_message(e: jsonschema.ValidationError) -> str:

@@ -62,4 +62,4 @@ class ExplainCustomer(MarketingTool):
         pos, neg = r.get("factors_for", []), r.get("factors_against", [])
         text = (f"客户 {cid} 的百万概率解释（基准值 {r.get('base_value', 0):.3f}，正值推高概率，负值拉低概率）：\n\n"
                 f"**推动因素**\n\n{md_table(_factor_table(pos))}\n\n**拖累因素**\n\n{md_table(_factor_table(neg))}")
-        return ToolOutput(text, files=[(f"SHAP瀑布图_{cid}.png", svc.waterfall_png(cid))])
+        return ToolOutput(text, files=[(f"SHAP瀑布图_{cid}.png", svc.waterfall_renderer(cid))])

@@ -62,4 +62,4 @@ class ForecastAum(MarketingTool):
                 + "：\n\n" + md_table(fc))
         if r.get("backtest_mape") is not None:
             text += f"\n\n回测（留出最近3个月）MAPE：{r['backtest_mape']:.2%}"
-        return ToolOutput(text, files=[("AUM预测图.png", svc.chart_png(r))], rows=len(fc))
+        return ToolOutput(text, files=[("AUM预测图.png", lambda: svc.chart_png(r))], rows=len(fc))

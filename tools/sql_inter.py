@@ -7,8 +7,8 @@ from typing import Any
 import sqlglot
 from qwen_agent.tools.base import register_tool
 
-from agent.session import Session
-from million.autochart import chart_for
+from agent.session import Render, Session
+from million.autochart import chart_renderer
 from million.fmt import md_table
 from million.privacy import mask_frame
 from million.scope import scope_sql
@@ -59,12 +59,12 @@ class SqlInter(MarketingTool):
         truncated = bool(df.attrs.get("truncated"))
         note = f"（已达行数上限 {guarded.row_cap:,}，结果被截断）" if truncated else ""
         summary = f"查询成功，返回 {len(df):,} 行 {len(df.columns)} 列{note}。"
-        files: list[tuple[str, bytes]] = []
+        files: list[tuple[str, bytes | Render]] = []
         if len(df):
             files.append(("查询结果.csv", df.to_csv(index=False).encode("utf-8-sig")))
-        png = chart_for(df)
-        if png:
-            files.append(("查询图表.png", png))
+        draw = chart_renderer(df)
+        if draw:
+            files.append(("查询图表.png", draw))
         # An external LLM gets names masked when configured; the person sees the full table.
         llm_df = mask_frame(df) if s.mask_personal_data and s.llm_mode != "offline" else df
         text = summary + "\n\n" + md_table(llm_df, LLM_ROWS)

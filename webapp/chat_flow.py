@@ -162,6 +162,7 @@ class ChatFlow:
     def _run(self, conv: Conversation, rec: TurnRecord, messages: list[dict[str, Any]],
              question: str | None) -> Iterator[View]:
         s = conv.session
+        s.render_in_background = self.settings.llm_mode != "offline"  # see Session.render_in_background
         before = len(s.events)
         live: dict[str, Any] = {"kind": "agent", "messages": [], "events": [before, before], "error": None}
         try:
@@ -169,6 +170,9 @@ class ChatFlow:
                 live.update(messages=state.messages, events=[before, len(s.events)], error=state.error)
                 yield self.view(conv, live=live, running=True)
         finally:  # also when the client went away: keep what ran, in the record and in the history
+            # The answer is on the screen (last yield above); now the charts the tools deferred, so
+            # the saved record and the final view hold them.
+            s.render_pending()
             live["events"] = [before, len(s.events)]
             rec.parts.append(live)
             if question is not None:

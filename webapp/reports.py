@@ -41,6 +41,7 @@ def user_folder_name(user: str) -> str:
 def gather(conv: Conversation) -> ReportInput:
     """The report's content, taken only from the conversation's successful tool results."""
     s = conv.session
+    s.render_pending()  # charts still waiting to be drawn belong in the report
     turns: list[ReportTurn] = []
     for rec in conv.turns:
         indexes: list[int] = []

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from million.forecast import fast_arima
+
 Z95 = 1.959963984540054
 AGGREGATE_GRID: tuple[tuple[int, int], ...] = ((0, 0), (1, 0), (2, 0), (0, 1), (1, 1))  # (p, q)
 CUSTOMER_GRID: tuple[tuple[int, int], ...] = ((0, 0), (1, 0), (0, 1))
@@ -112,8 +114,6 @@ def arima(y: np.ndarray, horizon: int, grid: tuple[tuple[int, int], ...] = AGGRE
     """Fit every (p, q) in the grid with d from the stationarity check (a constant for d=0; for d=1 a
     drift when `with_drift`), keep the lowest AIC, forecast with its 95% interval. Falls back to drift
     if nothing fits."""
-    from statsmodels.tsa.arima.model import ARIMA
-
     y = np.asarray(y, dtype=float)
     scale = float(np.max(np.abs(y)))
     if scale == 0 or np.ptp(y) == 0:
@@ -124,11 +124,57 @@ def arima(y: np.ndarray, horizon: int, grid: tuple[tuple[int, int], ...] = AGGRE
     d = d_test["d"]
     trend = "c" if d == 0 else ("t" if with_drift else "n")
     ys = y / scale
+    if set(grid) <= fast_arima.SUPPORTED:
+        got = _fast(ys, d, trend, grid, horizon)
+    else:
+        got = _statsmodels(ys, d, trend, grid, horizon)
+    if got is None:
+        f = drift(y, horizon)
+        f.note = "ARIMA 各阶数均拟合失败，改用漂移预测"
+        f.d_test = d_test
+        return f
+    aic, order, mean, ci = got
+    mean, ci = mean * scale, ci * scale
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(ci))):
+        f = drift(y, horizon)
+        f.note = "ARIMA 预测出现非有限值，改用漂移预测"
+        return f
+    return Forecast("arima", mean, np.maximum(ci[:, 0], 0.0), ci[:, 1], _label(order, trend), order, trend, aic,
+                    d_test)
+
+
+def _fits(p: int, q: int, d: int, n: int) -> bool:
+    return p + q + 1 < n - d - 1  # enough points for the parameters
+
+
+def _fast(ys: np.ndarray, d: int, trend: str, grid: tuple[tuple[int, int], ...],
+          horizon: int) -> tuple[float, tuple[int, int, int], np.ndarray, np.ndarray] | None:
+    """The customer grid, fitted by million.forecast.fast_arima (same likelihood as statsmodels)."""
+    best = None
+    for p, q in grid:
+        # A model with nothing to estimate (ARIMA(0,1,0) without drift) is the naive forecast, which
+        # the backtest scores on its own; statsmodels cannot fit it, so the grid never held it.
+        if not _fits(p, q, d, len(ys)) or (p + q == 0 and trend == "n"):
+            continue
+        f = fast_arima.fit(ys, (p, d, q), trend)
+        if np.isfinite(f.aic) and (best is None or f.aic < best.aic):
+            best = f
+    if best is None:
+        return None
+    mean, se = fast_arima.forecast(best, float(ys[-1]), horizon)
+    ci = np.column_stack([mean - Z95 * se, mean + Z95 * se])
+    return best.aic, best.order, mean, ci
+
+
+def _statsmodels(ys: np.ndarray, d: int, trend: str, grid: tuple[tuple[int, int], ...],
+                 horizon: int) -> tuple[float, tuple[int, int, int], np.ndarray, np.ndarray] | None:
+    from statsmodels.tsa.arima.model import ARIMA
+
     best = None
     with warnings.catch_warnings(), one_thread():
         warnings.simplefilter("ignore")  # convergence chatter on short series; AIC decides anyway
         for p, q in grid:
-            if p + q + 1 >= len(y) - d - 1:  # not enough points for the parameters
+            if not _fits(p, q, d, len(ys)):
                 continue
             try:
                 res = ARIMA(ys, order=(p, d, q), trend=trend, concentrate_scale=True).fit(cov_type="none")
@@ -139,20 +185,10 @@ def arima(y: np.ndarray, horizon: int, grid: tuple[tuple[int, int], ...] = AGGRE
             if best is None or res.aic < best[0]:
                 best = (float(res.aic), (p, d, q), res)
         if best is None:
-            f = drift(y, horizon)
-            f.note = "ARIMA 各阶数均拟合失败，改用漂移预测"
-            f.d_test = d_test
-            return f
+            return None
         aic, order, res = best
         fc = res.get_forecast(horizon)
-        mean = np.asarray(fc.predicted_mean, dtype=float) * scale
-        ci = np.asarray(fc.conf_int(alpha=0.05), dtype=float) * scale
-    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(ci))):
-        f = drift(y, horizon)
-        f.note = "ARIMA 预测出现非有限值，改用漂移预测"
-        return f
-    return Forecast("arima", mean, np.maximum(ci[:, 0], 0.0), ci[:, 1], _label(order, trend), order, trend, aic,
-                    d_test)
+        return aic, order, np.asarray(fc.predicted_mean, dtype=float), np.asarray(fc.conf_int(alpha=0.05), dtype=float)
 
 
 def forecast(method: str, y: np.ndarray, horizon: int, grid: tuple[tuple[int, int], ...] = AGGREGATE_GRID,

@@ -44,6 +44,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -228,13 +229,18 @@ class PropensityService:
         return x, hit
 
     def waterfall_png(self, customer_id: str) -> bytes:
+        return self.waterfall_renderer(customer_id)()
+
+    def waterfall_renderer(self, customer_id: str) -> Callable[[], bytes]:
+        """The waterfall's numbers now (errors raise here), the drawing when the returned function is called."""
         pred = self.predict(customer_id)
         if pred["status"] != "prospect":
             raise ValueError(pred["message"])
         x, (phi, base) = self._shap_parts(pred["customer_id"])
         disp = [format_value(f, v) for f, v in zip(self.bundle.features, x, strict=True)]
         title = f"客户 {pred['customer_id']} 达到100万概率 {pred['probability']:.1%} 的原因（{pred['as_of']}）"
-        return render_png(lambda: plots.shap_waterfall_chart(phi, base, x, labels(self.bundle.features), disp, title))
+        names = labels(self.bundle.features)
+        return lambda: render_png(lambda: plots.shap_waterfall_chart(phi, base, x, names, disp, title))
 
     # -- lists and global --------------------------------------------------------------------
     def _segments(self, segment: str) -> pd.DataFrame:

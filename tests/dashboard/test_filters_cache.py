@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from million.dashboard import DashboardService, FilterError
 from million.dashboard.cache import VersionedCache
 from million.dashboard.forecast import _values, drift_forecast, from_service, next_months
 from million.dashboard.prospects import SCORES_PATH
+from million.dashboard.warmer import DashboardWarmer
 from million.warehouse import connect, parse_url
 
 from .conftest import make_scores
@@ -85,6 +87,48 @@ def test_cache_hits_and_reload_invalidates(small_wh_url: str, small_data: Path, 
     after = svc.data()
     assert not after["meta"]["cached"]
     assert after["kpis"][0]["value"] == (keep["stat_month"] == latest).sum() < first["kpis"][0]["value"]
+
+
+def test_warmer_recomputes_the_default_view_after_a_reload(small_wh_url: str, small_data: Path,
+                                                           tmp_path: Path) -> None:
+    """The first visitor after a reload finds the default view already computed for the new data."""
+    path = tmp_path / "wh.duckdb"
+    shutil.copyfile(parse_url(small_wh_url).path, path)
+    url = f"duckdb:///{path}"
+    svc = DashboardService(url, tmp_path)
+    warmer = DashboardWarmer(svc, interval_s=0.05).start()
+    try:
+        _wait(lambda: warmer.runs >= 1)
+        first = svc.data()
+        assert first["meta"]["cached"]
+        base = pd.read_parquet(small_data / "customer_base.parquet")
+        beh = pd.read_parquet(small_data / "customer_behavior_assets.parquet")
+        latest = beh["stat_month"].max()
+        keep = beh[(beh["stat_month"] != latest) | (beh.index % 2 == 0)]
+        with connect(url, read_only=False) as wh:
+            wh.replace_tables({"customer_base": base, "customer_behavior_assets": keep})
+        _wait(lambda: warmer.runs >= 2)
+        after = svc.data()
+        assert after["meta"]["cached"], "the reload was not warmed"
+        assert after["kpis"][0]["value"] == (keep["stat_month"] == latest).sum() < first["kpis"][0]["value"]
+        runs = warmer.runs
+        time.sleep(0.3)  # nothing changed: no recomputation
+        assert warmer.runs == runs
+    finally:
+        warmer.stop()
+    assert not warmer._thread.is_alive()
+
+
+def test_warmer_survives_a_missing_warehouse(tmp_path: Path) -> None:
+    warmer = DashboardWarmer(DashboardService(f"duckdb:///{tmp_path / 'none.duckdb'}", tmp_path), interval_s=0.05)
+    assert warmer.warm_once() is False and warmer.runs == 0
+
+
+def _wait(cond, timeout_s: float = 30.0) -> None:  # noqa: ANN001
+    end = time.monotonic() + timeout_s
+    while not cond():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
 
 
 def test_scores_rewrite_invalidates(small_wh_url: str, snapshot: pd.DataFrame, tmp_path: Path) -> None:

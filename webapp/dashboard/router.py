@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import mimetypes
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from million.dashboard import DashboardService, FilterError
+from million.dashboard.warmer import DashboardWarmer
 from million.settings import Settings, get_settings
 from million.warehouse import WarehouseError
 
@@ -38,25 +38,17 @@ def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def _warm(svc: DashboardService) -> None:
-    """Compute the default view in the background so the first visitor does not wait for the queries."""
-    try:
-        svc.data()
-    except Exception as e:  # noqa: BLE001 - no warehouse yet: the page will say so when asked
-        log.info("dashboard warm-up skipped: %s", e)
-
-
 def dashboard_router(settings: Settings | None = None, *, service: DashboardService | None = None,
                      access: Access | None = None, prefix: str = "/dashboard", warm: bool = True) -> APIRouter:
     """A self-contained router. `service` lets tests and benches pass their own warehouse; `access`
     ties it to the app's logins and branch scopes (without it, everyone sees every branch)."""
     s = settings or get_settings()
     svc = service or DashboardService(s.warehouse_url, s.artifacts_dir, timeout_s=s.sql_timeout_s)
-    if warm:
-        threading.Thread(target=_warm, args=(svc,), name="dashboard-warm", daemon=True).start()
+    warmer = DashboardWarmer(svc).start() if warm else None
     page = (STATIC_DIR / "index.html").read_text(encoding="utf-8").replace("__PREFIX__", prefix)
     router = APIRouter()
     router.dashboard_service = svc  # type: ignore[attr-defined]  # the app may warm or inspect it
+    router.dashboard_warmer = warmer  # type: ignore[attr-defined]
 
     def scope_of(request: Request) -> tuple[str, ...] | None:
         return access(request) if access else None
