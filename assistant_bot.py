@@ -37,6 +37,7 @@ def answer_once(question: str) -> int:
     state = None
     for update in run_turn(build_assistant(s), [], question, session):
         state = update  # streamed updates: keep the last
+    session.render_pending()  # the charts the tools deferred
     for ev in session.events:
         print(f"\n--- 工具 {ev.tool} {ev.args} （{ev.duration_s * 1000:.0f} ms，{ev.status}）")
         for f in ev.files:

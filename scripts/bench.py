@@ -52,12 +52,12 @@ def segment_names(svc: Services) -> list[str]:
 
 
 def bench_tools(args: argparse.Namespace) -> dict[str, Any]:
-    from million.bench.tool_latency import measure_brief, measure_tools, sample_customers
+    from million.bench.tool_latency import measure_brief, measure_tools, random_customers, sample_customers
 
     svc = get_services()
     customers = sample_customers(svc.wh, 20)
     rows = measure_tools(svc.wh, customers, segment_names(svc), args.runs)
-    brief = measure_brief(get_settings(), customers[: args.brief_customers])
+    brief = measure_brief(get_settings(), random_customers(svc.wh, args.brief_customers))
     return {"measured": now(), "runs": args.runs, "tools": rows, "brief": brief}
 
 
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", choices=SECTIONS, help="只测这些部分（其余沿用 bench.json 中上次的结果）")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     ap.add_argument("--runs", type=int, default=20, help="每个工具调用方式计时次数")
-    ap.add_argument("--brief-customers", type=int, default=10)
+    ap.add_argument("--brief-customers", type=int, default=200, help="random customers for the RM brief")
     ap.add_argument("--sql-runs", type=int, default=5)
     ap.add_argument("--sizes", type=int, nargs="*", default=[20_000, 100_000, 1_000_000])
     ap.add_argument("--months", type=int, default=24)

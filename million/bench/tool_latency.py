@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from agent.session import Session
 from million.bench.stats import summary_ms
 from million.warehouse import Warehouse
@@ -69,7 +71,7 @@ def measure_tools(wh: Warehouse, customers: list[str], segments: list[str], runs
     rows = []
     for label, name, arg_sets in variants(wh, customers, segments):
         session = Session(root, user="bench", max_tool_calls=10**9)
-        times, statuses = [], []
+        times, draws, statuses = [], [], []
         first = None
         for i in range(runs + 1):
             args = arg_sets[i % len(arg_sets)]
@@ -77,37 +79,68 @@ def measure_tools(wh: Warehouse, customers: list[str], segments: list[str], runs
             t0 = time.perf_counter()
             tools[name].call(args, session=session)
             dt = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            drawn = session.render_pending()  # charts the tool deferred, drawn as the chat does after the answer
+            draw = time.perf_counter() - t1
             statuses.append(session.events[-1].status)
             if i == 0:
                 first = dt  # the first call pays for loading the model / opening files
             else:
                 times.append(dt)
+                if drawn:
+                    draws.append(draw)
         errors = sum(s != "ok" for s in statuses)
         note = "" if not errors else session.events[-1].text[:160]
         row = {"label": label, "tool": name, "first_call_ms": (first or 0) * 1000, **summary_ms(times),
-               "errors": errors, "calls": len(statuses), "note": note}
+               "draw": summary_ms(draws), "errors": errors, "calls": len(statuses), "note": note}
         rows.append(row)
         session.cleanup()
         log(f"  {label}: p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, 首次 {row['first_call_ms']:.0f} ms"
+            + (f"，作图 p50 {row['draw']['p50_ms']:.0f} ms" if draws else "")
             + (f"，{errors} 次出错：{note}" if errors else ""))
     return rows
 
 
+def random_customers(wh: Warehouse, k: int, seed: int = 7) -> list[str]:
+    """k customers drawn at random (seeded) from customer_base: prospects and 百万客户 alike."""
+    ids = sorted(str(c) for c in wh.query("SELECT customer_id FROM customer_base")["customer_id"])
+    rng = np.random.default_rng(seed)
+    return [ids[i] for i in rng.choice(len(ids), size=min(k, len(ids)), replace=False)]
+
+
 def measure_brief(settings: Any, customers: list[str], log: Callable[[str], None] = print) -> dict[str, Any]:
-    """The full RM brief: one offline turn per customer (five tool calls and the composed answer)."""
+    """The full RM brief: one offline turn per customer (five tool calls and the composed answer),
+    timed until the answer is complete; the charts the tools deferred are timed after it, as the web
+    chat draws them once the answer is on the screen."""
     from agent.bot import build_assistant, run_turn
     from million.evaluation.runner import backend_config
 
     bot = build_assistant(settings, llm=backend_config("offline", settings))
     root = Path(tempfile.mkdtemp(prefix="million-bench-brief-"))
-    times, errors = [], 0
-    for cid in [customers[0], *customers]:  # the first turn warms up, then one per customer
+    answer, charts, total, errors, prospects, drawn_n = [], [], [], 0, 0, 0
+    first = None
+    for i, cid in enumerate([customers[0], *customers]):  # the first turn warms up, then one per customer
         session = Session(root, user="bench")
         *_, state = run_turn(bot, [], cid, session)
-        bad = state.error or any(e.status != "ok" for e in session.events) or len(session.events) != 5
-        errors += bool(bad)
-        times.append(state.seconds)
+        t1 = time.perf_counter()
+        drawn = session.render_pending()
+        draw = time.perf_counter() - t1
+        files = [f for e in session.events for f in e.files if f.is_image]
+        bad = (state.error or any(e.status != "ok" for e in session.events) or len(session.events) != 5
+               or any(not f.path.is_file() for f in files))
+        if i == 0:
+            first = state.seconds
+        else:
+            errors += bool(bad)
+            answer.append(state.seconds)
+            charts.append(draw)
+            total.append(state.seconds + draw)
+            drawn_n += drawn
+            prospects += any(f.name.startswith("SHAP") for f in files)
         session.cleanup()
-    res = {**summary_ms(times[1:]), "first_turn_ms": times[0] * 1000, "errors": errors, "turns": len(times)}
-    log(f"  客户经理简报（整轮）: p50 {res['p50_ms']:.0f} ms, p95 {res['p95_ms']:.0f} ms")
+    res = {**summary_ms(answer), "first_turn_ms": (first or 0) * 1000, "errors": errors, "turns": len(answer),
+           "charts": summary_ms(charts), "with_charts": summary_ms(total), "charts_drawn": drawn_n,
+           "prospects": prospects}
+    log(f"  客户经理简报（{len(answer)} 位客户）: 答案 p50 {res['p50_ms']:.1f} ms, p95 {res['p95_ms']:.1f} ms；"
+        f"之后作图 p50 {res['charts']['p50_ms']:.0f} ms；含作图 p50 {res['with_charts']['p50_ms']:.0f} ms")
     return res

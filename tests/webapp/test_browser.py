@@ -55,7 +55,9 @@ def test_customer_brief_in_the_browser(base_url, known_customers, tmp_path) -> N
         text = page.inner_text("#chat")
         assert re.search(r"概率：\s*[\d.]+%", text), text[:500]
         assert "predict_million_prob" in text and "forecast_aum" in text
-        # Charts are <img> elements loaded lazily: bring each into view, then wait for one to decode.
+        # Charts follow the answer (drawn after it) as <img> elements loaded lazily: wait for them,
+        # bring each into view, then wait for one to decode.
+        page.wait_for_selector("#chat img", state="attached", timeout=60_000)
         page.eval_on_selector_all("#chat img", "els => els.forEach(e => { e.loading = 'eager'; e.scrollIntoView(); })")
         page.wait_for_function("[...document.querySelectorAll('#chat img')].some(e => e.complete && e.naturalWidth > 100)",
                                timeout=30_000)
