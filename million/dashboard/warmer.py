@@ -14,11 +14,11 @@ log = logging.getLogger(__name__)
 
 
 class DashboardWarmer:
-    """A daemon thread polling `svc.version()` every `interval_s`; a new version recomputes the default
+    """A daemon thread polling `svc.version()` every `interval_s` (a file stat for DuckDB, one information_schema query for MySQL); a new version recomputes the default
     view (all branches, latest month). A visitor arriving mid-computation joins it (the cache computes
     each key once), so warming never doubles the work."""
 
-    def __init__(self, svc: DashboardService, interval_s: float = 5.0) -> None:
+    def __init__(self, svc: DashboardService, interval_s: float = 2.0) -> None:
         self.svc = svc
         self.interval_s = interval_s
         self.warmed: Hashable = None  # the version the default view was last computed for
