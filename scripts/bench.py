@@ -118,6 +118,19 @@ def bench_chats(args: argparse.Namespace) -> dict[str, Any]:
     return {"measured": now(), "runs": runs}
 
 
+README_START, README_END = "<!-- performance:start (written by scripts/bench.py) -->", "<!-- performance:end -->"
+
+
+def update_readme(readme: Path, section: str) -> None:
+    """Replace the README's performance section (between the markers) with the fresh numbers."""
+    text = readme.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        return
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    readme.write_text(f"{head}{README_START}\n{section.strip()}\n{README_END}{tail}", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="性能基准：工具延迟、DuckDB vs MySQL、离线流水线、并发对话")
     ap.add_argument("--only", nargs="*", choices=SECTIONS, help="只测这些部分（其余沿用 bench.json 中上次的结果）")
@@ -149,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
         (args.out / "bench.md").write_text(render_bench(data), encoding="utf-8")
         (args.out / "README-performance.md").write_text(render_readme(data), encoding="utf-8")
+        if args.out.resolve() == (ROOT / "bench" / "results").resolve():
+            update_readme(ROOT / "README.md", render_readme(data))
 
     for section in sections:
         print(f"==> {section}", flush=True)
