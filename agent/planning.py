@@ -27,7 +27,7 @@ MULTI_STEP_CUES = ("然后", "再", "并且", "同时", "分别", "对比", "比
 _STEP = re.compile(r"^(?:步骤|第)?\s*(\d{1,2})\s*步?\s*[.、)）:：]\s*(?:[\[【]\s*([^\]】]{1,30}?)\s*[\]】])?\s*(.+?)\s*$")
 _LEAD = re.compile(r"^[\s>*#`\-]+")  # list bullets, bold and quote marks models put before a step
 MAX_STEPS = 8
-MARKS = {"done": "✅", "error": "⚠️", "running": "⏳", "pending": "⏸", "todo": "⬜", "skipped": "➖"}
+MARKS = {"done": "✓", "error": "⚠", "running": "…", "pending": "‖", "todo": "□", "skipped": "－"}
 
 
 @dataclass

@@ -18,7 +18,7 @@ TOOL_LABELS = {
     "forecast_aum": "AUM 预测",
 }
 STATUS_LABELS = {"ok": "[完成]", "error": "[出错]", "refused": "[拒绝]", "pending": "[待确认]"}
-PAUSE_NOTE = ("⏸ 上面的 {label} 代码**等待您确认**：请在对话框下方查看代码，点击“运行”执行，"
+PAUSE_NOTE = ("‖ 上面的 {label} 代码**等待您确认**：请在对话框下方查看代码，点击“运行”执行，"
               "“修改”后再运行，或“取消”。确认之前不会执行任何代码。")
 
 

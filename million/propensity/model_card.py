@@ -31,7 +31,7 @@ def _num(x: float | None) -> str:
 
 
 def _verdict(passed: bool | None) -> str:
-    return "无参照" if passed is None else ("✅ 达成" if passed else "❌ 未达成")
+    return "无参照" if passed is None else ("✓ 达成" if passed else "× 未达成")
 
 
 def render_model_card(ctx: dict[str, Any]) -> str:

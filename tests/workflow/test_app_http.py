@@ -91,7 +91,7 @@ def test_plan_mode_over_http(http_settings) -> None:
         out = Client(url + "/", verbose=False).predict("各城市级别的客户数", True, False, api_name="/respond")
         text = _text(out[CHAT])
         assert text.index("执行计划") < text.index("调用工具 sql_inter") < text.index("计划回顾")
-        assert "进度：2/2" in text and "1. ✅ 查询各城市级别客户数：查询成功" in text
+        assert "进度：2/2" in text and "1. ✓ 查询各城市级别客户数：查询成功" in text
 
 
 def test_users_see_only_their_own_over_http(http_settings, tmp_path: Path) -> None:
