@@ -85,10 +85,15 @@ def _single(r: dict[str, Any]) -> ToolOutput:
     cool = (f"\n【提醒】该客户处于营销冷静期（至 {r.get('cool_period_until')}），冷静期内请勿主动营销。"
             if r.get("in_cool_period") else "")
     n = r.get("n_prospects") or 0
-    top_share = f"（前 {r['rank'] / n:.1%}）" if n and r.get("rank") else ""
+    top_share = f"（前 {_top_share(r['rank'] / n)}）" if n and r.get("rank") else ""
     text = (f"客户 {cid}（{r.get('branch_name', '-')}）截至 {r.get('as_of')}：\n"
             f"- 未来3个月总资产达到100万的概率：**{pct(r.get('probability'))}**\n"
             f"- 在 {n:,} 名潜客中排名第 {r.get('rank', '-'):,}{top_share}\n"
             f"- 当前总资产：{wan(r.get('total_assets'))}，距百万还差 {wan(r.get('gap_to_million'))}\n"
             f"- 模型：{r.get('model', '-')}，样本外 ROC-AUC {r.get('oot_auc', float('nan')):.3f}{cool}")
     return ToolOutput(text)
+
+
+def _top_share(share: float) -> str:
+    """前 0.1% rather than 前 0.0% for the very top ranks."""
+    return "0.1% 以内" if share < 0.001 else f"{share:.1%}"

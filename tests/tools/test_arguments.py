@@ -83,3 +83,9 @@ def test_tool_call_budget_per_turn(tools_by_name, session) -> None:
     assert "上限" in t.call({}, session=session)
     session.new_turn()
     assert "上限" not in t.call({"customer_id": "bad id!"}, session=session)
+
+
+def test_top_share_never_reads_zero() -> None:
+    from tools.predict_million_prob import _top_share
+
+    assert _top_share(1 / 15580) == "0.1% 以内" and _top_share(0.0123) == "1.2%" and _top_share(0.5) == "50.0%"
