@@ -189,6 +189,7 @@ class Evaluator:
         self.meter.take()
         *_, state = run_turn(self.bot, history, text, session)  # the last state holds the whole turn
         tokens: TokenCount = self.meter.take()
+        session.render_pending()  # the charts, drawn after the answer as the web chat does (not in the latency)
         events = session.events[n0:]
         tr.answer = (state.error or "") + ("\n" if state.error else "") + _answer(state.messages)
         tr.error = state.error
