@@ -122,16 +122,19 @@ def chats_section(c: dict[str, Any]) -> list[str]:
     n = max(r["chats"] for r in c["runs"])
     lines = [f"## 并发对话（离线模式，{n} 个对话，每个对话 5 轮）", "",
              "脚本：客户ID（简报）→ 他适合什么产品？→ 高潜客户名单 分行 → 一条关联 SQL → 客群概览。共享一个 Assistant（同网页版）。"
-             "“每轮”从提问到答案完成，限流时含排队；“处理”只算拿到执行名额之后。出错按轮计（本轮出错或有工具内部出错）。", "",
-             "| 方式 | 轮数 | 每轮 p50 | 每轮 p95 | 最长 | 处理 p50 / p95 | 出错轮数 | 总用时 | 吞吐（轮/秒） | 进程内存（开始 → 峰值） |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "“每轮”从提问到答案完成，限流时含排队；“处理”只算拿到执行名额之后；“含作图”到本轮的图表也画完（同网页版：答案之后作图，"
+             "仍占用本轮的执行名额）。出错按轮计（本轮出错、有工具内部出错或作图失败）。", "",
+             "| 方式 | 轮数 | 每轮 p50 | 每轮 p95 | 最长 | 处理 p50 / p95 | 含作图 p50 / p95 | 出错轮数 | 总用时 | 吞吐（轮/秒） | 进程内存（开始 → 峰值） |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in c["runs"]:
         how = (f"{r['chats']} 个对话同时，限流 {r['gate']} 个并发轮次（同网页版 MAX_CONCURRENT_TURNS）" if r["gate"]
                else (f"{r['chats']} 个对话依次执行（单用户基线）" if r.get("sequential") or r["chats"] == 1
                      else f"{r['chats']} 个对话全部同时执行（不限流）"))
         svc = (f"{fmt_ms(r.get('service_p50_ms'))} / {fmt_ms(r.get('service_p95_ms'))}" if "service_p50_ms" in r else "—")
+        charts = (f"{fmt_ms(r.get('with_charts_p50_ms'))} / {fmt_ms(r.get('with_charts_p95_ms'))}"
+                  if "with_charts_p50_ms" in r else "—")
         lines.append(f"| {how} | {r['turns']} | {fmt_ms(r['p50_ms'])} | {fmt_ms(r['p95_ms'])} | {fmt_ms(r['max_ms'])} | "
-                     f"{svc} | {r['errors']} | {_secs(r['wall_s'])} | {r['throughput_turns_per_s']:.2f} | "
+                     f"{svc} | {charts} | {r['errors']} | {_secs(r['wall_s'])} | {r['throughput_turns_per_s']:.2f} | "
                      f"{_mib(r['rss_before_mib'])} → {_mib(r['rss_peak_mib'])} |")
     ex = [e for r in c["runs"] for e in r.get("error_examples", [])]
     if ex:
