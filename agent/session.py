@@ -50,6 +50,11 @@ class ProducedFile:
     def pending(self) -> bool:
         return self.render is not None
 
+    def discard(self) -> None:
+        """Drop a deferred drawing that has not happened (waits for one in progress)."""
+        with self._lock:
+            self.render = None
+
     def ensure(self) -> bool:
         """Draw a deferred file now (once, thread-safe); True when the file is on disk."""
         with self._lock:
@@ -141,4 +146,6 @@ class Session:
         return self.files.get(fid)
 
     def cleanup(self) -> None:
+        for f in list(self.files.values()):
+            f.discard()  # a chart still queued for the render thread must not recreate the folder
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -53,3 +53,11 @@ def test_background_rendering_and_a_waiting_caller(tmp_path: Path) -> None:
     t0 = time.monotonic()
     assert s.render_pending() == 1
     assert time.monotonic() - t0 >= 0.15 and f.path.read_bytes() == b"\x89PNG-slow"
+
+
+def test_cleanup_drops_queued_drawings(tmp_path: Path) -> None:
+    s = Session(tmp_path)
+    calls = []
+    f = s.add_file("图.png", lambda: calls.append(1) or b"\x89PNG")
+    s.cleanup()
+    assert not f.ensure() and calls == [] and not s.dir.exists()  # nothing drawn, the folder stays gone
