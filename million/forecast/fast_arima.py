@@ -1,8 +1,8 @@
 """Exact-likelihood ARIMA(p,d,q) for the customer grid (p, q) in {(0,0), (1,0), (0,1)}, d in {0, 1}, in
 numpy: the same model statsmodels fits (Gaussian likelihood, stationary/invertible parameters, the
-mean concentrated out by GLS, the scale by its MLE, AIC counted as statsmodels counts it), but about
-50x faster. A customer forecast is fitted while the RM waits; statsmodels' state-space machinery
-spent ~5 ms of Python per fit on 24 points, six fits per customer. tests/forecast/test_fast_arima.py
+mean concentrated out by GLS, the scale by its MLE, AIC counted as statsmodels counts it), without
+the state-space machinery: a customer forecast is fitted while the RM waits, and statsmodels spent
+about 5 ms of Python per fit on 24 points, with up to six fits per customer. tests/forecast/test_fast_arima.py
 checks it against statsmodels.
 
 The likelihood uses the innovations algorithm (Brockwell & Davis, 5.2): for ARMA models of order one
