@@ -114,7 +114,7 @@ def pipeline_section(p: dict[str, Any]) -> list[str]:
         lines += ["", "未完成的阶段："]
         lines += [f"- {c:,} 客户 · {STAGE_LABELS[s]}：{STATUS_LABELS[st['status']]}，运行 {_secs(st.get('seconds'))}，"
                   f"峰值内存 {_mib(st.get('peak_mib'))}。{st.get('note', '')[:300]}" for c, s, st in notes]
-    lines += ["", f"测量于 {p['measured']}{_load(p)}。"]
+    lines += ["", f"测量于 {p['measured']}{_load(p)}。", *[f"{n}。" for n in p.get("notes", [])]]
     return lines
 
 
