@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 
 import pandas as pd
 
-from million.charts import render_png, setup_matplotlib
+from million.charts import render_png
 from million.warehouse.base import decimals_to_float
 
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
@@ -38,12 +39,7 @@ def chart_renderer(df: pd.DataFrame, title: str = "") -> Callable[[], bytes] | N
     is_month = x.map(lambda v: bool(_MONTH.match(v))).all()
     if not is_month and len(df) > MAX_BARS:
         return None
-
-    def draw() -> bytes:
-        setup_matplotlib()
-        return render_png(lambda: _figure(df, x, ys, cats[0], is_month, title))
-
-    return draw
+    return partial(render_png, partial(_figure, df, x, ys, cats[0], is_month, title))
 
 
 def _figure(df: pd.DataFrame, x: pd.Series, ys: list[str], cat: str, is_month: bool, title: str):  # noqa: ANN202

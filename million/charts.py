@@ -56,7 +56,9 @@ def missing_glyphs(fig: plt.Figure) -> list[str]:
 
 
 def render_png(make_figure: Callable[[], plt.Figure], path: Path | None = None, dpi: int = 110) -> bytes:
-    """Build a figure and save it as PNG under PLOT_LOCK: the way to draw while serving (many threads)."""
+    """Build a figure and save it as PNG under PLOT_LOCK: the way to draw while serving (many threads).
+    Registers the CJK font first, so no caller can draw before it is set up."""
+    setup_matplotlib()
     with PLOT_LOCK:
         return save_png(make_figure(), path, dpi)
 

@@ -30,12 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from million.dashboard import PANEL_TITLES, DashboardService  # noqa: E402
 from million.dashboard.warmer import DashboardWarmer  # noqa: E402
 from million.settings import get_settings  # noqa: E402
+from tests.dashboard.browser import ARGS, CHROMIUM  # noqa: E402 - the tests' launch settings
 from webapp.dashboard import dashboard_router  # noqa: E402
 from webapp.dashboard.local_server import serve  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 READY = "html[data-ready='1'], body[data-state='error']"
 TIMINGS_JS = """() => {
   const t = window.__dashboard.timings, nav = performance.getEntriesByType('navigation')[0];

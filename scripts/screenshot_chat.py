@@ -20,10 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from million.settings import get_settings  # noqa: E402
+from tests.dashboard.browser import ARGS, CHROMIUM  # noqa: E402 - the tests' launch settings
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # The chat is a fixed-height scroll box; for the picture it grows to its content.
 EXPAND_CSS = ("#chat, #chat > div, #chat .bubble-wrap, #chat [role=log] { height: auto !important; max-height: none !important; "
               "overflow: visible !important; }")

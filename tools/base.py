@@ -6,6 +6,7 @@ A tool subclass declares `name`, `description`, `parameters` (JSON schema) and i
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -117,6 +118,14 @@ class MarketingTool(BaseTool):
                      error=out.text if out.status != "ok" else None)
         return out.text
 
+    @classmethod
+    @functools.cache
+    def _validator(cls) -> Any:
+        """One checked validator per tool: jsonschema.validate re-checks the schema itself on every call."""
+        checker = jsonschema.validators.validator_for(cls.parameters)
+        checker.check_schema(cls.parameters)
+        return checker(cls.parameters)
+
     def parse_args(self, params: str | dict) -> dict[str, Any]:
         if isinstance(params, str):
             if len(params) > MAX_ARG_CHARS:
@@ -134,24 +143,11 @@ class MarketingTool(BaseTool):
         if unknown:
             raise ToolInputError(f"不认识的参数：{', '.join(map(str, unknown))}。可用参数：{', '.join(self.parameters['properties'])}。")
         try:
-            _validator(self.parameters).validate(args)
+            self._validator().validate(args)
         except jsonschema.ValidationError as e:
             where = ".".join(str(p) for p in e.absolute_path) or "参数"
             raise ToolInputError(f"参数 {where} 不符合要求：{_schema_message(e)}") from e
         return args
-
-
-_VALIDATORS: dict[int, tuple[dict[str, Any], Any]] = {}
-
-
-def _validator(schema: dict[str, Any]) -> Any:
-    """One checked validator per schema: jsonschema.validate re-checks the schema itself on every call."""
-    hit = _VALIDATORS.get(id(schema))
-    if hit is None or hit[0] is not schema:
-        cls = jsonschema.validators.validator_for(schema)
-        cls.check_schema(schema)
-        hit = _VALIDATORS[id(schema)] = (schema, cls(schema))
-    return hit[1]
 
 
 def _schema_message(e: jsonschema.ValidationError) -> str:

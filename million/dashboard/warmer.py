@@ -14,8 +14,9 @@ log = logging.getLogger(__name__)
 
 
 class DashboardWarmer:
-    """A daemon thread polling `svc.version()` every `interval_s` (a file stat for DuckDB, one information_schema query for MySQL); a new version recomputes the default
-    view (all branches, latest month). A visitor arriving mid-computation joins it (the cache computes
+    """A daemon thread polling `svc.version()` every `interval_s` (a file stat for DuckDB, one
+    information_schema query for MySQL); a new version recomputes the default view (all branches,
+    latest month). A visitor arriving mid-computation joins it (the cache computes
     each key once), so warming never doubles the work."""
 
     def __init__(self, svc: DashboardService, interval_s: float = 2.0) -> None:
@@ -23,6 +24,7 @@ class DashboardWarmer:
         self.interval_s = interval_s
         self.warmed: Hashable = None  # the version the default view was last computed for
         self.runs = 0
+        self._last_error = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -45,8 +47,11 @@ class DashboardWarmer:
                 return False
             self.svc.data()
         except Exception as e:  # noqa: BLE001 - no warehouse yet, or it is being swapped: try next tick
-            log.info("dashboard warm-up skipped: %s", e)
+            if str(e) != self._last_error:  # once per reason, not every tick
+                log.info("dashboard warm-up skipped: %s", e)
+                self._last_error = str(e)
             return False
+        self._last_error = ""
         self.warmed = version
         self.runs += 1
         return True

@@ -109,35 +109,21 @@ def forecast(f: Fit, y_last: float, horizon: int) -> tuple[np.ndarray, np.ndarra
     p, d, q = f.order
     h = np.arange(1, horizon + 1)
     mu, a = f.mean, f.coef
-    if p:  # AR(1): w_{T+h} = mu + a^h (w_T - mu); error weights psi_j = a^j
-        w_hat = mu + a ** h * (f.last_w - mu)
-        psi = a ** np.arange(horizon)
-        var_w1 = np.ones(horizon)
-    elif q:  # MA(1): one step carries the last innovation; after that only the mean
+    if q:  # MA(1): one step carries the last innovation, then only the mean
         w_hat = np.full(horizon, mu)
         w_hat[0] = mu + a / f.last_r * f.last_innovation
-        psi = np.zeros(horizon)
-        psi[0] = 1.0
-        if horizon > 1:
-            psi[1] = a
         r_next = 1.0 + a * a - a * a / f.last_r  # variance of the next innovation, relative to sigma2
-        var_w1 = np.full(horizon, 1.0)
-        var_w1[0] = r_next
-    else:
-        w_hat = np.full(horizon, mu)
-        psi = np.zeros(horizon)
-        psi[0] = 1.0
-        var_w1 = np.ones(horizon)
+        if d == 0:
+            var = np.where(h == 1, r_next, 1.0 + a * a)
+        else:  # state uncertainty once, then each later shock counts (1 + theta) except the last
+            var = (r_next - 1.0) + (h - 1) * (1.0 + a) ** 2 + 1.0
+        mean = w_hat if d == 0 else y_last + np.cumsum(w_hat)
+        return mean, np.sqrt(np.maximum(var, 0.0) * f.sigma2)
+    # AR(1) (coefficient a) or white noise (a = 0): w_{T+h} = mu + a^h (w_T - mu), error weights a^j
+    w_hat = mu + a ** h * (f.last_w - mu) if p else np.full(horizon, mu)
+    psi = a ** np.arange(horizon) if p else np.eye(1, horizon)[0]
     if d == 0:
-        mean = w_hat
-        if q:
-            var = np.where(h == 1, var_w1[0], 1.0 + a * a)
-        else:
-            var = np.cumsum(psi ** 2)
+        mean, var = w_hat, np.cumsum(psi ** 2)
     else:
-        mean = y_last + np.cumsum(w_hat)
-        if q:  # state uncertainty once, then each later shock counts (1 + theta) except the last
-            var = (var_w1[0] - 1.0) + (h - 1) * (1.0 + a) ** 2 + 1.0
-        else:
-            var = np.cumsum(np.cumsum(psi) ** 2)
+        mean, var = y_last + np.cumsum(w_hat), np.cumsum(np.cumsum(psi) ** 2)
     return mean, np.sqrt(np.maximum(var, 0.0) * f.sigma2)

@@ -46,6 +46,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -239,8 +240,8 @@ class PropensityService:
         x, (phi, base) = self._shap_parts(pred["customer_id"])
         disp = [format_value(f, v) for f, v in zip(self.bundle.features, x, strict=True)]
         title = f"客户 {pred['customer_id']} 达到100万概率 {pred['probability']:.1%} 的原因（{pred['as_of']}）"
-        names = labels(self.bundle.features)
-        return lambda: render_png(lambda: plots.shap_waterfall_chart(phi, base, x, names, disp, title))
+        return partial(render_png, partial(plots.shap_waterfall_chart, phi, base, x, labels(self.bundle.features), disp,
+                                           title))
 
     # -- lists and global --------------------------------------------------------------------
     def _segments(self, segment: str) -> pd.DataFrame:
