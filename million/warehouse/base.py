@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import decimal
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import pandas as pd
 
 # table -> function(target_table_name) -> CREATE statements (tables swapped in get typed DDL)
 DdlMap = dict[str, Callable[[str], list[str]]]
+# A whole table as one frame, or as an iterable of frames with the same columns (streamed in chunks, so a
+# table larger than memory can be loaded).
+TableData = pd.DataFrame | Iterable[pd.DataFrame]
+
+
+def frame_chunks(data: TableData) -> Iterator[pd.DataFrame]:
+    if isinstance(data, pd.DataFrame):
+        yield data
+    else:
+        yield from data
 
 
 class WarehouseError(RuntimeError):
@@ -38,9 +48,15 @@ class Warehouse(ABC):
         """(name, type) pairs as the engine reports them."""
 
     @abstractmethod
-    def replace_tables(self, frames: dict[str, pd.DataFrame], ddl: DdlMap | None = None) -> None:
+    def replace_tables(self, frames: dict[str, TableData], ddl: DdlMap | None = None) -> None:
         """Atomically swap in new versions of whole tables: readers see the old or the new, never half.
-        Tables without an entry in `ddl` are created from the frame's own types."""
+        A table's data is one frame or an iterable of frames (consumed once, chunk by chunk). Tables
+        without an entry in `ddl` are created from the (first) frame's own types."""
+
+    @abstractmethod
+    def content_hash(self, table: str, columns: Sequence[str]) -> str:
+        """An order-independent hash of the table's rows over `columns`, computed inside the engine
+        (16 hex chars), so fingerprinting a large table does not read it into memory."""
 
     def version_token(self) -> str:
         """Changes whenever the data may have changed (used to invalidate caches)."""
@@ -54,6 +70,12 @@ class Warehouse(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def hash_hex(rows: int, row_hash_sum: object) -> str:
+    """16 hex chars from a table's row count and its sum of row hashes (mod 2^64)."""
+    v = 0 if row_hash_sum is None or pd.isna(row_hash_sum) else int(row_hash_sum)
+    return f"{(v ^ (rows * 0x9E3779B97F4A7C15)) & (2**64 - 1):016x}"
 
 
 def decimals_to_float(df: pd.DataFrame) -> pd.DataFrame:

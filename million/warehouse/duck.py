@@ -16,7 +16,16 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from million.warehouse.base import DdlMap, QueryTimeout, Warehouse, WarehouseError, decimals_to_float
+from million.warehouse.base import (
+    DdlMap,
+    QueryTimeout,
+    TableData,
+    Warehouse,
+    WarehouseError,
+    decimals_to_float,
+    frame_chunks,
+    hash_hex,
+)
 
 
 def _refuse_instance_changes(cur: duckdb.DuckDBPyConnection, sql: str) -> None:
@@ -177,8 +186,8 @@ class DuckWarehouse(Warehouse):
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def replace_tables(self, frames: dict[str, pd.DataFrame], ddl: DdlMap | None = None) -> None:
-        """Copy the file aside, replace the tables there, then rename it over the live file."""
+    def replace_tables(self, frames: dict[str, TableData], ddl: DdlMap | None = None) -> None:
+        """Copy the file aside, replace the tables there (chunk by chunk), then rename it over the live file."""
         ddl = ddl or {}
         with self._swap_lock():
             tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.swap")
@@ -187,21 +196,37 @@ class DuckWarehouse(Warehouse):
                 shutil.copyfile(self.path, tmp)
             con = duckdb.connect(str(tmp), config={"threads": self.threads, "memory_limit": self.memory_limit})
             try:
-                for table, df in frames.items():
+                for table, data in frames.items():
                     con.execute(f'DROP TABLE IF EXISTS "{table}"')
-                    con.register("__incoming", df)
+                    created = False
                     if table in ddl:
                         for stmt in ddl[table](table):
                             con.execute(stmt)
-                        cols = ", ".join(f'"{c}"' for c in df.columns)
-                        con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM __incoming')
-                    else:
-                        con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM __incoming')
-                    con.unregister("__incoming")
+                        created = True
+                    for df in frame_chunks(data):
+                        con.register("__incoming", df)
+                        if created:
+                            cols = ", ".join(f'"{c}"' for c in df.columns)
+                            con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM __incoming')
+                        else:
+                            con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM __incoming')
+                            created = True
+                        con.unregister("__incoming")
                 con.execute("CHECKPOINT")
             except duckdb.Error as e:
                 con.close()
                 tmp.unlink(missing_ok=True)
                 raise WarehouseError(f"写入数据仓库失败：{str(e).splitlines()[0]}") from e
+            except BaseException:  # a failing chunk source (e.g. an unreadable file) leaves the live file as it was
+                con.close()
+                tmp.unlink(missing_ok=True)
+                raise
             con.close()
             os.replace(tmp, self.path)
+
+    def content_hash(self, table: str, columns: Sequence[str]) -> str:
+        cols = ", ".join(f'"{c}"' for c in columns)
+        # hash() of a row's values, summed modulo 2^64: independent of row order, sensitive to duplicates
+        df = self.query(f'SELECT count(*) AS n, sum(hash({cols})::HUGEINT) % 18446744073709551616 AS h FROM "{table}"')
+        return hash_hex(int(df["n"].iloc[0]), df["h"].iloc[0])
+

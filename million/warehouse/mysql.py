@@ -10,7 +10,16 @@ from typing import Any
 import pandas as pd
 import pymysql
 
-from million.warehouse.base import DdlMap, QueryTimeout, Warehouse, WarehouseError, decimals_to_float
+from million.warehouse.base import (
+    DdlMap,
+    QueryTimeout,
+    TableData,
+    Warehouse,
+    WarehouseError,
+    decimals_to_float,
+    frame_chunks,
+    hash_hex,
+)
 from million.warehouse.factory import DbUrl
 
 _TIMEOUT_ERRNOS = {3024, 1969, 1317}  # MySQL max_execution_time, MariaDB max_statement_time, interrupted
@@ -96,7 +105,7 @@ class MySQLWarehouse(Warehouse):
                         "WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position", [table])
         return list(df.itertuples(index=False, name=None))
 
-    def replace_tables(self, frames: dict[str, pd.DataFrame], ddl: DdlMap | None = None) -> None:
+    def replace_tables(self, frames: dict[str, TableData], ddl: DdlMap | None = None) -> None:
         """Fill `<table>__new` for every table, then swap them all in with ONE `RENAME TABLE`, which
         MySQL/MariaDB perform atomically: readers see all old tables or all new ones."""
         ddl = ddl or {}
@@ -104,19 +113,23 @@ class MySQLWarehouse(Warehouse):
         created: list[str] = []
         try:
             with con.cursor() as cur:
-                for table, df in frames.items():
+                for table, data in frames.items():
                     new, old = f"{table}__new", f"{table}__old"
                     cur.execute(f"DROP TABLE IF EXISTS `{new}`")
                     cur.execute(f"DROP TABLE IF EXISTS `{old}`")
                     created.append(new)
+                    made = False
                     if table in ddl:
                         for stmt in ddl[table](new):
                             cur.execute(stmt)
-                    else:
-                        cols = ", ".join(f"`{c}` {t}" for c, t in zip(df.columns, _pandas_type(df), strict=True))
-                        cur.execute(f"CREATE TABLE `{new}` ({cols}) DEFAULT CHARSET=utf8mb4")
-                    _insert(cur, new, df)
-                    con.commit()
+                        made = True
+                    for df in frame_chunks(data):
+                        if not made:
+                            cols = ", ".join(f"`{c}` {t}" for c, t in zip(df.columns, _pandas_type(df), strict=True))
+                            cur.execute(f"CREATE TABLE `{new}` ({cols}) DEFAULT CHARSET=utf8mb4")
+                            made = True
+                        _insert(cur, new, df)
+                        con.commit()
                 cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")
                 existing = {r[0] for r in cur.fetchall()}
                 renames, retired = [], []
@@ -140,6 +153,13 @@ class MySQLWarehouse(Warehouse):
             except pymysql.err.MySQLError:
                 pass
             con.close()
+
+    def content_hash(self, table: str, columns: Sequence[str]) -> str:
+        # MD5 of the row's values (NULL spelled apart from any text), its first 64 bits summed modulo 2^64
+        vals = ", ".join(f"COALESCE(CAST(`{c}` AS CHAR), CHAR(30))" for c in columns)
+        df = self.query(f"SELECT COUNT(*) AS n, MOD(SUM(CAST(CONV(SUBSTRING(MD5(CONCAT_WS(CHAR(31), {vals})), 1, 16), "
+                        f"16, 10) AS DECIMAL(30, 0))), 18446744073709551616) AS h FROM `{table}`")
+        return hash_hex(int(df["n"].iloc[0]), df["h"].iloc[0])
 
     def version_token(self) -> str:
         df = self.query("SELECT MAX(COALESCE(update_time, create_time)) AS t FROM information_schema.tables "
