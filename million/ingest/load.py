@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 import pandas as pd
+from tqdm import tqdm
 
 from million.contract import BEHAVIOR, CUSTOMER_BASE
-from million.ingest.read import find_table_file, read_table
-from million.ingest.validate import check_table
+from million.ingest.read import find_table_file, read_table, read_table_chunks, table_rows
+from million.ingest.validate import DUPLICATE_KEYS, Checked, RepeatedKeys, check_table, parse_keys
 from million.warehouse import Warehouse
 from million.warehouse.ddl import create_statements
 
@@ -34,15 +35,25 @@ class TableSummary:
 class LoadResult:
     tables: list[TableSummary] = field(default_factory=list)
     rejects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    seconds_writing: float = 0.0
 
     def render(self) -> str:
-        lines = [f"{'表':<28}{'读取':>10}{'导入':>10}{'拒绝':>8}{'秒':>8}"]
+        lines = [f"{'表':<28}{'读取':>12}{'导入':>12}{'拒绝':>10}{'秒':>8}"]
         for t in self.tables:
-            lines.append(f"{t.table:<28}{t.read:>10,}{t.loaded:>10,}{t.rejected:>8,}{t.seconds:>8.1f}")
+            lines.append(f"{t.table:<28}{t.read:>13,}{t.loaded:>13,}{t.rejected:>11,}{t.seconds:>9.1f}")
         return "\n".join(lines)
 
 
-def load_folder(data_dir: Path, wh: Warehouse, log: Callable[[str], None] = print) -> LoadResult:
+# Rows checked and written at a time: a 23M-row behaviour file never sits in memory whole.
+CHUNK_ROWS = 1_000_000
+MONTH_RE = r"\d{4}-(0[1-9]|1[0-2])"
+
+
+def load_folder(data_dir: Path, wh: Warehouse, log: Callable[[str], None] = print,
+                chunk_rows: int = CHUNK_ROWS) -> LoadResult:
+    """customer_base is read and checked whole; the behaviour file in chunks, in two passes: the
+    first finds keys repeated anywhere in the file (and the last month), the second checks each
+    chunk and streams its clean rows into the warehouse's new copy of the table."""
     result = LoadResult()
     t0 = time.perf_counter()
     base_path = find_table_file(data_dir, CUSTOMER_BASE)
@@ -51,33 +62,68 @@ def load_folder(data_dir: Path, wh: Warehouse, log: Callable[[str], None] = prin
     base_raw = read_table(base_path, CUSTOMER_BASE)
     t_base_read = time.perf_counter() - t0
     t1 = time.perf_counter()
-    log(f"读取 {beh_path.name} …")
-    beh_raw = read_table(beh_path, BEHAVIOR)
-    months = beh_raw["stat_month"].astype(str)
-    months = months[months.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])")]
-    last_month = months.max() if len(months) else None
+    total = table_rows(beh_path)
+    log(f"读取 {beh_path.name}（第一遍：重复键与月份）…")
+    repeated = {tuple(k): RepeatedKeys(k) for k in DUPLICATE_KEYS[BEHAVIOR]}
+    last_month, beh_read = None, 0
+    kept: list[pd.DataFrame] | None = []  # a file that comes in one chunk is not read a second time
+    with tqdm(total=total, desc="检查重复键", unit="行", unit_scale=True, leave=False) as bar:
+        for raw in read_table_chunks(beh_path, BEHAVIOR, chunk_rows):
+            kept = [raw] if kept == [] else None
+            keys = parse_keys(BEHAVIOR, raw)
+            for r in repeated.values():
+                r.add(keys)
+            months = keys["stat_month"].dropna().astype(str)
+            months = months[months.str.fullmatch(MONTH_RE)]
+            if len(months):
+                last_month = max(last_month or "", months.max())
+            beh_read += len(raw)
+            bar.update(len(raw))
+    for r in repeated.values():
+        r.finish()
     log("校验 customer_base …")
     base = check_table(CUSTOMER_BASE, base_raw, last_month=last_month)
-    log("校验 customer_behavior_assets …")
     known = set(base.clean["customer_id"])
     refused = set(base_raw.loc[base_raw["__row"].isin(base.rejects["file_row"]), "customer_id"].map(str)) - known
-    beh = check_table(BEHAVIOR, beh_raw, known_customers=known, rejected_customers=refused)
-    t_beh = time.perf_counter() - t1
-    rejects = pd.concat([base.rejects, beh.rejects], ignore_index=True)
-    log("写入数据仓库（先写副本再原子替换）…")
-    t2 = time.perf_counter()
+    del base_raw
+    beh_rejects: list[pd.DataFrame] = []
+    beh_loaded = 0
+
+    def behaviour_chunks() -> Iterator[pd.DataFrame]:
+        nonlocal beh_loaded
+        with tqdm(total=beh_read, desc="校验并导入 customer_behavior_assets", unit="行", unit_scale=True,
+                  leave=False) as bar:
+            for raw in kept if kept is not None else read_table_chunks(beh_path, BEHAVIOR, chunk_rows):
+                checked = check_table(BEHAVIOR, raw, known_customers=known, rejected_customers=refused,
+                                      repeated=repeated)
+                beh_rejects.append(checked.rejects)
+                beh_loaded += len(checked.clean)
+                bar.update(len(raw))
+                yield checked.clean
+
+    def rejects_table() -> Iterator[pd.DataFrame]:
+        # iterated after the behaviour chunks (tables are written in order), so it holds all rejects
+        yield _all_rejects(base, beh_rejects).astype({"file_row": "int64"})
+
+    log("校验 customer_behavior_assets 并写入数据仓库（先写副本再原子替换）…")
     ddl = {t: partial(create_statements, t, wh.dialect) for t in (CUSTOMER_BASE, BEHAVIOR)}
-    wh.replace_tables({CUSTOMER_BASE: base.clean, BEHAVIOR: beh.clean,
-                       REJECTS_TABLE: rejects.astype({"file_row": "int64"})}, ddl)
-    t_write = time.perf_counter() - t2
+    t2 = time.perf_counter()
+    wh.replace_tables({CUSTOMER_BASE: base.clean, BEHAVIOR: behaviour_chunks(), REJECTS_TABLE: rejects_table()}, ddl)
+    t_beh = time.perf_counter() - t1
+    rejects = _all_rejects(base, beh_rejects)
     rejects.to_csv(data_dir / "rejects.csv", index=False, lineterminator="\n")
-    share = t_write / 2
     result.tables = [
-        TableSummary(CUSTOMER_BASE, base_path.name, len(base_raw), len(base.clean), len(base.rejects), t_base_read + share),
-        TableSummary(BEHAVIOR, beh_path.name, len(beh_raw), len(beh.clean), len(beh.rejects), t_beh + share),
+        TableSummary(CUSTOMER_BASE, base_path.name, len(base.clean) + len(base.rejects), len(base.clean),
+                     len(base.rejects), t_base_read),
+        TableSummary(BEHAVIOR, beh_path.name, beh_read, beh_loaded, beh_read - beh_loaded, t_beh),
     ]
+    result.seconds_writing = round(time.perf_counter() - t2, 1)
     result.rejects = rejects
     return result
+
+
+def _all_rejects(base: Checked, beh_rejects: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat([base.rejects, *beh_rejects], ignore_index=True)
 
 
 def summarize_reasons(rejects: pd.DataFrame, top: int = 10) -> str:

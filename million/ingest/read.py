@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from million.contract import TABLES
 
@@ -45,23 +48,72 @@ def normalise_header(h: object) -> str:
 def read_table(path: Path, table: str) -> pd.DataFrame:
     """Returns a DataFrame of raw values (object dtype) with contract column names and a
     `__row` column holding the file row number (the header is row 1)."""
+    chunks = list(read_table_chunks(path, table, None))
+    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+
+
+def table_rows(path: Path) -> int | None:
+    """Data rows in the file when the format says so without reading it (parquet), else None."""
+    if path.suffix == ".parquet":
+        try:
+            return pq.ParquetFile(path).metadata.num_rows
+        except Exception:  # noqa: BLE001 - unreadable files are reported when they are read
+            return None
+    return None
+
+
+def read_table_chunks(path: Path, table: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
+    """`read_table` in pieces of at most `chunk_rows` rows (None: the whole file at once), so files
+    larger than memory can be checked and loaded. csv and parquet are read in pieces; an xlsx sheet
+    (at most 1,048,575 rows) comes whole."""
     try:
         if path.suffix == ".xlsx":
             header, body = _read_xlsx(path)
+            pieces: Iterator[pd.DataFrame] = iter([body])
         elif path.suffix == ".csv":
             # blank lines are kept (and reported) so every row keeps its line number in the file
-            raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                              skip_blank_lines=False)
-            header, body = list(raw.iloc[0]), raw.iloc[1:]
+            opts = dict(header=None, dtype=str, keep_default_na=False, encoding="utf-8-sig", skip_blank_lines=False)
+            if chunk_rows is None:
+                raw = pd.read_csv(path, **opts)
+                header, pieces = list(raw.iloc[0]), iter([raw.iloc[1:]])
+            else:
+                reader = pd.read_csv(path, chunksize=chunk_rows, **opts)
+                first = next(reader)
+                header = list(first.iloc[0])
+                pieces = itertools.chain([first.iloc[1:]], reader)
         elif path.suffix == ".parquet":
-            body = pd.read_parquet(path)
-            header = list(body.columns)
+            pf = pq.ParquetFile(path)
+            header = list(pf.schema_arrow.names)
+            if chunk_rows is None:
+                pieces = iter([pd.read_parquet(path)])
+            else:
+                pieces = (b.to_pandas() for b in pf.iter_batches(batch_size=chunk_rows))
         else:
             raise FileFormatError(f"不支持的文件类型：{path.suffix}")
+        names = _check_header(path, table, header)
     except FileFormatError:
         raise
     except Exception as e:  # unreadable file: say which and why, stop
         raise FileFormatError(f"无法读取 {path.name}：{type(e).__name__}: {str(e)[:200]}") from e
+    wanted = [c.name for c in TABLES[table]]
+    first_row = 2
+    while True:
+        try:
+            body = next(pieces, None)
+        except Exception as e:  # noqa: BLE001 - a file broken further down: say which and why, stop
+            raise FileFormatError(f"无法读取 {path.name}：{type(e).__name__}: {str(e)[:200]}") from e
+        if body is None:
+            return
+        body = body.copy()
+        body.columns = range(body.shape[1])
+        # Columns keep the type the file gave them (text, numbers, times); validate.py handles each.
+        out = pd.DataFrame({w: _settle(body[names.index(w)].reset_index(drop=True)) for w in wanted})
+        out["__row"] = range(first_row, first_row + len(out))
+        first_row += len(out)
+        yield out
+
+
+def _check_header(path: Path, table: str, header: list[object]) -> list[str]:
     names = [normalise_header(h) for h in header]
     wanted = [c.name for c in TABLES[table]]
     dup = sorted({n for n in names if n in wanted and names.count(n) > 1})
@@ -70,12 +122,7 @@ def read_table(path: Path, table: str) -> pd.DataFrame:
     missing = [w for w in wanted if w not in names]
     if missing:
         raise FileFormatError(f"{path.name} 缺少列：{', '.join(missing)}（这不是 {table} 表的文件？）")
-    body = body.copy()
-    body.columns = range(len(names))
-    # Columns keep the type the file gave them (text, numbers, times); validate.py handles each.
-    out = pd.DataFrame({w: _settle(body[names.index(w)].reset_index(drop=True)) for w in wanted})
-    out["__row"] = range(2, len(out) + 2)
-    return out
+    return names
 
 
 def _read_xlsx(path: Path) -> tuple[list[object], pd.DataFrame]:

@@ -12,6 +12,7 @@ import pandas as pd
 from million.contract import (
     ASSET_LEVEL_BOUNDS,
     BALANCE_COLUMNS,
+    BEHAVIOR,
     CUSTOMER_BASE,
     FLAG_COLUMNS,
     TABLES,
@@ -142,28 +143,91 @@ def _parse_col(col: Column, raw: pd.Series, reasons: _Reasons) -> pd.Series:
     return parsed
 
 
-def _dup_mask(df: pd.DataFrame, keys: list[str]) -> np.ndarray:
+def _dup_mask(df: pd.DataFrame, keys: list[str], repeated: RepeatedKeys | None = None) -> np.ndarray:
+    """Rows whose key occurs more than once: within the frame, or in the whole file when the file is
+    checked in chunks (`repeated`, from a first pass over every chunk)."""
     k = df[keys]
-    return (k.notna().all(axis=1) & k.duplicated(keep=False)).to_numpy()
+    present = k.notna().all(axis=1).to_numpy()
+    if repeated is None:
+        return present & k.duplicated(keep=False).to_numpy()
+    return present & repeated.contains(k)
+
+
+DUPLICATE_KEYS = {CUSTOMER_BASE: [["customer_id"]], BEHAVIOR: [["id"], ["customer_id", "stat_month"]]}
+
+
+def _key_hashes(k: pd.DataFrame) -> np.ndarray:
+    """Two independent 64-bit hashes per row of key values (a 128-bit fingerprint: a false match
+    among 10^8 rows has probability ~1e-23)."""
+    k = k.astype(object)  # the same value hashes alike whichever dtype its chunk was read with
+    a = pd.util.hash_pandas_object(k, index=False, hash_key="million-keys-001").to_numpy()
+    b = pd.util.hash_pandas_object(k, index=False, hash_key="million-keys-002").to_numpy()
+    return np.stack([a, b], axis=1)
+
+
+class RepeatedKeys:
+    """Key values that occur more than once in a whole file, found from every chunk's keys."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+        self._parts: list[np.ndarray] = []
+        self._dup: set[tuple[int, int]] = set()
+        self._first: np.ndarray = np.empty(0, dtype=np.uint64)
+
+    def add(self, typed_keys: pd.DataFrame) -> None:
+        k = typed_keys[self.keys]
+        self._parts.append(_key_hashes(k.loc[k.notna().all(axis=1).to_numpy()]))
+
+    def finish(self) -> RepeatedKeys:
+        h = np.concatenate(self._parts) if self._parts else np.empty((0, 2), dtype=np.uint64)
+        self._parts = []
+        order = np.lexsort((h[:, 1], h[:, 0]))
+        h = h[order]
+        same = (h[1:] == h[:-1]).all(axis=1)
+        dup = h[1:][same]
+        self._dup = {(int(a), int(b)) for a, b in dup}
+        self._first = np.unique(dup[:, 0]) if len(dup) else np.empty(0, dtype=np.uint64)
+        return self
+
+    def contains(self, k: pd.DataFrame) -> np.ndarray:
+        out = np.zeros(len(k), dtype=bool)
+        if not self._dup or not len(k):
+            return out
+        h = _key_hashes(k)
+        cand = np.flatnonzero(np.isin(h[:, 0], self._first))
+        out[cand] = [(int(h[i, 0]), int(h[i, 1])) in self._dup for i in cand]
+        return out
+
+
+def parse_keys(table: str, raw: pd.DataFrame) -> pd.DataFrame:
+    """The key columns of a raw chunk, parsed exactly as `check_table` parses them."""
+    scratch = _Reasons(len(raw))
+    cols = {c.name: c for c in TABLES[table]}
+    names = sorted({n for keys in DUPLICATE_KEYS[table] for n in keys} | {"stat_month"} & set(cols))
+    return pd.DataFrame({n: _parse_col(cols[n], raw[n], scratch) for n in names}, index=raw.index)
 
 
 def check_table(table: str, raw: pd.DataFrame, *, known_customers: set[str] | None = None,
-                rejected_customers: set[str] | None = None, last_month: str | None = None) -> Checked:
+                rejected_customers: set[str] | None = None, last_month: str | None = None,
+                repeated: dict[tuple[str, ...], RepeatedKeys] | None = None) -> Checked:
     """`known_customers`: the customer_base IDs that load; `rejected_customers`: IDs whose
-    customer_base row was itself rejected (their monthly rows are refused with that reason)."""
+    customer_base row was itself rejected (their monthly rows are refused with that reason);
+    `repeated`: when `raw` is one chunk of a file, the keys repeated anywhere in the file."""
+    rep = repeated or {}
     n = len(raw)
     reasons = _Reasons(n)
     typed = pd.DataFrame(index=raw.index)
     for col in TABLES[table]:
         typed[col.name] = _parse_col(col, raw[col.name], reasons)
     if table == CUSTOMER_BASE:
-        reasons.add(_dup_mask(typed, ["customer_id"]), "customer_id 重复")
+        reasons.add(_dup_mask(typed, ["customer_id"], rep.get(("customer_id",))), "customer_id 重复")
         if last_month:
             end = pd.Timestamp(last_month + "-01") + pd.offsets.MonthEnd(0)
             reasons.add((typed["open_account_date"] > end).to_numpy(), "open_account_date 晚于最后统计月")
     else:
-        reasons.add(_dup_mask(typed, ["id"]), "id 重复")
-        reasons.add(_dup_mask(typed, ["customer_id", "stat_month"]), "同一客户同一月份有重复记录")
+        reasons.add(_dup_mask(typed, ["id"], rep.get(("id",))), "id 重复")
+        reasons.add(_dup_mask(typed, ["customer_id", "stat_month"], rep.get(("customer_id", "stat_month"))),
+                    "同一客户同一月份有重复记录")
         if known_customers is not None:
             cid = typed["customer_id"]
             missing = (cid.notna() & ~cid.isin(known_customers)).to_numpy()

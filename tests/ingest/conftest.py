@@ -69,10 +69,15 @@ def write_folder(folder: Path, base: pd.DataFrame, behavior: pd.DataFrame, fmt: 
     return folder
 
 
-def load(folder: Path, db: Path | None = None) -> tuple[LoadResult, str]:
+def load(folder: Path, db: Path | None = None, chunk_rows: int | None = None) -> tuple[LoadResult, str]:
+    """Load the folder; `chunk_rows` reads the behaviour file in chunks of that many rows (as for
+    files larger than memory) instead of the default."""
     url = f"duckdb:///{db or folder / 'warehouse.duckdb'}"
     with connect(url, read_only=False) as wh:
-        result = load_folder(folder, wh, log=lambda _m: None)
+        if chunk_rows is None:
+            result = load_folder(folder, wh, log=lambda _m: None)
+        else:
+            result = load_folder(folder, wh, log=lambda _m: None, chunk_rows=chunk_rows)
     return result, url
 
 

@@ -166,7 +166,7 @@ def make_broken(tiny: Generated) -> Broken:
     # Behaviour defects go to rows of customers whose base row is fine.
     used = _apply(beh, BEHAVIOR_CASES, ~orphan, BEHAVIOR, expected)
     free = [i for i in beh.index if not orphan[i] and i not in used]
-    a, b, c, d = free[:4]
+    a, b, c, d = free[0], free[-1], free[1], free[2]  # a and b far apart: different chunks when chunked
     beh.at[b, "id"] = beh.at[a, "id"]  # duplicate row ID
     expected[(BEHAVIOR, a + 2)] = expected[(BEHAVIOR, b + 2)] = {"id 重复"}
     copy = beh.loc[[c]].assign(id="R_DUPLICATE_MONTH")  # same (customer_id, stat_month) twice
@@ -191,11 +191,17 @@ def broken(source: Generated) -> Broken:
     return make_broken(source)
 
 
-@pytest.fixture(scope="module", params=FORMATS)
+# (format, behaviour rows per chunk): whole files, and csv / parquet checked in chunks of 37 rows, so
+# duplicate keys sit in different chunks (the copied month is the file's last row) and every other
+# check runs chunk by chunk, as for a file larger than memory.
+LOADS = [(fmt, None) for fmt in FORMATS] + [("csv", 37), ("parquet", 37)]
+
+
+@pytest.fixture(scope="module", params=LOADS, ids=[f"{f}-{c or 'whole'}" for f, c in LOADS])
 def loaded(request: pytest.FixtureRequest, broken: Broken, tmp_path_factory: pytest.TempPathFactory):
-    folder = write_folder(tmp_path_factory.mktemp(f"broken_{request.param}"), broken.base, broken.behavior,
-                          request.param)
-    result, url = load(folder)
+    fmt, chunk_rows = request.param
+    folder = write_folder(tmp_path_factory.mktemp(f"broken_{fmt}"), broken.base, broken.behavior, fmt)
+    result, url = load(folder, chunk_rows=chunk_rows)
     return folder, result, url
 
 
