@@ -60,11 +60,13 @@ class BuildContext:
 
     @cached_property
     def tables(self) -> Tables:
+        """Both whole tables in memory. Steps read only the parts they need (see million.tables), so
+        they also run on data larger than memory; this is for small data and tools."""
         return load_tables(self.wh)
 
     @cached_property
     def data_hash(self) -> str:
-        return data_hash(self.tables)
+        return data_hash(self.wh)
 
     def progress(self, total: int, desc: str) -> tqdm:
         return tqdm(total=total, desc=desc, leave=False)

@@ -90,13 +90,20 @@ def bench_pipeline(args: argparse.Namespace, out: dict[str, Any], save: Any) -> 
     from million.bench.pipeline import run_size
 
     work = Path(args.work)
+    # Sizes not run now keep their last measurement; every size carries its own time and load.
+    before = out.get("pipeline") or {}
+    kept = [{"measured": before.get("measured"), "load_avg": before.get("load_avg"), **r}
+            for r in before.get("sizes", []) if r["customers"] not in args.sizes]
     res: dict[str, Any] = {"measured": now(), "time_limit_s": args.stage_time_limit,
-                           "memory_cap_mib": args.memory_cap_gib * 1024, "sizes": []}
+                           "memory_cap_mib": args.memory_cap_gib * 1024, "sizes": kept}
     out["pipeline"] = res
     for size in args.sizes:
         print(f"==> 流水线：{size:,} 名客户 × {args.months} 个月", flush=True)
-        res["sizes"].append(run_size(size, args.months, work, time_limit_s=args.stage_time_limit,
-                                     memory_cap_mib=args.memory_cap_gib * 1024))
+        load0 = os.getloadavg()[0]
+        r = run_size(size, args.months, work, time_limit_s=args.stage_time_limit,
+                     memory_cap_mib=args.memory_cap_gib * 1024)
+        r.update({"measured": now(), "load_avg": [round(load0, 2), round(os.getloadavg()[0], 2)]})
+        res["sizes"] = sorted([x for x in res["sizes"] if x["customers"] != size] + [r], key=lambda x: x["customers"])
         res["measured"] = now()
         save()  # a long run keeps what it has measured so far
     return res

@@ -13,14 +13,16 @@ import sys
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from million.propensity import months as mo  # noqa: E402
-from million.propensity.feature_store import feature_table, write_features  # noqa: E402
+from million.propensity.feature_store import CHUNK_CUSTOMERS, FeatureWriter, feature_table  # noqa: E402
 from million.propensity.features import FEATURE_COLUMNS  # noqa: E402
 from million.propensity.paths import artifacts_paths  # noqa: E402
 from million.settings import get_settings  # noqa: E402
-from million.tables import data_hash, load_tables  # noqa: E402
+from million.tables import customer_ids, customer_ranges, data_hash, load_tables  # noqa: E402
 from million.warehouse import WarehouseError, connect  # noqa: E402
 
 
@@ -37,15 +39,21 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     try:
         with connect(args.db_url, read_only=True) as wh:
-            tables = load_tables(wh)
+            # a range of customers at a time, streamed into the file: the warehouse may not fit in memory
+            writer = FeatureWriter(args.out, data_hash=data_hash(wh))
+            labelled = 0
+            ranges = customer_ranges(customer_ids(wh), CHUNK_CUSTOMERS)
+            for lo, hi in tqdm(ranges, desc="特征（按客户分段）", disable=len(ranges) < 2):
+                df = feature_table(load_tables(wh, customers=(lo, hi)), args.as_of)
+                writer.write(df)
+                labelled += int(df["label"].notna().sum())
+            info = writer.close()
     except WarehouseError as e:
         print(f"读取数据失败：{e}", file=sys.stderr)
         return 2
-    df = feature_table(tables, args.as_of)
-    info = write_features(df, args.out, data_hash=data_hash(tables))
     months = info["as_of_months"]
-    print(f"特征 {len(FEATURE_COLUMNS)} 个，{len(df):,} 行（客户×观察月），观察月 "
-          f"{months[0] if months else '-'} ~ {months[-1] if months else '-'}，有标签 {int(df['label'].notna().sum()):,} 行")
+    print(f"特征 {len(FEATURE_COLUMNS)} 个，{info['rows']:,} 行（客户×观察月），观察月 "
+          f"{months[0] if months else '-'} ~ {months[-1] if months else '-'}，有标签 {labelled:,} 行")
     print(f"已保存 {args.out}（元数据 {args.out.with_suffix('.meta.json').name}），用时 {time.perf_counter() - t0:.1f} 秒")
     return 0
 

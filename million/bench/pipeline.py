@@ -1,8 +1,9 @@
 """The offline pipeline at a given size, one child process per stage (so each stage's seconds and peak
 memory are its own): generate (parquet) → load (DuckDB) → features → train → segments → rules →
-forecasts. Every stage after "load" starts by reading the warehouse into memory, as the real build does.
+forecasts. Every stage after "load" reads from the warehouse only what it needs, as the real build does
+(features a range of customers at a time; training on a sample of at most 100k customers).
 
-    python -m million.bench.pipeline features --db-url duckdb:///DIR/warehouse.duckdb   (the features stage)
+    python -m million.bench.pipeline features --db-url duckdb:///DIR/warehouse.duckdb --out F.parquet  (features stage)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from million.bench.proc import run_stage
 from million.settings import ROOT
 
 STAGES = ("generate", "load", "features", "train", "segments", "rules", "forecasts")
-STAGE_LABELS = {"generate": "生成数据（parquet）", "load": "导入 DuckDB（含逐行校验）", "features": "特征（全部月份）",
+STAGE_LABELS = {"generate": "生成数据（parquet）", "load": "导入 DuckDB（含逐行校验）", "features": "特征（全部月份，按客户分段）",
                 "train": "训练百万概率模型", "segments": "客户分群", "rules": "关联规则", "forecasts": "AUM 预测"}
 STATUS_LABELS = {"ok": "完成", "failed": "失败", "timeout": "超时", "memory_cap": "内存超限", "skipped": "未运行"}
 BUILD_STEP = {"train": "propensity", "segments": "segments", "rules": "rules", "forecasts": "forecast"}
@@ -34,7 +35,8 @@ def stage_command(stage: str, size: int, months: int, folder: Path, seed: int) -
     if stage == "load":
         return [py, str(ROOT / "scripts/load_db.py"), "--data", str(folder), "--db-url", url]
     if stage == "features":
-        return [py, "-m", "million.bench.pipeline", "features", "--db-url", url]
+        return [py, "-m", "million.bench.pipeline", "features", "--db-url", url, "--out",
+                str(folder / "features.parquet")]
     return [py, str(ROOT / "scripts/build_artifacts.py"), "--data", str(folder), "--db-url", url,
             "--artifacts", str(folder / "artifacts"), "--only", BUILD_STEP[stage]]
 
@@ -77,18 +79,25 @@ def _rows(folder: Path) -> int | None:
         return None
 
 
-def _features_main(db_url: str) -> int:
-    from million.propensity.features import build_features
-    from million.tables import load_tables
+def _features_main(db_url: str, out: Path) -> int:
+    """What the build's feature step does: every customer-month's features, a range of customers at
+    a time, streamed into a parquet file (the training sample kept in memory)."""
+    from million.propensity.feature_store import CHUNK_CUSTOMERS, TRAIN_CUSTOMERS, stream_features
+    from million.propensity.train import DEFAULT_PARAMS
+    from million.tables import data_hash, warehouse_months
     from million.warehouse import connect
 
     t0 = time.perf_counter()
     with connect(db_url, read_only=True) as wh:
-        tables = load_tables(wh)
-    t1 = time.perf_counter()
-    feats = build_features(tables)
-    t2 = time.perf_counter()
-    print(f"读取数据仓库 {t1 - t0:.1f} 秒；特征 {len(feats):,} 行 × {feats.shape[1]} 列，{t2 - t1:.1f} 秒")
+        latest = warehouse_months(wh)[-1]
+        got = stream_features(wh, out, data_hash=data_hash(wh), latest=latest,
+                              chunk_customers=CHUNK_CUSTOMERS, train_customers=TRAIN_CUSTOMERS,
+                              seed=DEFAULT_PARAMS["seed"])
+    import pyarrow.parquet as pq
+
+    rows = pq.ParquetFile(out).metadata.num_rows
+    print(f"特征 {rows:,} 行（{got['customers']:,} 位客户），训练样本 {len(got['labelled']):,} 行，"
+          f"最新月 {len(got['latest']):,} 行，{time.perf_counter() - t0:.1f} 秒")
     return 0
 
 
@@ -96,5 +105,6 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="基准测试的单个阶段")
     ap.add_argument("stage", choices=["features"])
     ap.add_argument("--db-url", required=True)
+    ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
-    raise SystemExit(_features_main(a.db_url))
+    raise SystemExit(_features_main(a.db_url, a.out))

@@ -114,7 +114,12 @@ def pipeline_section(p: dict[str, Any]) -> list[str]:
         lines += ["", "未完成的阶段："]
         lines += [f"- {c:,} 客户 · {STAGE_LABELS[s]}：{STATUS_LABELS[st['status']]}，运行 {_secs(st.get('seconds'))}，"
                   f"峰值内存 {_mib(st.get('peak_mib'))}。{st.get('note', '')[:300]}" for c, s, st in notes]
-    lines += ["", f"测量于 {p['measured']}{_load(p)}。", *[f"{n}。" for n in p.get("notes", [])]]
+    runs = {(r.get("measured"), tuple(r.get("load_avg") or ())) for r in p["sizes"]}
+    if len(runs) > 1:  # sizes measured in different runs: say when each was
+        lines += [""] + [f"- {r['customers']:,} 客户：测量于 {r.get('measured') or '-'}{_load(r)}。" for r in p["sizes"]]
+    else:
+        lines += ["", f"测量于 {p['measured']}{_load(p)}。"]
+    lines += [f"{n}。" for n in p.get("notes", [])]
     return lines
 
 

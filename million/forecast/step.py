@@ -12,15 +12,18 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from million.artifacts import write_metadata
+from million.contract import BEHAVIOR
 from million.fmt import md_table, pct
 from million.forecast import store
 from million.forecast.backtest import HOLDOUT, METHODS, MIN_FIT, best_method, evaluate, window_scores
 from million.forecast.charts import forecast_chart
 from million.forecast.models import AGGREGATE_GRID, CUSTOMER_DRIFT, CUSTOMER_GRID, METHOD_NAMES, forecast
 from million.forecast.results import make_result
-from million.forecast.series import CustomerSeries, aggregate_series
+from million.forecast.series import CustomerSeries, Series, combine_sums, group_sums, series_from_sums
 from million.pipeline import BuildContext, Step
 from million.segments import store as seg_store
+from million.tables import customer_ids, customer_ranges, load_tables
+from million.warehouse import Warehouse
 
 # max_branch_series: None forecasts every 支行 and 分行; a number keeps the largest by latest AUM (tests).
 PARAMS: dict[str, Any] = {"customer_sample": 500, "reference_sample": 100, "seed": 42, "n_jobs": 2,
@@ -51,12 +54,38 @@ def _parallel(n_jobs: int):
     return Parallel(n_jobs=max(1, min(n_jobs, os.cpu_count() or 1)), backend="loky")
 
 
-def customer_sample(cs: CustomerSeries, size: int, seed: int) -> list[str]:
+SERIES_BEHAVIOR_COLUMNS = ("customer_id", "stat_month", "total_assets")
+SERIES_BASE_COLUMNS = ("customer_id", "branch_name")
+SERIES_CHUNK = 200_000  # customers read at a time (three columns: about 1 GiB at 24 months)
+
+
+def customer_sample(months_per_customer: dict[str, int], size: int, seed: int) -> list[str]:
     """Customers with enough months for a 3-month holdout after 6 months of fitting."""
-    eligible = [cid for cid, (s, e) in cs.index.items() if e - s >= MIN_FIT + HOLDOUT]
+    eligible = sorted(cid for cid, n in months_per_customer.items() if n >= MIN_FIT + HOLDOUT)
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(eligible), size=min(size, len(eligible)), replace=False) if eligible else []
     return sorted(eligible[i] for i in pick)
+
+
+def read_series(wh: Warehouse, segments: pd.DataFrame | None, size: int, seed: int,
+                chunk_customers: int = SERIES_CHUNK) -> tuple[list[Series], list[str], CustomerSeries, list[str]]:
+    """The aggregate series, the customer sample and the sample's own series, reading three columns a
+    range of customers at a time (the warehouse may not fit in memory)."""
+    counts = wh.query(f"SELECT customer_id, COUNT(*) AS n FROM {BEHAVIOR} GROUP BY customer_id")
+    sample = customer_sample(dict(zip(counts["customer_id"].astype(str), counts["n"].astype(int), strict=True)),
+                             size, seed)
+    wanted = set(sample)
+    sums, kept, months = [], [], set()
+    for lo, hi in customer_ranges(customer_ids(wh), chunk_customers):
+        t = load_tables(wh, customers=(lo, hi), behavior_columns=SERIES_BEHAVIOR_COLUMNS,
+                        base_columns=SERIES_BASE_COLUMNS)
+        sums.append(group_sums(t.behavior, t.base, segments))
+        months.update(t.behavior["stat_month"].astype(str).unique().tolist())
+        kept.append(t.behavior.loc[t.behavior["customer_id"].astype(str).isin(wanted)])
+    if not sums:
+        return [], [], CustomerSeries(pd.DataFrame(columns=list(SERIES_BEHAVIOR_COLUMNS))), []
+    series = series_from_sums(combine_sums(sums), sorted(months))
+    return series, sample, CustomerSeries.from_behavior(pd.concat(kept, ignore_index=True)), sorted(months)
 
 
 def summarize_customers(bt: pd.DataFrame) -> dict:
@@ -88,17 +117,14 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     p = {**PARAMS, **ctx.params.get("forecast", {})}
     out = store.folder(ctx.artifacts_dir)
     out.mkdir(parents=True, exist_ok=True)
-    t = ctx.tables
     seg_path = seg_store.folder(ctx.artifacts_dir) / seg_store.ASSIGNMENTS
     segments = (pd.read_parquet(seg_path, columns=["customer_id", "segment_id", "segment_name"])
                 if seg_path.exists() else None)
-    series = aggregate_series(t.behavior, t.base, segments)
+    series, sample, cs, months = read_series(ctx.wh, segments, int(p["customer_sample"]), int(p["seed"]))
     if p["max_branch_series"] is not None:
         branches = sorted((s for s in series if s.level == "branch"), key=lambda s: -s.values[-1])
         keep = {s.key for s in branches[: int(p["max_branch_series"])]}
         series = [s for s in series if s.level != "branch" or s.key in keep]
-    cs = CustomerSeries.from_behavior(t.behavior)
-    sample = customer_sample(cs, int(p["customer_sample"]), int(p["seed"]))
     rng = np.random.default_rng(int(p["seed"]) + 1)
     ref = set(rng.choice(sample, size=min(int(p["reference_sample"]), len(sample)), replace=False).tolist()
               if sample else [])
@@ -122,7 +148,7 @@ def run(ctx: BuildContext) -> dict[str, Any]:
                                "mape_arima_alt", "arima_alt_label"])
     bt.to_parquet(out / store.CUSTOMER_BACKTEST, index=False)
     customers = summarize_customers(bt)
-    as_of = max(t.months) if len(t.months) else ""
+    as_of = months[-1] if months else ""
     doc = {"as_of_month": as_of, "data_hash": ctx.data_hash, "holdout_months": HOLDOUT, "min_months": MIN_FIT,
            "series": entries, "customers": customers, "customer_grid": [list(g) for g in CUSTOMER_GRID],
            "aggregate_grid": [list(g) for g in AGGREGATE_GRID]}

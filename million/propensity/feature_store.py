@@ -4,9 +4,11 @@ plus a JSON sidecar (million.artifacts.write_metadata) for people and other tool
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,9 +16,15 @@ import pyarrow.parquet as pq
 from million.artifacts import write_metadata
 from million.propensity.features import FEATURE_COLUMNS, KEY_COLUMNS, build_features
 from million.propensity.labels import build_labels
-from million.tables import Tables
+from million.tables import Tables, customer_ids, customer_ranges, load_tables
+from million.warehouse import Warehouse
 
 META_KEY = b"million.propensity"
+# Customers whose features are built at a time (about 3 GiB at 24 months): memory holds one range.
+CHUNK_CUSTOMERS = 50_000
+# Customers whose every month trains, validates and tests the models: beyond it, a uniform sample
+# (100k customers x 24 months train in about 12 GiB). Every prospect is still scored.
+TRAIN_CUSTOMERS = 100_000
 
 
 def feature_table(tables: Tables, as_of_months: list[str] | None = None) -> pd.DataFrame:
@@ -27,21 +35,101 @@ def feature_table(tables: Tables, as_of_months: list[str] | None = None) -> pd.D
     return feats.merge(lab, on=["customer_id", "as_of"], how="left", validate="one_to_one")
 
 
+class FeatureWriter:
+    """Feature rows written into one parquet chunk by chunk (data larger than memory is built a range
+    of customers at a time); the feature list, data hash and row count go into the file's metadata."""
+
+    def __init__(self, path: Path, *, data_hash: str, **extra: Any) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.data_hash, self.extra = path, data_hash, extra
+        self.tmp = path.with_name(f".{path.name}.partial")
+        self.rows = 0
+        self.months: set[str] = set()
+        self._writer: pq.ParquetWriter | None = None
+        self._empty: pd.DataFrame | None = None
+
+    def write(self, df: pd.DataFrame) -> None:
+        if not len(df):
+            self._empty = df.iloc[:0] if self._empty is None else self._empty
+            return
+        if self._writer is None:
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            self._writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
+        else:
+            table = pa.Table.from_pandas(df, schema=self._writer.schema, preserve_index=False)
+        self._writer.write_table(table)
+        self.rows += len(df)
+        self.months.update(df["as_of"].astype(str).unique().tolist())
+
+    def close(self) -> dict[str, Any]:
+        info = {"features": FEATURE_COLUMNS, "keys": KEY_COLUMNS, "data_hash": self.data_hash, "rows": self.rows,
+                "as_of_months": sorted(self.months), **self.extra}
+        meta = {META_KEY: json.dumps(info, ensure_ascii=False, default=str).encode()}
+        if self._writer is None:  # nothing written: an empty table with the columns
+            empty = self._empty if self._empty is not None else pd.DataFrame(columns=KEY_COLUMNS + FEATURE_COLUMNS)
+            table = pa.Table.from_pandas(empty, preserve_index=False)
+            pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **meta}), self.tmp,
+                           compression="zstd")
+        else:
+            self._writer.add_key_value_metadata(meta)
+            self._writer.close()
+        self.tmp.replace(self.path)
+        write_metadata(self.path.with_suffix(".meta.json"), features=FEATURE_COLUMNS, data_hash=self.data_hash,
+                       metrics={"rows": self.rows},
+                       **{k: v for k, v in info.items() if k not in {"features", "data_hash"}})
+        return info
+
+
+def training_sample(ids: list[str], cap: int | None, seed: int) -> set[str] | None:
+    """The customers whose every month is used for training, validation and testing: all of them up
+    to `cap`, otherwise `cap` drawn uniformly (by a hash of the ID, so the draw does not depend on
+    how IDs were assigned, e.g. in order of account opening). None means all."""
+    if cap is None or len(ids) <= cap:
+        return None
+    keys = pd.util.hash_array(np.asarray(ids, dtype=object), hash_key=(f"million-{seed}" + "0" * 16)[:16])
+    pick = np.argsort(keys, kind="stable")[:cap]
+    return {ids[i] for i in pick}
+
+
+def stream_features(wh: Warehouse, path: Path, *, data_hash: str, latest: str, chunk_customers: int,
+                    train_customers: int | None, seed: int,
+                    progress: Callable[[int, str], Any] | None = None) -> dict[str, Any]:
+    """Features of every customer-month, built a range of customers at a time and streamed into the
+    parquet at `path`, so memory holds one range, not the whole warehouse. Returned: the labelled rows
+    of the training sample ("labelled"), every customer's features at `latest` ("latest"), the number
+    of customers and the sample size (None: all customers)."""
+    ids = customer_ids(wh)
+    sample = training_sample(ids, train_customers, seed)
+    ranges = customer_ranges(ids, chunk_customers)
+    writer = FeatureWriter(path, data_hash=data_hash, training_customers=len(ids) if sample is None else len(sample))
+    labelled, latest_parts = [], []
+    bar = progress(len(ranges), "特征（按客户分段）") if progress and len(ranges) > 1 else None
+    for lo, hi in ranges:
+        table = feature_table(load_tables(wh, customers=(lo, hi)))
+        writer.write(table)
+        latest_parts.append(table.loc[table["as_of"] == latest, KEY_COLUMNS + FEATURE_COLUMNS])
+        lab = table.loc[table["label"].notna()]
+        labelled.append(lab if sample is None else lab.loc[lab["customer_id"].isin(sample)])
+        del table, lab
+        if bar:
+            bar.update(1)
+    if bar:
+        bar.close()
+    writer.close()
+    order = ["as_of", "customer_id"]  # as build_features sorts, whatever the number of ranges
+    labelled_df = pd.concat(labelled, ignore_index=True).sort_values(order, kind="stable", ignore_index=True)
+    latest_df = pd.concat(latest_parts, ignore_index=True).sort_values(order, kind="stable", ignore_index=True)
+    return {"labelled": labelled_df, "latest": latest_df, "customers": len(ids),
+            "sample": None if sample is None else len(sample)}
+
+
 def write_features(df: pd.DataFrame, path: Path, *, data_hash: str, **extra: Any) -> dict[str, Any]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    info = {"features": FEATURE_COLUMNS, "keys": KEY_COLUMNS, "data_hash": data_hash, "rows": len(df),
-            "as_of_months": sorted(df["as_of"].unique().tolist()) if len(df) else [], **extra}
-    table = pa.Table.from_pandas(df, preserve_index=False)
-    meta = dict(table.schema.metadata or {})
-    meta[META_KEY] = json.dumps(info, ensure_ascii=False, default=str).encode()
-    pq.write_table(table.replace_schema_metadata(meta), path, compression="zstd")
-    write_metadata(path.with_suffix(".meta.json"), features=FEATURE_COLUMNS, data_hash=data_hash,
-                   metrics={"rows": len(df)}, **{k: v for k, v in info.items() if k not in {"features", "data_hash"}})
-    return info
+    w = FeatureWriter(path, data_hash=data_hash, **extra)
+    w.write(df)
+    return w.close()
 
 
 def read_features(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    table = pq.read_table(path)
-    raw = (table.schema.metadata or {}).get(META_KEY)
+    raw = (pq.read_metadata(path).metadata or {}).get(META_KEY)
     info = json.loads(raw) if raw else {}
-    return table.to_pandas(), info
+    return pq.read_table(path).to_pandas(), info

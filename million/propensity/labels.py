@@ -14,9 +14,10 @@ from million.tables import Tables
 HORIZON = 3
 
 
-def labelled_months(tables: Tables) -> list[str]:
-    """As-of months with the 3-month lookback and the 3-month horizon inside the export."""
-    ms = tables.months
+def labelled_months(tables: Tables | list[str]) -> list[str]:
+    """As-of months with the 3-month lookback and the 3-month horizon inside the export (`tables`, or
+    the export's sorted month list)."""
+    ms = tables if isinstance(tables, list) else tables.months
     if not ms:
         return []
     first, last = mo.to_ordinal(ms[0]), mo.to_ordinal(ms[-1])

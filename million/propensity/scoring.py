@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from million.contract import BEHAVIOR, CUSTOMER_BASE
+from million.contract import BEHAVIOR
 from million.propensity import months as mo
 from million.propensity.bundle import SERVED_MODEL, ModelBundle
 from million.propensity.features import LOOKBACK, build_features, prospects
-from million.tables import Tables, _typed  # the contract's column typing, shared with load_tables
+from million.tables import Tables, load_tables
 from million.warehouse import Warehouse
 
 SCORE_COLUMNS = ["customer_id", "as_of", "probability"]
@@ -24,13 +24,11 @@ def latest_month(wh: Warehouse) -> str | None:
 
 def load_window(wh: Warehouse, as_of: str) -> Tables:
     """customer_base and the behaviour rows of months T-2..T (bound parameters, no string SQL)."""
-    months = [mo.shift(as_of, -k) for k in range(LOOKBACK - 1, -1, -1)]
-    marks = ", ".join("?" for _ in months)
-    beh = _typed(wh.query(f"SELECT * FROM {BEHAVIOR} WHERE stat_month IN ({marks})", months), BEHAVIOR)
-    base = _typed(wh.query(f"SELECT * FROM {CUSTOMER_BASE}"), CUSTOMER_BASE)
-    beh = beh.sort_values(["customer_id", "stat_month"], kind="stable").reset_index(drop=True)
-    base = base.sort_values("customer_id", kind="stable").reset_index(drop=True)
-    return Tables(base, beh)
+    return load_tables(wh, months=window_months(as_of))
+
+
+def window_months(as_of: str) -> list[str]:
+    return [mo.shift(as_of, -k) for k in range(LOOKBACK - 1, -1, -1)]
 
 
 def score_features(bundle: ModelBundle, features: pd.DataFrame) -> pd.DataFrame:

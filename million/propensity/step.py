@@ -30,8 +30,8 @@ from million.propensity.diagram import mermaid, pipeline_graph, svg
 from million.propensity.evaluate import check_targets, evaluate, evaluate_val, read_oracle
 from million.propensity.explain import contributions, global_importance, sample_rows
 from million.propensity.feature_labels import format_value, labels
-from million.propensity.feature_store import feature_table, write_features
-from million.propensity.features import FEATURE_COLUMNS, KEY_COLUMNS
+from million.propensity.feature_store import CHUNK_CUSTOMERS, TRAIN_CUSTOMERS, stream_features
+from million.propensity.features import FEATURE_COLUMNS
 from million.propensity.interpret import (
     importance_text,
     lgbm_importance,
@@ -49,8 +49,11 @@ from million.propensity.reports import data_uri, write_reports
 from million.propensity.scoring import score_features
 from million.propensity.split import split_months
 from million.propensity.train import DEFAULT_PARAMS, make_train_data, train_models
+from million.tables import warehouse_months
 
 SHAP_SAMPLE = 2000
+# Scale (see feature_store): features a range of customers at a time, training on a capped sample.
+SCALE_PARAMS: dict[str, Any] = {"chunk_customers": CHUNK_CUSTOMERS, "train_customers": TRAIN_CUSTOMERS}
 
 
 def update_metrics_json(path: Path, key: str, value: dict[str, Any]) -> None:
@@ -73,23 +76,30 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     paths = artifacts_paths(ctx.artifacts_dir)
     for p in (paths["dir"], paths["models"], paths["charts"]):
         p.mkdir(parents=True, exist_ok=True)
-    params = {**DEFAULT_PARAMS, **ctx.params.get("propensity", {})}
+    params = {**DEFAULT_PARAMS, **SCALE_PARAMS, **ctx.params.get("propensity", {})}
     bar = ctx.progress(total=9, desc="百万概率模型")
-    tables = ctx.tables
+    months = warehouse_months(ctx.wh)
+    if not months:
+        raise ValueError("数据仓库中没有客户月度数据，无法训练模型")
+    latest = months[-1]
 
     bar.set_postfix_str("特征工程")
-    table = feature_table(tables)
-    write_features(table, paths["features"], data_hash=ctx.data_hash)
-    feats = table[KEY_COLUMNS + FEATURE_COLUMNS]
+    feats = stream_features(ctx.wh, paths["features"], data_hash=ctx.data_hash, latest=latest,
+                            chunk_customers=int(params["chunk_customers"]), train_customers=params["train_customers"],
+                            seed=int(params["seed"]), progress=ctx.progress)
+    labelled, latest_feats = feats["labelled"], feats["latest"]
+    n_customers, sampled = feats["customers"], feats["sample"]
     bar.update(1)
 
     bar.set_postfix_str("跨时间划分")
-    split = split_months(labelled_months(tables))
-    data = make_train_data(table.loc[table["label"].notna()].reset_index(drop=True), split)
+    split = split_months(labelled_months(months))
+    data = make_train_data(labelled, split)
+    del labelled, feats
     bar.update(1)
 
     bar.set_postfix_str("训练三个模型")
     bundle = train_models(data, params, tick=lambda k: bar.set_postfix_str(f"训练 {k}"))
+    bundle.info["training_sample"] = {"customers": n_customers, "sampled": sampled}
     bar.update(1)
 
     bar.set_postfix_str("评估")
@@ -103,8 +113,6 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     bar.update(1)
 
     bar.set_postfix_str("最新月评分")
-    latest = tables.latest_month
-    latest_feats = feats.loc[feats["as_of"] == latest]
     scores = score_features(bundle, latest_feats)
     scores.to_parquet(paths["scores"], index=False)
     bar.update(1)
@@ -119,13 +127,12 @@ def run(ctx: BuildContext) -> dict[str, Any]:
 
     bar.set_postfix_str("报告与模型卡")
     built_at = dt.datetime.now().isoformat(timespec="seconds")
-    months = tables.months
     ctx_report = {
         "data_hash": ctx.data_hash, "built_at": built_at, "latest_month": latest, "first_month": months[0],
-        "months": len(months), "customers": int(tables.base["customer_id"].nunique()),
+        "months": len(months), "customers": n_customers,
         "features": FEATURE_COLUMNS, "metrics": metrics, "targets": targets, "split": split.as_dict(),
         "rows": bundle.info["rows"], "positives": bundle.info["positives"], "seconds": bundle.info["seconds"],
-        "bundle_info": bundle.info,
+        "bundle_info": bundle.info, "training_sample": bundle.info.get("training_sample"),
     }
     cal_png = save_png(plots.calibration_chart(metrics["overall"]), paths["charts"] / "calibration.png")
     graph = pipeline_graph({"split": split.as_dict(), "customers": ctx_report["customers"], "months": len(months),
@@ -228,5 +235,5 @@ STEP = Step(
     outputs=[f"{SUBDIR}/models/bundle.json", f"{SUBDIR}/models/lgbm.txt", f"{SUBDIR}/scores_latest.parquet",
              f"{SUBDIR}/model_card.md", f"{SUBDIR}/report.html", f"{SUBDIR}/shap_global.json", "metrics.json"],
     run=run,
-    params=DEFAULT_PARAMS,
+    params={**DEFAULT_PARAMS, **SCALE_PARAMS},
 )

@@ -13,7 +13,7 @@ from million.rules.baskets import attribute_items, basket_lists, one_hot
 from million.rules.mining import mine, product_rules
 from million.rules.report import handbook
 from million.segments import store as seg_store
-from million.segments.features import customer_frame
+from million.segments.features import read_customer_frame
 
 PARAMS: dict[str, Any] = {"min_support": 0.02, "min_confidence": 0.0, "min_improvement": 0.01, "max_len": None,
                           "repeats": 2}
@@ -32,7 +32,7 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     p = {**PARAMS, **ctx.params.get("rules", {})}
     out = store.folder(ctx.artifacts_dir)
     out.mkdir(parents=True, exist_ok=True)
-    df = customer_frame(ctx.tables)
+    df = read_customer_frame(ctx.wh)
     segs = segment_names(ctx, df["customer_id"])
     baskets = basket_lists(df, attribute_items(df, segs))
     oh = one_hot(baskets)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import pandas as pd
 
 from million.contract import MILLION, PRODUCTS
-from million.tables import Tables
+from million.tables import Tables, load_tables
+from million.warehouse import Warehouse
 
 CLUSTER_FEATURES = (
     "monthly_income",
@@ -55,6 +56,16 @@ def customer_frame(tables: Tables) -> pd.DataFrame:
     df = latest.merge(tables.base[list(BASE_COLUMNS)], on="customer_id", how="inner", validate="one_to_one")
     df["customer_id"] = df["customer_id"].astype(str)
     df["is_prospect"] = df["total_assets"] < MILLION
+    return df
+
+
+def read_customer_frame(wh: Warehouse) -> pd.DataFrame:
+    """`customer_frame` reading only each customer's latest month and the columns it uses, so the
+    segments and rules steps also run on data larger than memory. attrs["base_customers"]: the
+    number of customer_base rows."""
+    tables = load_tables(wh, latest_only=True, behavior_columns=LATEST_COLUMNS, base_columns=BASE_COLUMNS)
+    df = customer_frame(tables)
+    df.attrs["base_customers"] = len(tables.base)
     return df
 
 

@@ -15,7 +15,7 @@ from million.artifacts import write_metadata
 from million.fmt import md_table, pct, wan
 from million.pipeline import BuildContext, Step
 from million.segments import store
-from million.segments.features import CLUSTER_FEATURES, FEATURE_LABELS, customer_frame, feature_matrix
+from million.segments.features import CLUSTER_FEATURES, FEATURE_LABELS, feature_matrix, read_customer_frame
 from million.segments.fit import choose_k, fit_model
 from million.segments.naming import name_segments, zscores
 from million.segments.plan import marketing_plan
@@ -31,7 +31,7 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     p = {**PARAMS, **ctx.params.get("segments", {})}
     out = store.folder(ctx.artifacts_dir)
     out.mkdir(parents=True, exist_ok=True)
-    df = customer_frame(ctx.tables)
+    df = read_customer_frame(ctx.wh)
     feats = feature_matrix(df)
     # One thread: OpenMP/BLAS threads fighting other processes on a 2-core box made KMeans 20x slower.
     with threadpool_limits(1):
@@ -66,7 +66,7 @@ def run(ctx: BuildContext) -> dict[str, Any]:
                "inertia": float(km.inertia_), "sizes": {n: int((labels == i).sum()) for i, n in enumerate(seg_names)}}
     write_metadata(out / store.MODEL_META, features=list(CLUSTER_FEATURES), data_hash=ctx.data_hash, metrics=metrics,
                    model="sklearn KMeans + StandardScaler", as_of_month=as_of, n_customers=len(df),
-                   customers_without_behavior=int(len(ctx.tables.base) - len(df)), params=p,
+                   customers_without_behavior=int(df.attrs["base_customers"] - len(df)), params=p,
                    centers=centers.round(2).to_dict("records"))
     chart = k_selection_chart(ksel, out / store.K_CHART)
     doc = {"as_of_month": as_of, "data_hash": ctx.data_hash, "features": list(CLUSTER_FEATURES),
