@@ -34,12 +34,25 @@ def _verdict(passed: bool | None) -> str:
     return "无参照" if passed is None else ("✓ 达成" if passed else "× 未达成")
 
 
+def _bagging(lgbm: dict[str, Any]) -> str:
+    k = int(lgbm.get("bag_seeds", 1))
+    if k == 1:
+        return f"早停在第 {lgbm['best_iteration']} 轮。"
+    return (f"种子装袋：{k} 个只差随机种子的模型（种子 {'、'.join(map(str, lgbm['seeds']))}）各自早停（第 "
+            f"{lgbm['best_iteration']} 轮），合并为一个模型（对数几率取平均，共 {lgbm['trees']:,} 棵树），"
+            "K 由验证月的前1%精确率按事先定好的规则选出（bench/results/bagging.md）。")
+
+
 def render_model_card(ctx: dict[str, Any]) -> str:
     m, sp, info = ctx["metrics"], ctx["split"], ctx["bundle_info"]
     targets = "\n".join(f"| {t['target']} | {_num(t['value'])} | {_num(t.get('bound'))} | {_verdict(t['passed'])} |"
                         for t in ctx["targets"])
     secs = ", ".join(f"{MODEL_TITLES[k]} {v} 秒" for k, v in info["seconds"].items())
     lgbm = info["details"]["lgbm"]
+    sample = info.get("training_sample") or {}
+    sampled = (f"\n\n客户数超过 {info['params'].get('train_customers', 0):,} 位，训练、验证和测试只用按客户ID哈希均匀抽取的 "
+               f"{sample['sampled']:,} 位客户的全部月份（上表样本数即来自这些客户）；最新月评分仍覆盖全部 {sample['customers']:,} 位客户。"
+               if sample.get("sampled") else "")
     return f"""# 模型卡：百万潜客预测（3个月内总资产达到100万的概率）
 
 - **服务使用的模型**：LightGBM（经验证期 Platt 校准），另有逻辑回归与深度4决策树用于解读与对比
@@ -57,9 +70,9 @@ def render_model_card(ctx: dict[str, Any]) -> str:
 | 验证（早停、校准、逻辑回归选参） | {sp['val'][0]} ~ {sp['val'][-1]} | {info['rows']['val']:,} | {info['positives']['val']:,} |
 | 测试 | {sp['test']} | {info['rows']['test']:,} | {info['positives']['test']:,} |
 
-验证月的标签窗口不晚于测试月结束，所以拟合与校准只用到测试月当时已知的信息。
+验证月的标签窗口不晚于测试月结束，所以拟合与校准只用到测试月当时已知的信息。{sampled}
 LightGBM 的训练集用“阈值增广”扩充：每个训练客户月除了真实问题“是否达到100万”，还回答“是否达到 M'”（M' 为高于当前资产 1%~{int(info['params']['augment_growth'][1] * 100)}% 的随机门槛，
-门槛相关特征按 M' 重算，答案同样来自 T+1~T+3），共 {lgbm['train_rows']:,} 行；早停在第 {lgbm['best_iteration']} 轮。验证、校准和测试只用真实的100万问题。
+门槛相关特征按 M' 重算，答案同样来自 T+1~T+3），共 {lgbm['train_rows']:,} 行；{_bagging(lgbm)}验证、校准和测试只用真实的100万问题。
 
 ## 测试月效果（{sp['test']}）
 ### 全部潜客

@@ -2,17 +2,21 @@
 
 - Logistic regression: signed-log money amounts, standardised, L2 strength chosen on validation.
 - Decision tree of depth 4 (readable rules).
-- LightGBM, early stopping on validation log-loss. Its training set is widened by *threshold
-  augmentation*: besides the real question "will AUM reach 1M", every training customer-month also
-  answers "will AUM reach M'" for random M' above its current AUM (the threshold features are
-  recomputed for M', the answer comes from the same T+1..T+3 months). Lump-sum inflows and saving
-  happen at every wealth level, so this teaches the model how AUM grows from all customers, not
-  only from the few hundred who cross 1M each month. Validation, calibration and testing use the
+- LightGBM, early stopping on validation log-loss, seed-bagged (`bag_seeds` = K, 3 by default): K
+  boosters that differ only in their seed (bagging and feature fractions are 0.8, so seeds matter), each
+  early-stopped on its own, merged into one booster whose raw log-odds are the mean of theirs
+  (`merge_boosters`), so SHAP, importance and serving see one ordinary model. Its training set is
+  widened by *threshold augmentation*: besides the real question "will AUM reach 1M", every training
+  customer-month also answers "will AUM reach M'" for random M' above its current AUM (the threshold
+  features are recomputed for M', the answer comes from the same T+1..T+3 months). Lump-sum inflows
+  and saving happen at every wealth level, so this teaches the model how AUM grows from all customers,
+  not only from the few hundred who cross 1M each month. Validation, calibration and testing use the
   real 1M question only.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +51,10 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "lr_C": (0.01, 0.1), "tree_min_leaf": 100, "seed": 42,
     # one thread: with OpenMP, two threads on a busy 2-core machine wait on each other and run slower
     "threads": 1,
+    # seed bagging: LightGBM boosters with seeds seed, seed+1, ... averaged in log-odds (1 = a single model).
+    # K = 3 was chosen on the validation months by a rule fixed in advance (scripts/experiment_bagging.py,
+    # bench/results/bagging.md); K = 5 took more than 5x the single model's training time.
+    "bag_seeds": 3,
 }
 
 
@@ -95,20 +103,112 @@ def augment(train_all: pd.DataFrame, copies: int, growth: tuple[float, float],
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def fit_lgbm(data: TrainData, params: dict[str, Any]) -> tuple[lgb.Booster, dict[str, Any]]:
-    rng = np.random.default_rng(params["seed"])
-    X, y = augment(data.train_all, params["augment_copies"], tuple(params["augment_growth"]), rng)
-    p = {**params["lgbm"], "seed": params["seed"], "num_threads": params["threads"]}
+def _fit_one_lgbm(X: np.ndarray, y: np.ndarray, val: pd.DataFrame, params: dict[str, Any],
+                  seed: int) -> lgb.Booster:
+    """One booster with `seed`, early-stopped on the validation months and cut at its best iteration."""
+    p = {**params["lgbm"], "seed": seed, "num_threads": params["threads"]}
     dtrain = lgb.Dataset(X, y, feature_name=FEATURE_COLUMNS, free_raw_data=True)
-    dval = lgb.Dataset(data.val[FEATURE_COLUMNS].to_numpy(dtype=np.float32), data.val["label"].to_numpy(),
-                       reference=dtrain)
+    dval = lgb.Dataset(val[FEATURE_COLUMNS].to_numpy(dtype=np.float32), val["label"].to_numpy(), reference=dtrain)
     booster = lgb.train(p, dtrain, params["max_rounds"], valid_sets=[dval],
                         callbacks=[lgb.early_stopping(params["early_stopping"], verbose=False)])
     best = booster.best_iteration or booster.current_iteration()
     # keep only the trees up to the best iteration, so every later predict uses exactly those
-    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    return booster, {"best_iteration": best, "train_rows": len(y), "train_rows_real": int(len(data.train)),
-                     "train_positive_rate": float(y.mean())}
+    return lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+
+
+def fit_lgbm_boosters(data: TrainData, params: dict[str, Any], k: int,
+                      on_booster: Callable[[int, float], None] = lambda _i, _s: None
+                      ) -> tuple[list[lgb.Booster], dict[str, Any]]:
+    """k boosters on the same augmented training set, with seeds seed, seed+1, ..., seed+k-1, and the
+    training-set details. `on_booster(i, seconds)` is called after each one (timing for experiments)."""
+    rng = np.random.default_rng(params["seed"])
+    X, y = augment(data.train_all, params["augment_copies"], tuple(params["augment_growth"]), rng)
+    boosters = []
+    for i in range(k):
+        t0 = time.perf_counter()
+        boosters.append(_fit_one_lgbm(X, y, data.val, params, params["seed"] + i))
+        on_booster(i, time.perf_counter() - t0)
+    return boosters, {"train_rows": len(y), "train_rows_real": int(len(data.train)),
+                      "train_positive_rate": float(y.mean())}
+
+
+_TREE_HEADER = re.compile(r"^Tree=\d+$", re.M)
+_SCALED_LINES = re.compile(r"^(leaf_value|internal_value)=(.*)$", re.M)
+
+
+def _model_parts(text: str) -> tuple[str, list[str], str]:
+    """(header, tree blocks without their "Tree=i" line, tail from "end of trees") of a model string."""
+    end = text.index("end of trees")
+    heads = list(_TREE_HEADER.finditer(text, 0, end))
+    if not heads:
+        raise ValueError("LightGBM 模型中没有树")
+    blocks = [text[h.end():(heads[j + 1].start() if j + 1 < len(heads) else end)] for j, h in enumerate(heads)]
+    return text[:heads[0].start()], blocks, text[end:]
+
+
+def _merge_feature_infos(lines: list[str]) -> str:
+    """Union of the boosters' per-feature [min:max] ranges (they can differ: bins come from a sample
+    drawn with the seed)."""
+    per = [line.split("=", 1)[1].split(" ") for line in lines]
+    out = []
+    for infos in zip(*per, strict=True):
+        ranges = [tuple(float(v) for v in i[1:-1].split(":")) for i in infos if i.startswith("[") and ":" in i]
+        if ranges and len(ranges) == len(infos):
+            lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+            out.append(f"[{lo!r}:{hi!r}]")
+        else:  # "none" (a feature never split on) or categorical lists: keep the first informative one
+            out.append(next((i for i in infos if i != "none"), infos[0]))
+    return "feature_infos=" + " ".join(out)
+
+
+def merge_boosters(boosters: list[lgb.Booster]) -> lgb.Booster:
+    """One booster whose raw score is the mean of the boosters' raw scores: all their trees, with every
+    leaf value (and internal node value) scaled by 1/K. Exact TreeSHAP (`pred_contrib`) is linear in
+    the leaf values, so the merged booster's SHAP values are the mean of the boosters' too."""
+    if len(boosters) == 1:
+        return boosters[0]
+    scale = 1.0 / len(boosters)
+    parts = [_model_parts(b.model_to_string()) for b in boosters]
+    headers = [p[0] for p in parts]
+    keys = ("version", "num_class", "num_tree_per_iteration", "label_index", "max_feature_idx", "objective",
+            "feature_names")
+    for h in headers[1:]:
+        for key in keys:
+            if re.search(rf"^{key}=.*$", h, re.M)[0] != re.search(rf"^{key}=.*$", headers[0], re.M)[0]:
+                raise ValueError(f"无法合并 LightGBM 模型：{key} 不一致")
+
+    def scaled(match: re.Match[str]) -> str:
+        return f"{match[1]}=" + " ".join(repr(float(v) * scale) for v in match[2].split(" "))
+
+    trees = []
+    for _, blocks, _ in parts:
+        for block in blocks:
+            if re.search(r"^is_linear=1$", block, re.M):
+                raise ValueError("无法合并线性树（linear_tree）模型")
+            trees.append(f"Tree={len(trees)}" + _SCALED_LINES.sub(scaled, block))
+    infos = [re.search(r"^feature_infos=.*$", h, re.M)[0] for h in headers]
+    # tree_sizes (byte length of each tree, for parallel loading) is optional: LightGBM parses without it
+    header = re.sub(r"^tree_sizes=.*\n", "", headers[0], flags=re.M)
+    header = header.replace(infos[0], _merge_feature_infos(infos))
+    tail = parts[0][2]
+    # feature_importances of the first booster would be wrong; LightGBM recomputes them when saving
+    tail = re.sub(r"feature_importances:\n(?:.+\n)*\n?", "", tail)
+    return lgb.Booster(model_str=header + "".join(trees) + tail)
+
+
+def fit_lgbm(data: TrainData, params: dict[str, Any]) -> tuple[lgb.Booster, dict[str, Any]]:
+    k = int(params.get("bag_seeds", 1))
+    if k < 1:
+        raise ValueError("bag_seeds 至少为 1")
+    boosters, info = fit_lgbm_boosters(data, params, k)
+    bests = [b.current_iteration() for b in boosters]
+    booster = merge_boosters(boosters)
+    return booster, {
+        # one booster: its early-stopping round; several: each booster's round, e.g. "412/398/455"
+        "best_iteration": bests[0] if k == 1 else "/".join(map(str, bests)),
+        "best_iterations": bests, "bag_seeds": k, "seeds": [params["seed"] + i for i in range(k)],
+        "trees": booster.num_trees(), **info,
+    }
 
 
 def fit_lr(data: TrainData, params: dict[str, Any]) -> tuple[Pipeline, dict[str, Any]]:
