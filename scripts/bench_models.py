@@ -159,9 +159,11 @@ def render_md(result: dict[str, Any]) -> str:
                      "训练潜客行": f"{r['rows']['train']:,}", "LightGBM 增广行": f"{r['lgbm_rows_augmented']:,}",
                      "读表": s["load_tables"], "特征+标签": s["features_and_labels"], "逻辑回归": s["lr"],
                      "决策树": s["tree"], "LightGBM": s["lgbm"], "三个模型合计": s["three_models"],
-                     "LightGBM 轮数": r["lgbm_best_iteration"]})
+                     "LightGBM 模型数": r.get("lgbm_bag_seeds", 1), "LightGBM 轮数": r["lgbm_best_iteration"],
+                     "测量时间": r.get("measured") or result["generated_at"]})
     lines.append(md_table(pd.DataFrame(rows)))
-    lines += ["", "逻辑回归耗时含在验证期上选择正则强度（两次拟合）；LightGBM 含阈值增广与早停。", ""]
+    lines += ["", "逻辑回归耗时含在验证期上选择正则强度（两次拟合）；LightGBM 含阈值增广与早停，"
+              "种子装袋时含训练全部模型（“LightGBM 模型数”）。不同时间测得的行，代码与机器负载可能不同。", ""]
     sv = result.get("serving")
     if sv:
         lines += ["## 在线服务耗时（默认数据，服务端）", "",
@@ -212,13 +214,17 @@ def main(argv: list[str] | None = None) -> int:
         _write(args.out, result)
         return 0
     load_before = round(os.getloadavg()[0], 2)
-    runs = []
+    # sizes not run now keep their last measurement, each with its own time and parameters
+    previous = json.loads((args.out / "models.json").read_text(encoding="utf-8")) if (args.out / "models.json").exists() else {}
+    runs = [{"measured": previous.get("generated_at"), "lgbm_bag_seeds": previous.get("params", {}).get("bag_seeds", 1),
+             **r} for r in previous.get("runs", []) if r["customers"] not in args.sizes]
     for n in args.sizes:
         url, folder = dataset(args.work, n, args.months, args.seed)
         print(f"== {n:,} 位客户 ==", flush=True)
         r = run_one(url, folder)
         print(f"  用时：{r['seconds']}", flush=True)
-        runs.append(r)
+        runs.append({"measured": time.strftime("%Y-%m-%d %H:%M:%S"), "lgbm_bag_seeds": DEFAULT_PARAMS["bag_seeds"], **r})
+    runs.sort(key=lambda r: (r["customers"] != 20000, r["customers"]))  # the default data first
     result = {"generated_at": time.strftime("%Y-%m-%d %H:%M:%S"), "params": DEFAULT_PARAMS,
               "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                           "load_before": load_before, "load_after": round(os.getloadavg()[0], 2)},
