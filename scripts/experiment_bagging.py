@@ -1,7 +1,9 @@
 """Seed bagging of the LightGBM propensity model: is K = 1, 3 or 5 boosters best on the validation months?
 
-    python scripts/experiment_bagging.py [--db duckdb:////work/exp3/warehouse.duckdb] [--data /work/exp3]
-                                         [--out bench/results] [--work /work/exp3/bagging]
+    python scripts/experiment_bagging.py [--db duckdb:///data/warehouse.duckdb] [--data data]
+                                         [--out bench/results] [--work /tmp/million-bagging]
+
+(Run on a copy of the warehouse if `make` may rebuild it meanwhile; the committed report was made on one.)
 
 Reads the warehouse through the same code as the build (load_tables -> feature_table -> labelled_months ->
 split_months -> make_train_data), trains the K=5 boosters once (seeds 42..46 on the same augmented training
@@ -26,7 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 import lightgbm as lgb  # noqa: E402
 import numpy as np  # noqa: E402
@@ -160,10 +163,10 @@ def check_build(data: TrainData, chosen: ModelBundle, oracle: pd.Series | None,
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--db", default="duckdb:////work/exp3/warehouse.duckdb")
-    ap.add_argument("--data", type=Path, default=Path("/work/exp3"), help="folder with oracle.csv")
+    ap.add_argument("--db", default=f"duckdb:///{ROOT / 'data' / 'warehouse.duckdb'}")
+    ap.add_argument("--data", type=Path, default=ROOT / "data", help="folder with oracle.csv")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "bench" / "results")
-    ap.add_argument("--work", type=Path, default=Path("/work/exp3/bagging"))
+    ap.add_argument("--work", type=Path, default=Path("/tmp/million-bagging"))
     ap.add_argument("--check-build", action="store_true",
                     help="also run train_models with the code's DEFAULT_PARAMS and compare with the chosen K")
     ap.add_argument("--note", default="", help="a sentence about the machine, printed in the report")
