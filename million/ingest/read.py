@@ -48,8 +48,7 @@ def normalise_header(h: object) -> str:
 def read_table(path: Path, table: str) -> pd.DataFrame:
     """Returns a DataFrame of raw values (object dtype) with contract column names and a
     `__row` column holding the file row number (the header is row 1)."""
-    chunks = list(read_table_chunks(path, table, None))
-    return chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+    return next(read_table_chunks(path, table, None))  # without a chunk size: the whole file, one frame
 
 
 def table_rows(path: Path) -> int | None:

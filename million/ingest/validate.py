@@ -26,6 +26,9 @@ class Checked:
     rejects: pd.DataFrame  # table, file_row, reason
 
 
+MONTH_PATTERN = r"\d{4}-(0[1-9]|1[0-2])"  # stat_month as the contract writes it: YYYY-MM
+
+
 class _Reasons:
     def __init__(self, n: int) -> None:
         self.parts: list[tuple[np.ndarray, np.ndarray | str]] = []
@@ -129,7 +132,7 @@ def _parse_col(col: Column, raw: pd.Series, reasons: _Reasons) -> pd.Series:
         return pd.Series(v, index=raw.index)
     if col.kind == "month":
         val = _as_text(raw)
-        good = val.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").fillna(False).to_numpy(dtype=bool)
+        good = val.str.fullmatch(MONTH_PATTERN).fillna(False).to_numpy(dtype=bool)
         reasons.add(present & ~good, f"{col.name} 不是 YYYY-MM 格式")
         return val.where(present, None)
     # date / datetime: Excel cells may already be datetimes; text must match the contract format
