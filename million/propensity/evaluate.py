@@ -48,7 +48,11 @@ def calibration_curve(y: np.ndarray, p: np.ndarray) -> list[dict[str, float]]:
     return rows
 
 
-def score_metrics(y: np.ndarray, score: np.ndarray, prob: np.ndarray | None) -> dict[str, Any]:
+def score_metrics(y: np.ndarray, score: np.ndarray, prob: np.ndarray | None,
+                  truth: np.ndarray | None = None) -> dict[str, Any]:
+    """Ranking and probability metrics. `truth`: the oracle's true probabilities of the same rows; with it,
+    expected_precision_top* is the mean true probability among the top k, i.e. the precision expected
+    over every way the next 3 months could have gone, free of the one realisation's luck."""
     y = np.asarray(y, dtype=float)
     out: dict[str, Any] = {"n": int(len(y)), "positives": int(y.sum()), "base_rate": float(y.mean()) if len(y) else 0.0}
     if len(y) == 0 or y.min() == y.max():
@@ -59,6 +63,8 @@ def score_metrics(y: np.ndarray, score: np.ndarray, prob: np.ndarray | None) -> 
         t = top_k(y, score, f)
         out[f"precision_top{int(f * 100)}"] = t["precision"]
         out[f"recall_top{int(f * 100)}"] = t["recall"]
+        if truth is not None:
+            out[f"expected_precision_top{int(f * 100)}"] = _top_hits(np.asarray(truth, dtype=float), score, t["k"]) / t["k"]
     out["lift_top10"] = out["precision_top10"] / out["base_rate"]
     if prob is not None:
         out["brier"] = float(brier_score_loss(y, prob))
@@ -101,10 +107,17 @@ def evaluate(bundle: ModelBundle, data_test: pd.DataFrame, data_val: pd.DataFram
     y = data_test["label"].to_numpy(dtype=float)
     in_band = ((data_test["aum_cur"] >= BAND[0]) & (data_test["aum_cur"] < BAND[1])).to_numpy()
     result: dict[str, Any] = {"overall": {}, "band": {}}
-    for name, (score, prob) in scorers(bundle, data_test, data_val, oracle).items():
+    scores = scorers(bundle, data_test, data_val, oracle)
+    truth = scores["oracle"][0] if "oracle" in scores else None
+    for name, (score, prob) in scores.items():
         have = ~np.isnan(score)
         for part, mask in (("overall", have), ("band", have & in_band)):
-            result[part][name] = score_metrics(y[mask], score[mask], None if prob is None else prob[mask])
+            m = score_metrics(y[mask], score[mask], None if prob is None else prob[mask])
+            if truth is not None:  # expected precision: for every scorer over the rows the oracle covers
+                cov = mask & ~np.isnan(truth)
+                exp = score_metrics(y[cov], score[cov], None, truth[cov])
+                m.update({k: v for k, v in exp.items() if k.startswith("expected_")})
+            result[part][name] = m
         if name == "oracle":
             result["oracle_coverage"] = float(have.mean())
     return result
@@ -124,6 +137,16 @@ TARGETS = (
     ("pr_auc_vs_naive", "LightGBM PR-AUC ≥ 1.10 × 朴素基线", "overall", "pr_auc", "naive", 1.10, ">="),
     ("brier_vs_oracle", "LightGBM Brier ≤ 1.2 × Oracle", "overall", "brier", "oracle", 1.20, "<="),
 )
+
+
+def expected_top1(metrics: dict[str, Any]) -> dict[str, float] | None:
+    """LightGBM's and the oracle's expected precision at the top 1% (mean true probability of their top
+    1%), and the ratio: the precision target without the test month's luck. Not a target itself."""
+    lg, orc = metrics["overall"].get(SERVED_MODEL, {}), metrics["overall"].get("oracle", {})
+    if "expected_precision_top1" not in lg or not orc.get("expected_precision_top1"):
+        return None
+    return {"lgbm": lg["expected_precision_top1"], "oracle": orc["expected_precision_top1"],
+            "ratio": lg["expected_precision_top1"] / orc["expected_precision_top1"]}
 
 
 def check_targets(metrics: dict[str, Any]) -> list[dict[str, Any]]:

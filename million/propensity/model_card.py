@@ -8,7 +8,7 @@ import pandas as pd
 
 from million.fmt import md_table, pct
 from million.propensity.bundle import MODEL_TITLES
-from million.propensity.evaluate import SCORER_TITLES
+from million.propensity.evaluate import SCORER_TITLES, expected_top1
 
 COLUMNS = {"n": "样本", "positives": "达到100万", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "brier": "Brier",
            "precision_top1": "前1%精确率", "precision_top5": "前5%精确率", "precision_top10": "前10%精确率",
@@ -43,11 +43,32 @@ def _bagging(lgbm: dict[str, Any]) -> str:
             "K 由验证月的前1%精确率按事先定好的规则选出（bench/results/bagging.md）。")
 
 
+def _expected(metrics: dict[str, Any]) -> str:
+    e = expected_top1(metrics)
+    if e is None:
+        return ""
+    k = metrics["overall"]["lgbm"]["n"] // 100 + 1
+    return (f"\n前1%只有 {k} 位客户，一次实际结果的运气很大。按 Oracle 的真实概率计算期望（各自前1%客户真实概率的平均），"
+            f"LightGBM 前1%的期望精确率 {e['lgbm']:.4f}，Oracle {e['oracle']:.4f}，比值 {e['ratio']:.3f}"
+            "（参考，不是目标；目标按测试月实际结果计算）。\n")
+
+
+def _refit(info: dict[str, Any]) -> str:
+    r = info.get("refit")
+    if not r:
+        return ""
+    return (f"\n\n**服务的模型在训练+验证月上重新拟合**：验证月选定的一切（逻辑回归的 C、每个种子 LightGBM 的早停轮数 "
+            f"{'/'.join(map(str, r['rounds']))}、决策树设置）和验证月上拟合的 Platt 校准都保留，三个模型再在 {r['months'][0]} ~ "
+            f"{r['months'][-1]} 的 {r['rows_real']:,} 个潜客样本（LightGBM 增广后 {r['rows_lgbm']:,} 行）上重新拟合，"
+            "让服务的模型也学到最近几个月。测试月仍不参与任何拟合；这一做法由测试月之前的三个回测月按事先定好的规则选出"
+            "（bench/results/refit.md）。")
+
+
 def render_model_card(ctx: dict[str, Any]) -> str:
     m, sp, info = ctx["metrics"], ctx["split"], ctx["bundle_info"]
     targets = "\n".join(f"| {t['target']} | {_num(t['value'])} | {_num(t.get('bound'))} | {_verdict(t['passed'])} |"
                         for t in ctx["targets"])
-    secs = ", ".join(f"{MODEL_TITLES[k]} {v} 秒" for k, v in info["seconds"].items())
+    secs = ", ".join(f"{MODEL_TITLES.get(k, '训练+验证月重新拟合三个模型')} {v} 秒" for k, v in info["seconds"].items())
     lgbm = info["details"]["lgbm"]
     sample = info.get("training_sample") or {}
     sampled = (f"\n\n客户数超过 {info['params'].get('train_customers', 0):,} 位，训练、验证和测试只用按客户ID哈希均匀抽取的 "
@@ -72,7 +93,7 @@ def render_model_card(ctx: dict[str, Any]) -> str:
 
 验证月的标签窗口不晚于测试月结束，所以拟合与校准只用到测试月当时已知的信息。{sampled}
 LightGBM 的训练集用“阈值增广”扩充：每个训练客户月除了真实问题“是否达到100万”，还回答“是否达到 M'”（M' 为高于当前资产 1%~{int(info['params']['augment_growth'][1] * 100)}% 的随机门槛，
-门槛相关特征按 M' 重算，答案同样来自 T+1~T+3），共 {lgbm['train_rows']:,} 行；{_bagging(lgbm)}验证、校准和测试只用真实的100万问题。
+门槛相关特征按 M' 重算，答案同样来自 T+1~T+3），共 {lgbm['train_rows']:,} 行；{_bagging(lgbm)}验证、校准和测试只用真实的100万问题。{_refit(info)}
 
 ## 测试月效果（{sp['test']}）
 ### 全部潜客
@@ -87,7 +108,7 @@ Oracle 是模拟数据生成器按真实动态算出的概率（覆盖测试样�
 | 目标 | LightGBM | 门槛 | 结果 |
 |---|---|---|---|
 {targets}
-
+{_expected(m)}
 ## 校准
 概率在验证期用 Platt 缩放校准（单调，不改变排序）。LightGBM 测试月平均预测概率 {pct(m['overall']['lgbm'].get('mean_probability'), 2)}，实际比例 {pct(m['overall']['lgbm'].get('base_rate'), 2)}。
 

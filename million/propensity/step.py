@@ -27,7 +27,7 @@ from million.pipeline import BuildContext, Step
 from million.propensity import plots
 from million.propensity.bundle import MODEL_KEYS, SERVED_MODEL, ModelBundle
 from million.propensity.diagram import mermaid, pipeline_graph, svg
-from million.propensity.evaluate import check_targets, evaluate, evaluate_val, read_oracle
+from million.propensity.evaluate import check_targets, evaluate, expected_top1, read_oracle
 from million.propensity.explain import contributions, global_importance, sample_rows
 from million.propensity.feature_labels import format_value, labels
 from million.propensity.feature_store import CHUNK_CUSTOMERS, TRAIN_CUSTOMERS, stream_features
@@ -151,8 +151,8 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     bar.update(1)
 
     summary_metrics = {
-        "test_month": split.test, "split": split.as_dict(), "test": metrics, "val": evaluate_val(bundle, data.val),
-        "targets": targets, "served_model": SERVED_MODEL, "oot_auc": oot_auc, "seconds": bundle.info["seconds"],
+        "test_month": split.test, "split": split.as_dict(), "test": metrics, "val": bundle.info["validation"],
+        "targets": targets, "expected_top1_vs_oracle": expected_top1(metrics), "served_model": SERVED_MODEL, "oot_auc": oot_auc, "seconds": bundle.info["seconds"],
         "data_hash": ctx.data_hash, "built_at": built_at, "latest_month": latest,
         "latest_prospects": int(len(scores)),
     }

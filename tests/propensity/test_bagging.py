@@ -6,17 +6,12 @@ from typing import Any
 
 import lightgbm as lgb
 import numpy as np
-import pandas as pd
 import pytest
 
-from million.contract import MILLION
 from million.propensity.bundle import ModelBundle
 from million.propensity.explain import contributions
-from million.propensity.features import FEATURE_COLUMNS, threshold_features
-from million.propensity.split import MonthSplit
+from million.propensity.features import FEATURE_COLUMNS
 from million.propensity.train import (
-    DEFAULT_PARAMS,
-    LGBM_PARAMS,
     TrainData,
     augment,
     fit_lgbm,
@@ -24,38 +19,12 @@ from million.propensity.train import (
     merge_boosters,
     train_models,
 )
-
-SMALL: dict[str, Any] = {
-    **DEFAULT_PARAMS, "lgbm": {**LGBM_PARAMS, "num_leaves": 15, "max_depth": 5, "min_data_in_leaf": 20},
-    "max_rounds": 80, "early_stopping": 15,
-}
-
-
-def _frame(rng: np.random.Generator, n: int, month: str) -> pd.DataFrame:
-    """Customer-months with random features; AUM growth depends on a few of them."""
-    df = pd.DataFrame(rng.normal(size=(n, len(FEATURE_COLUMNS))), columns=FEATURE_COLUMNS)
-    df["aum_cur"] = rng.uniform(50_000, 1_300_000, n)
-    df["monthly_income"] = rng.uniform(5_000, 80_000, n)
-    df["aum_slope"] = rng.normal(5_000, 20_000, n)
-    for name, values in threshold_features(df, float(MILLION)).items():
-        df[name] = values
-    growth = 0.08 * df["view_cur"] + 0.05 * df["login_cur"] * df["compare_cur"] + rng.normal(0, 0.12, n)
-    df["future_max_assets"] = df["aum_cur"] * np.exp(0.05 + growth.clip(-1, 1))
-    df["label"] = (df["future_max_assets"] >= MILLION).astype(float)
-    df["customer_id"] = [f"C{i:07d}" for i in range(n)]
-    df["as_of"] = month
-    return df
+from tests.propensity.synthetic import SMALL, synthetic_data
 
 
 @pytest.fixture(scope="module")
 def data() -> TrainData:
-    rng = np.random.default_rng(3)
-    train_all = pd.concat([_frame(rng, 1500, m) for m in ("2025-01", "2025-02")], ignore_index=True)
-    val = pd.concat([_frame(rng, 800, m) for m in ("2025-03", "2025-04")], ignore_index=True)
-    test = _frame(rng, 800, "2025-07")
-    pros = lambda df: df.loc[df["aum_cur"] < MILLION].reset_index(drop=True)  # noqa: E731
-    split = MonthSplit(train=["2025-01", "2025-02"], val=["2025-03", "2025-04"], test="2025-07")
-    return TrainData(pros(train_all), pros(val), pros(test), train_all, split)
+    return synthetic_data()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from million.propensity.evaluate import check_targets, score_metrics, top_k
+from million.propensity.evaluate import check_targets, expected_top1, score_metrics, top_k
 
 
 def test_top_k_shares_ties() -> None:
@@ -37,3 +37,21 @@ def test_targets() -> None:
                    "pr_auc_vs_naive": True, "brier_vs_oracle": False}
     del m["overall"]["oracle"], m["band"]["oracle"]
     assert check_targets(m)[0]["passed"] is None
+
+
+def test_expected_precision_is_the_mean_true_probability_of_the_top() -> None:
+    rng = np.random.default_rng(1)
+    p = rng.beta(0.3, 6, 5000)
+    y = (rng.random(p.size) < p).astype(float)
+    by_truth = score_metrics(y, p, None, truth=p)
+    k = 50
+    assert by_truth["expected_precision_top1"] == pytest.approx(np.sort(p)[::-1][:k].mean())
+    noisy = score_metrics(y, p + rng.normal(0, 0.2, p.size), None, truth=p)
+    assert noisy["expected_precision_top1"] < by_truth["expected_precision_top1"]  # ranking by the truth is best
+    assert "expected_precision_top1" not in score_metrics(y, p, None)
+
+
+def test_evaluate_reports_expected_precision_against_the_oracle() -> None:
+    m = {"overall": {"lgbm": {"expected_precision_top1": 0.72}, "oracle": {"expected_precision_top1": 0.8}}}
+    assert expected_top1(m) == pytest.approx({"lgbm": 0.72, "oracle": 0.8, "ratio": 0.9})
+    assert expected_top1({"overall": {"lgbm": {"precision_top1": 0.7}}}) is None
