@@ -74,26 +74,27 @@ class DuckWarehouse(Warehouse):
         return f"{st.st_ino}-{st.st_mtime_ns}"
 
     def _open(self) -> duckdb.DuckDBPyConnection:
-        if not self.read_only:
-            return duckdb.connect(str(self.path), read_only=False, config=self._config())
-        # A reader gets a private in-memory instance with the file attached read-only. duckdb.connect()
+        # A private in-memory instance with the file attached (read-only for readers). duckdb.connect()
         # on the path would reuse the process-wide instance cached for that path, which keeps serving
-        # the file as it was before a swap for as long as any other connection in the process holds it
-        # (and refuses a second configuration). Locks are the same as for a READ_ONLY instance: the
-        # file cannot be written, no external access, no extensions, configuration locked.
+        # the file as it was before a swap (replace_tables, another process's load) for as long as any
+        # other connection in the process holds it, and refuses a second configuration. Reader locks are
+        # the same as for a READ_ONLY instance: the file cannot be written, no external access, no
+        # extensions, configuration locked.
         cfg = {k: v for k, v in self._config().items() if k not in {"access_mode", "enable_external_access",
                                                                    "allow_community_extensions", "lock_configuration"}}
         con = duckdb.connect(":memory:", config=cfg)
         try:
             path = str(self.path.resolve()).replace("'", "''")
-            con.execute(f"ATTACH '{path}' AS \"{self.catalog}\" (READ_ONLY)")
+            mode = " (READ_ONLY)" if self.read_only else ""
+            con.execute(f"ATTACH '{path}' AS \"{self.catalog}\"{mode}")
             con.execute(f'USE "{self.catalog}"')
-            # The in-memory default catalog is writable and shared by every cursor (every caller):
-            # gone, nothing a query creates can outlive it except per-cursor TEMP objects.
-            con.execute("DETACH memory")
-            con.execute("SET enable_external_access = false")
-            con.execute("SET allow_community_extensions = false")
-            con.execute("SET lock_configuration = true")
+            if self.read_only:
+                # The in-memory default catalog is writable and shared by every cursor (every caller):
+                # gone, nothing a query creates can outlive it except per-cursor TEMP objects.
+                con.execute("DETACH memory")
+                con.execute("SET enable_external_access = false")
+                con.execute("SET allow_community_extensions = false")
+                con.execute("SET lock_configuration = true")
         except duckdb.Error as e:
             con.close()
             raise WarehouseError(f"无法打开数据仓库 {self.path.name}：{str(e).splitlines()[0]}") from e
@@ -112,13 +113,15 @@ class DuckWarehouse(Warehouse):
             if self._con is None or token != self._token:  # the file was swapped: reconnect
                 if not token and self.read_only:
                     raise WarehouseError(f"数据仓库文件不存在：{self.path.name}。请先运行 make data 导入数据。")
-                # The old connection is not closed here: queries of other threads may still be reading
-                # from it. It closes itself once its last cursor is gone.
+                # A reader's old connection is not closed here: queries of other threads may still be
+                # reading from it, and it closes itself once its last cursor is gone. A writer's must be:
+                # DuckDB attaches a path writable only once per process.
+                if self._con is not None and not self.read_only:
+                    self._con.close()
                 self._con = self._open()
                 self._token = token
             cur = self._con.cursor()  # a cursor per call: safe across threads
-        if self.read_only:
-            cur.execute(f'USE "{self.catalog}"')
+        cur.execute(f'USE "{self.catalog}"')
         return cur
 
     def version_token(self) -> str:

@@ -137,6 +137,16 @@ def test_version_token_changes_on_a_swap(wh_copy: str) -> None:
         assert "customer_segments" in wh.tables()
 
 
+def test_a_writer_reads_its_own_swaps(wh_copy: str) -> None:
+    """The writing connection queried before and after its own replace_tables sees the new file, not the
+    one it had open (DuckDB's per-path instance cache used to keep serving the replaced file)."""
+    with connect(wh_copy, read_only=False) as w:
+        for n in (2, 5):
+            w.replace_tables({"scratch_t": pd.DataFrame({"a": range(n)})})
+            assert int(w.query("SELECT count(*) AS n FROM scratch_t")["n"].iloc[0]) == n
+            assert "scratch_t" in w.tables()
+
+
 def test_a_failed_swap_changes_nothing(wh_copy: str) -> None:
     """A write that breaks the DDL (duplicate primary key) is rolled back with the whole copy."""
     path = Path(parse_url(wh_copy).path)
