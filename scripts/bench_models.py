@@ -28,7 +28,7 @@ from million.datagen.simulate import generate  # noqa: E402
 from million.datagen.writer import write_table  # noqa: E402
 from million.fmt import md_table  # noqa: E402
 from million.ingest.load import load_folder  # noqa: E402
-from million.propensity.evaluate import expected_top1, check_targets, evaluate, read_oracle  # noqa: E402
+from million.propensity.evaluate import check_targets, evaluate, expected_top1, read_oracle  # noqa: E402
 from million.propensity.feature_store import feature_table  # noqa: E402
 from million.propensity.features import FEATURE_COLUMNS  # noqa: E402
 from million.propensity.labels import labelled_months  # noqa: E402
@@ -183,7 +183,7 @@ def render_md(result: dict[str, Any]) -> str:
                   f"p95 {sv['brief_p95_ms']} 毫秒（目标 p50 < 50、p95 < 150）；其中 predict p50 {sv['predict_p50_ms']} 毫秒，"
                   f"explain p50 {sv['explain_p50_ms']} / p95 {sv['explain_p95_ms']} 毫秒；SHAP 瀑布图 PNG 一张 "
                   f"{sv['waterfall_png_ms']} 毫秒（进程内第一张含加载 shap 与字体，{sv.get('first_waterfall_png_ms', '-')} 毫秒）。"
-                  f"测量时系统负载 {sv['load_average']}。", ""]
+                  f"测量时系统负载 {sv['load_average']}" + (f"，测于 {sv['measured']}" if sv.get("measured") else "") + "。", ""]
     if len(runs) > 1:
         lines += ["## 其他规模的测试月效果（LightGBM，全部潜客）", ""]
         lines.append(md_table(pd.DataFrame([{
@@ -244,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     result["seed_runs"] = _seed_runs(args) if args.quality_seeds else previous.get("seed_runs", [])
     if args.serving_artifacts and args.serving_db_url:
         result["serving"] = serving_latency(args.serving_artifacts, args.serving_db_url)
+    elif previous.get("serving"):  # not re-measured: the last measurement stays, with its own time
+        result["serving"] = {"measured": previous.get("generated_at"), **previous["serving"]}
     _write(args.out, result)
     return 0
 
