@@ -83,7 +83,7 @@ def run_job(db: str, month: str, data_dir: str, work: str) -> dict[str, Any]:
     if month != TEST:
         months = [m for m in months if m <= month]
     split = split_months(months)
-    data = make_train_data(table.loc[table["label"].notna()].reset_index(drop=True), split)
+    data = make_train_data(table.loc[table["label"].notna()].reset_index(drop=True), split, keep_val_all=True)
     del table
     t0 = time.perf_counter()
     validated = train_models(data, params)

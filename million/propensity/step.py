@@ -93,7 +93,7 @@ def run(ctx: BuildContext) -> dict[str, Any]:
 
     bar.set_postfix_str("跨时间划分")
     split = split_months(labelled_months(months))
-    data = make_train_data(labelled, split)
+    data = make_train_data(labelled, split, keep_val_all=bool(params.get("refit")))
     del labelled, feats
     bar.update(1)
 

@@ -74,8 +74,9 @@ class TrainData:
     val_all: pd.DataFrame | None = None
 
 
-def make_train_data(labelled_all: pd.DataFrame, split: MonthSplit) -> TrainData:
-    """`labelled_all`: features + future_max_assets + label for every customer-month with a known future."""
+def make_train_data(labelled_all: pd.DataFrame, split: MonthSplit, keep_val_all: bool = False) -> TrainData:
+    """`labelled_all`: features + future_max_assets + label for every customer-month with a known future.
+    `keep_val_all`: also keep every customer of the validation months (only the refit needs them)."""
     pros = labelled_all.loc[labelled_all["aum_cur"] < MILLION]
     return TrainData(
         train=pros.loc[pros["as_of"].isin(split.train)].reset_index(drop=True),
@@ -83,7 +84,7 @@ def make_train_data(labelled_all: pd.DataFrame, split: MonthSplit) -> TrainData:
         test=pros.loc[pros["as_of"] == split.test].reset_index(drop=True),
         train_all=labelled_all.loc[labelled_all["as_of"].isin(split.train)].reset_index(drop=True),
         split=split,
-        val_all=labelled_all.loc[labelled_all["as_of"].isin(split.val)].reset_index(drop=True),
+        val_all=labelled_all.loc[labelled_all["as_of"].isin(split.val)].reset_index(drop=True) if keep_val_all else None,
     )
 
 
