@@ -56,7 +56,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
     # K = 3 was chosen on the validation months by a rule fixed in advance (scripts/experiment_bagging.py,
     # bench/results/bagging.md); K = 5 took more than 5x the single model's training time.
     "bag_seeds": 3,
-    # refit the served models on training + validation months (refit_on_validation)
+    # refit the served models on training + validation months (refit_on_validation). Off: a backtest on
+    # three earlier pseudo-test months, with a rule fixed in advance, found it lowers PR-AUC and
+    # precision@1% (scripts/experiment_refit.py, bench/results/refit.md).
     "refit": False,
 }
 
@@ -250,9 +252,9 @@ def refit_on_validation(validated: ModelBundle, data: TrainData, params: dict[st
     validation months chose kept: LR's C, each LightGBM seed's early-stopping round count, the tree's
     settings, and the Platt calibrators (fitted on the validated models' out-of-time scores).
 
-    The validation months are the most recent labelled ones; leaving them out of the served model wastes
-    about a fifth of the rows, and the model is data-limited (five times the customers gives it a clearly
-    higher PR-AUC, bench/results/models.md). The test month stays out of every fit."""
+    The idea: the validation months are the most recent labelled ones, and leaving them out of the served
+    model wastes about a fifth of the rows. Measured, it does not pay (bench/results/refit.md), so it is off
+    by default; kept for that experiment and for data where it may. The test month stays out of every fit."""
     if data.val_all is None:
         raise ValueError("缺少验证月的全部客户行，无法在训练+验证月上重新拟合")
     params = {**DEFAULT_PARAMS, **params}
