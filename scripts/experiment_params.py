@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -31,11 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import lightgbm as lgb  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from bench_models import dataset  # noqa: E402
 
+from million.bench.experiment import run_machine, save_report  # noqa: E402
 from million.fmt import md_table  # noqa: E402
 from million.propensity.evaluate import evaluate, read_oracle  # noqa: E402
 from million.propensity.feature_store import feature_table  # noqa: E402
@@ -144,15 +143,8 @@ def main() -> None:
     selection = choose(jobs, args.seeds)
     out = {"rule": RULE, "rule_en": RULE_EN, "variants": {v: {"params": p, "why": w} for v, (p, w) in VARIANTS.items()},
            "seeds": args.seeds, "jobs": jobs, "selection": selection, "wall_seconds": round(time.perf_counter() - t0, 1),
-           "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                       "lightgbm": lgb.__version__, "workers": args.workers,
-                       "load_average_start": [round(x, 2) for x in load_start],
-                       "load_average_end": [round(x, 2) for x in os.getloadavg()]},
-           "generated_at": time.strftime("%Y-%m-%d %H:%M:%S")}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "params.json").write_text(json.dumps(out, ensure_ascii=False, indent=1, default=float), encoding="utf-8")
-    (args.out / "params.md").write_text(render_md(out), encoding="utf-8")
-    print(render_md(out))
+           "machine": run_machine(args.workers, load_start), "generated_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+    print(save_report(args.out, "params", out, render_md))
 
 
 def render_md(r: dict[str, Any]) -> str:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import sys
 import time
@@ -34,11 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-import lightgbm as lgb  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from experiment_bagging import month_metrics  # noqa: E402
 
+from million.bench.experiment import run_machine, save_report  # noqa: E402
 from million.fmt import md_table  # noqa: E402
 from million.propensity.evaluate import check_targets, evaluate, read_oracle  # noqa: E402
 from million.propensity.feature_store import feature_table  # noqa: E402
@@ -155,16 +154,9 @@ def main() -> None:
     decision = decide({m: jobs[m] for m in BACKTEST_MONTHS})  # the real test month is not passed in
     out = {"rule": RULE, "rule_en": RULE_EN, "decision": decision, "jobs": jobs, "db": args.db,
            "wall_seconds": round(time.perf_counter() - t0, 1), "note": args.note,
-           "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                       "lightgbm": lgb.__version__, "workers": args.workers,
-                       "threads_per_booster": DEFAULT_PARAMS["threads"],
-                       "load_average_start": [round(x, 2) for x in load_start],
-                       "load_average_end": [round(x, 2) for x in os.getloadavg()]},
+           "machine": run_machine(args.workers, load_start, threads_per_booster=DEFAULT_PARAMS["threads"]),
            "generated_at": time.strftime("%Y-%m-%d %H:%M:%S")}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "refit.json").write_text(json.dumps(out, ensure_ascii=False, indent=1, default=float), encoding="utf-8")
-    (args.out / "refit.md").write_text(render_md(out), encoding="utf-8")
-    print(render_md(out))
+    print(save_report(args.out, "refit", out, render_md))
 
 
 def _metric_row(label: dict[str, Any], m: dict[str, Any]) -> dict[str, Any]:

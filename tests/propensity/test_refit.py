@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from million.contract import MILLION
 from million.propensity.bundle import ModelBundle
 from million.propensity.features import FEATURE_COLUMNS
-from million.propensity.train import TrainData, refit_on_validation, train_models
+from million.propensity.train import TrainData, make_train_data, refit_on_validation, train_models
 from tests.propensity.synthetic import SMALL, synthetic_data
 
 PARAMS = {**SMALL, "bag_seeds": 2}
@@ -81,3 +82,12 @@ def test_train_models_with_refit_is_validate_then_refit(data: TrainData, refit: 
 def test_refit_needs_the_validation_customers(data: TrainData, validated: ModelBundle) -> None:
     with pytest.raises(ValueError, match="验证月"):
         refit_on_validation(validated, dataclasses.replace(data, val_all=None), PARAMS)
+
+
+def test_make_train_data_keeps_the_validation_customers_only_when_asked(data: TrainData) -> None:
+    labelled = pd.concat([data.train_all, data.val_all, data.test], ignore_index=True)
+    plain = make_train_data(labelled, data.split)
+    assert plain.val_all is None
+    kept = make_train_data(labelled, data.split, keep_val_all=True)
+    assert set(kept.val_all["as_of"]) == set(data.split.val) and len(kept.val_all) == len(data.val_all)
+    assert (kept.val_all["aum_cur"] >= MILLION).any()  # every customer, not only the prospects
