@@ -28,7 +28,7 @@ from million.datagen.simulate import generate  # noqa: E402
 from million.datagen.writer import write_table  # noqa: E402
 from million.fmt import md_table  # noqa: E402
 from million.ingest.load import load_folder  # noqa: E402
-from million.propensity.evaluate import check_targets, evaluate, expected_top1, read_oracle  # noqa: E402
+from million.propensity.evaluate import check_targets, evaluate, expected_top1, read_oracle, top_count  # noqa: E402
 from million.propensity.feature_store import feature_table  # noqa: E402
 from million.propensity.features import FEATURE_COLUMNS  # noqa: E402
 from million.propensity.labels import labelled_months  # noqa: E402
@@ -138,7 +138,7 @@ def render_md(result: dict[str, Any]) -> str:
         lines.append(f"| {t['target']} | {t['value']:.4f} | {t['reference']:.4f} | {t.get('bound', 0):.4f} | {verdict} |")
     top1 = next((t for t in default["targets"] if t["id"] == "p_top1_vs_oracle"), None)
     if top1 and top1.get("value") is not None:
-        k = default["metrics"]["overall"]["lgbm"]["n"] // 100 + 1
+        k = top_count(default["metrics"]["overall"]["lgbm"]["n"], 0.01)
         se = (top1["value"] * (1 - top1["value"]) / k) ** 0.5
         lines += ["", f"前1%精确率只看 {k} 位客户：LightGBM 命中约 {top1['value'] * k:.0f} 位，门槛约 {top1['bound'] * k:.1f} 位；"
                   f"该比例的抽样标准误约 {se:.3f}（±{se * k:.0f} 位客户）"
@@ -167,14 +167,12 @@ def render_md(result: dict[str, Any]) -> str:
         rows.append({"客户数": f"{r['customers']:,}", "月数": r["months"], "行为行数": f"{r['behavior_rows']:,}",
                      "训练潜客行": f"{r['rows']['train']:,}", "LightGBM 增广行": f"{r['lgbm_rows_augmented']:,}",
                      "读表": s["load_tables"], "特征+标签": s["features_and_labels"], "逻辑回归": s["lr"],
-                     "决策树": s["tree"], "LightGBM": s["lgbm"], "重新拟合": s.get("refit", "-"),
-                     "三个模型合计": s["three_models"],
+                     "决策树": s["tree"], "LightGBM": s["lgbm"], "三个模型合计": s["three_models"],
                      "LightGBM 模型数": r.get("lgbm_bag_seeds", 1), "LightGBM 轮数": r["lgbm_best_iteration"],
                      "测量时间": r.get("measured") or result["generated_at"]})
     lines.append(md_table(pd.DataFrame(rows)))
     lines += ["", "逻辑回归耗时含在验证期上选择正则强度（两次拟合）；LightGBM 含阈值增广与早停，"
-              "种子装袋时含训练全部模型（“LightGBM 模型数”）；“重新拟合”是服务的三个模型在训练+验证月上再拟合一次的耗时"
-              "（“-”：当时的代码不重新拟合），计入合计。不同时间测得的行，代码与机器负载可能不同。", ""]
+              "种子装袋时含训练全部模型（“LightGBM 模型数”）。不同时间测得的行，代码与机器负载可能不同。", ""]
     sv = result.get("serving")
     if sv:
         lines += ["## 在线服务耗时（默认数据，服务端）", "",

@@ -31,10 +31,25 @@ def _top_hits(y: np.ndarray, s: np.ndarray, k: int) -> float:
     return float(y[above].sum() + (k - above.sum()) * y[at].mean())
 
 
+def top_count(n: int, frac: float) -> int:
+    """How many rows "the top frac" of n rows means."""
+    return max(1, math.ceil(frac * n))
+
+
 def top_k(y: np.ndarray, s: np.ndarray, frac: float) -> dict[str, float]:
-    k = max(1, math.ceil(frac * len(y)))
+    k = top_count(len(y), frac)
     hits = _top_hits(y, s, k)
     return {"k": k, "precision": hits / k, "recall": hits / max(y.sum(), 1)}
+
+
+def expected_precision(truth: np.ndarray, score: np.ndarray) -> dict[str, float]:
+    """expected_precision_top{1,5,10}: the mean true probability among the top k by `score`."""
+    truth = np.asarray(truth, dtype=float)
+    out = {}
+    for f in TOP_FRACTIONS:
+        k = top_count(len(truth), f)
+        out[f"expected_precision_top{int(f * 100)}"] = _top_hits(truth, score, k) / k
+    return out
 
 
 def calibration_curve(y: np.ndarray, p: np.ndarray) -> list[dict[str, float]]:
@@ -63,8 +78,8 @@ def score_metrics(y: np.ndarray, score: np.ndarray, prob: np.ndarray | None,
         t = top_k(y, score, f)
         out[f"precision_top{int(f * 100)}"] = t["precision"]
         out[f"recall_top{int(f * 100)}"] = t["recall"]
-        if truth is not None:
-            out[f"expected_precision_top{int(f * 100)}"] = _top_hits(np.asarray(truth, dtype=float), score, t["k"]) / t["k"]
+    if truth is not None:
+        out.update(expected_precision(truth, score))
     out["lift_top10"] = out["precision_top10"] / out["base_rate"]
     if prob is not None:
         out["brier"] = float(brier_score_loss(y, prob))
@@ -113,10 +128,10 @@ def evaluate(bundle: ModelBundle, data_test: pd.DataFrame, data_val: pd.DataFram
         have = ~np.isnan(score)
         for part, mask in (("overall", have), ("band", have & in_band)):
             m = score_metrics(y[mask], score[mask], None if prob is None else prob[mask])
-            if truth is not None:  # expected precision: for every scorer over the rows the oracle covers
+            if truth is not None:  # for every scorer, over the rows the oracle covers (both outcomes present)
                 cov = mask & ~np.isnan(truth)
-                exp = score_metrics(y[cov], score[cov], None, truth[cov])
-                m.update({k: v for k, v in exp.items() if k.startswith("expected_")})
+                if np.unique(y[cov]).size == 2:
+                    m.update(expected_precision(truth[cov], score[cov]))
             result[part][name] = m
         if name == "oracle":
             result["oracle_coverage"] = float(have.mean())

@@ -8,7 +8,7 @@ import pandas as pd
 
 from million.fmt import md_table, pct
 from million.propensity.bundle import MODEL_TITLES
-from million.propensity.evaluate import SCORER_TITLES, expected_top1
+from million.propensity.evaluate import SCORER_TITLES, expected_top1, top_count
 
 COLUMNS = {"n": "样本", "positives": "达到100万", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "brier": "Brier",
            "precision_top1": "前1%精确率", "precision_top5": "前5%精确率", "precision_top10": "前10%精确率",
@@ -47,7 +47,7 @@ def _expected(metrics: dict[str, Any]) -> str:
     e = expected_top1(metrics)
     if e is None:
         return ""
-    k = metrics["overall"]["lgbm"]["n"] // 100 + 1
+    k = top_count(metrics["overall"]["lgbm"]["n"], 0.01)
     return (f"\n前1%只有 {k} 位客户，一次实际结果的运气很大。按 Oracle 的真实概率计算期望（各自前1%客户真实概率的平均），"
             f"LightGBM 前1%的期望精确率 {e['lgbm']:.4f}，Oracle {e['oracle']:.4f}，比值 {e['ratio']:.3f}"
             "（参考，不是目标；目标按测试月实际结果计算）。\n")
@@ -60,8 +60,8 @@ def _refit(info: dict[str, Any]) -> str:
     return (f"\n\n**服务的模型在训练+验证月上重新拟合**：验证月选定的一切（逻辑回归的 C、每个种子 LightGBM 的早停轮数 "
             f"{'/'.join(map(str, r['rounds']))}、决策树设置）和验证月上拟合的 Platt 校准都保留，三个模型再在 {r['months'][0]} ~ "
             f"{r['months'][-1]} 的 {r['rows_real']:,} 个潜客样本（LightGBM 增广后 {r['rows_lgbm']:,} 行）上重新拟合，"
-            "让服务的模型也学到最近几个月。测试月仍不参与任何拟合；这一做法由测试月之前的三个回测月按事先定好的规则选出"
-            "（bench/results/refit.md）。")
+            "让服务的模型也学到最近几个月。测试月仍不参与任何拟合。这一选项默认关闭：在测试月之前的三个回测月上，"
+            "它不如只在训练月上拟合（bench/results/refit.md）。")
 
 
 def render_model_card(ctx: dict[str, Any]) -> str:
