@@ -19,6 +19,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 DEP, FIN, FUND, INS = range(4)
+# A consolidation intent lasts a uniformly drawn whole number of months in this range (both ends included).
+INTENT_MONTHS = (2, 4)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -89,7 +91,7 @@ def advance(s: State, t: Traits, market: np.ndarray, rng: np.random.Generator) -
     size = aum * rng.uniform(0.15, 0.6, n) + t.income * rng.lognormal(np.log(10), 0.6, n)
     wealth = np.clip(np.log(np.maximum(aum, 1e4) / 3e5), -2, 1.5)
     enter = ~in_intent & (rng.random(n) < sigmoid(-2.9 + 0.8 * s.e + 0.5 * wealth))
-    duration = rng.integers(2, 5, n)
+    duration = rng.integers(INTENT_MONTHS[0], INTENT_MONTHS[1] + 1, n)
     s.intent_age = np.where(in_intent, s.intent_age + 1, 0)
     s.intent_left = np.where(enter, duration, np.where(execute, 0, np.maximum(s.intent_left - 1, 0)))
     # Regular saving, scaled by engagement.

@@ -28,10 +28,21 @@ def month_list(end_month: str, months: int) -> list[str]:
 
 
 @dataclass
+class OracleInputs:
+    """The hidden state behind the oracle (generate(..., keep_hidden=True)): what a model never sees."""
+    state: State
+    traits: Traits
+    customer_ids: np.ndarray
+    as_of: str
+    seed: int
+
+
+@dataclass
 class Generated:
     customer_base: pd.DataFrame
     behavior: pd.DataFrame
     oracle: pd.DataFrame
+    hidden: OracleInputs | None = None
 
 
 def _ids(n: int, style: str, prefix: str, rng: np.random.Generator) -> np.ndarray:
@@ -68,7 +79,8 @@ def initial_aum(pop: Population, rng: np.random.Generator) -> np.ndarray:
 
 
 def generate(customers: int = 20000, months: int = 24, seed: int = 42, end_month: str = "2026-10",
-             id_style: str = "seq", progress: Callable[[int], None] | None = None) -> Generated:
+             id_style: str = "seq", progress: Callable[[int], None] | None = None,
+             keep_hidden: bool = False) -> Generated:
     if not 6 <= months <= 60:
         raise ValueError("months must be between 6 and 60")
     rng = np.random.default_rng(seed)
@@ -182,8 +194,10 @@ def generate(customers: int = 20000, months: int = 24, seed: int = 42, end_month
             progress(1)
     behavior = pd.concat(frames, ignore_index=True)
     base = _customer_base(pop, cids, mlist, state, e_hist, behavior, rng)
-    oracle = _oracle(oracle_state, traits, cids, mlist[oracle_month], seed) if oracle_state else pd.DataFrame()
-    return Generated(base, behavior, oracle)
+    oracle = oracle_probabilities(oracle_state, traits, cids, mlist[oracle_month], seed) if oracle_state else pd.DataFrame()
+    hidden = (OracleInputs(oracle_state, traits, cids, mlist[oracle_month], seed)
+              if keep_hidden and oracle_state else None)
+    return Generated(base, behavior, oracle, hidden)
 
 
 def _customer_base(pop: Population, cids: np.ndarray, mlist: list[str], state: State, e_hist: list,
@@ -229,9 +243,11 @@ def _customer_base(pop: Population, cids: np.ndarray, mlist: list[str], state: S
     })
 
 
-def _oracle(s: State, traits: Traits, cids: np.ndarray, as_of: str, seed: int, chunk: int = 4000) -> pd.DataFrame:
+def oracle_probabilities(s: State, traits: Traits, cids: np.ndarray, as_of: str, seed: int,
+                         chunk: int = 4000) -> pd.DataFrame:
     """True P(total_assets >= 1M in one of the next 3 months) for prospects at `as_of`, by Monte Carlo
-    over the same dynamics, integrating over the shared market factor."""
+    over the same dynamics, integrating over the shared market factor. The random streams depend on
+    `seed` only, so two calls on altered copies of one state compare with common random numbers."""
     total = np.round(s.bal * 100).astype(np.int64).sum(axis=1)
     alive = s.bal.sum(axis=1) > 0
     prospects = np.flatnonzero(alive & (total < MILLION * 100))
