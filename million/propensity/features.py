@@ -43,9 +43,7 @@ PRODUCTS = ("deposit", "financial", "fund", "insurance")
 # Features that depend on the 1M threshold; `threshold_features` is their one definition (training
 # also evaluates them at other thresholds, see train.py).
 THRESHOLD_FEATURES = ["gap_to_million", "gap_ratio", "gap_income_months", "gap_to_lump", "gap_after_trend",
-                      "gap_after_trend_ratio", "months_to_million_trend", "gap_after_saving", "gap_after_saving_ratio"]
-# The share of new money assumed to land outside funds is floored here (an all-fund customer still saves).
-NONFUND_SHARE_FLOOR = 0.1
+                      "gap_after_trend_ratio", "months_to_million_trend"]
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "occupation_type": OCCUPATION_TYPES,
     "city_level": CITY_LEVELS,
@@ -56,8 +54,7 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 
 def _feature_columns() -> list[str]:
     cols = [f"{p}_{s}" for p in AMOUNTS for s in AMOUNT_STATS]
-    cols += ["aum_chg_last", "aum_max_jump", "nonfund_chg_min", "nonfund_chg_mean", "saving_est", "saving_to_income"]
-    cols += THRESHOLD_FEATURES
+    cols += ["aum_chg_last", "aum_max_jump"] + THRESHOLD_FEATURES
     cols += [f"{p}_share" for p in PRODUCTS]
     cols += [f"{p}_flag" for p in PRODUCTS] + ["product_count", "product_count_chg"]
     cols += [f"{a}_{s}" for a in ACTIVITY for s in ACTIVITY_STATS]
@@ -77,8 +74,7 @@ MONEY_FEATURES: list[str] = (
     [f"{p}_{s}" for p in AMOUNTS for s in ("mean", "max", "min", "cur", "slope")]
     + ["aum_chg_last", "aum_max_jump", "gap_to_million", "card_mean", "card_cur", "card_max", "card_trend",
        "monthly_income", "view_mean", "view_cur", "view_prev", "view_first", "view_max", "view_trend",
-       "card_prev", "card_first", "gap_after_trend", "nonfund_chg_min", "nonfund_chg_mean", "saving_est",
-       "gap_after_saving"]
+       "card_prev", "card_first", "gap_after_trend"]
 )
 
 
@@ -125,23 +121,13 @@ def build_features(tables: Tables, as_of_months: Iterable[str] | None = None) ->
         f[f"{p}_vol"] = w.std(axis=1) / (mean + SMOOTH)
         if p == "aum":
             aum = w
-        if p == "fund":
-            fund = w
     f["aum_chg_last"] = aum[:, 2] - aum[:, 1]
     f["aum_max_jump"] = np.maximum(aum[:, 1] - aum[:, 0], aum[:, 2] - aum[:, 1])
-    # Regular saving, seen apart from the market: fund balances swing with the market every month, the
-    # money outside funds mostly moves by new money. The smaller of the two monthly changes ignores one
-    # lump sum in the window; scaled by the non-fund share it estimates a month's new money.
-    nonfund_chg = np.diff(aum - fund, axis=1)
-    f["nonfund_chg_min"], f["nonfund_chg_mean"] = nonfund_chg.min(axis=1), nonfund_chg.mean(axis=1)
-    nonfund_share = np.where(aum[:, 2] > 0, 1 - fund[:, 2] / np.where(aum[:, 2] > 0, aum[:, 2], 1), 1.0)
-    f["saving_est"] = f["nonfund_chg_min"] / np.maximum(nonfund_share, NONFUND_SHARE_FLOOR)
 
     base = tables.base.set_index("customer_id").reindex(out["customer_id"])
     income = base["monthly_income"].to_numpy(dtype=float)
     income = np.where(np.isfinite(income) & (income > 0), income, np.nan)
     f["monthly_income"] = income
-    f["saving_to_income"] = f["saving_est"] / income
     f.update(threshold_features(f, MILLION))
     for p in PRODUCTS:
         f[f"{p}_share"] = np.where(aum[:, 2] > 0, f[f"{p}_cur"] / np.where(aum[:, 2] > 0, aum[:, 2], 1), 0.0)
@@ -198,10 +184,9 @@ def build_features(tables: Tables, as_of_months: Iterable[str] | None = None) ->
 
 
 def threshold_features(f: pd.DataFrame | dict[str, np.ndarray], threshold: float | np.ndarray) -> dict[str, np.ndarray]:
-    """Distance-to-threshold features from aum_cur, aum_slope, saving_est and monthly_income (1M in production)."""
+    """Distance-to-threshold features from aum_cur, aum_slope and monthly_income (1M in production)."""
     aum = np.asarray(f["aum_cur"], dtype=float)
     slope = np.asarray(f["aum_slope"], dtype=float)
-    saving = np.maximum(np.asarray(f["saving_est"], dtype=float), 0)
     income = np.asarray(f["monthly_income"], dtype=float)
     gap = threshold - aum
     out = {"gap_to_million": gap, "gap_ratio": gap / (aum + SMOOTH), "gap_income_months": gap / income,
@@ -209,8 +194,6 @@ def threshold_features(f: pd.DataFrame | dict[str, np.ndarray], threshold: float
            "gap_to_lump": gap / (aum + 12 * income),
            "gap_after_trend": gap - 3 * slope}
     out["gap_after_trend_ratio"] = out["gap_after_trend"] / (aum + SMOOTH)
-    out["gap_after_saving"] = gap - 3 * saving
-    out["gap_after_saving_ratio"] = out["gap_after_saving"] / (aum + SMOOTH)
     with np.errstate(divide="ignore", invalid="ignore"):
         months_needed = np.where(slope > 0, np.maximum(gap, 0) / slope, TREND_MONTHS_CAP)
     out["months_to_million_trend"] = np.clip(months_needed, 0, TREND_MONTHS_CAP)
