@@ -65,26 +65,6 @@ def test_values_by_hand() -> None:
     assert f["city_level_一线城市"] == 1 and f["gender_male"] == 1
 
 
-def test_saving_estimate_ignores_fund_swings_and_one_lump_sum() -> None:
-    """Money outside funds grows 10k, then 10k + a 200k lump; funds swing with the market meanwhile.
-    The estimate keeps the regular 10k (scaled by the 75% non-fund share), not the lump or the swings."""
-    ms = months("2025-01", 3)
-    nonfund, fund = [500_000, 510_000, 720_000], [200_000, 150_000, 240_000]
-    t = make_tables({"A": {m: n + fd for m, n, fd in zip(ms, nonfund, fund, strict=True)}},
-                    extra={("A", m): {"fund": fd} for m, fd in zip(ms, fund, strict=True)})
-    f = build_features(t, ["2025-03"]).iloc[0]
-    assert f["nonfund_chg_min"] == pytest.approx(10_000)
-    assert f["nonfund_chg_mean"] == pytest.approx(110_000)
-    assert f["saving_est"] == pytest.approx(10_000 / (720_000 / 960_000))
-    assert f["saving_to_income"] == pytest.approx(f["saving_est"] / 20_000)
-    assert f["gap_after_saving"] == pytest.approx(1_000_000 - 960_000 - 3 * f["saving_est"])
-    # a falling balance saves nothing: the gap is not widened by a negative estimate
-    t2 = make_tables({"B": dict(zip(ms, [900_000, 880_000, 860_000], strict=True))})
-    g = build_features(t2, ["2025-03"]).iloc[0]
-    assert g["saving_est"] == pytest.approx(-20_000)
-    assert g["gap_after_saving"] == pytest.approx(140_000)
-
-
 def test_needs_three_consecutive_months() -> None:
     ms = months("2025-01", 5)
     t = make_tables({"old": dict.fromkeys(ms, 100_000.0),
