@@ -48,7 +48,7 @@ LGBM_PARAMS: dict[str, Any] = {
 DEFAULT_PARAMS: dict[str, Any] = {
     "lgbm": LGBM_PARAMS, "max_rounds": 3000, "early_stopping": 100,
     # threshold augmentation: copies per customer-month, and the range of required growth M'/AUM - 1
-    "augment_copies": 4, "augment_growth": (0.01, 0.6),
+    "augment_copies": 2, "augment_growth": (0.01, 1.5),
     "lr_C": (0.01, 0.1), "tree_min_leaf": 100, "seed": 42,
     # one thread: with OpenMP, two threads on a busy 2-core machine wait on each other and run slower
     "threads": 1,
