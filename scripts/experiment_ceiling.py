@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from million.bench.ceiling import CEILINGS, ceilings  # noqa: E402
-from million.bench.experiment import run_machine, save_report  # noqa: E402
+from million.bench.experiment import machine_text, run_machine, save_report  # noqa: E402
 from million.datagen.simulate import generate  # noqa: E402
 from million.fmt import md_table  # noqa: E402
 from million.propensity import months as mo  # noqa: E402
@@ -118,8 +118,7 @@ def render_md(r: dict[str, Any]) -> str:
         md_table(pd.DataFrame(rows)), "",
         "## LightGBM 的期望前1%精确率比（读自各自的结果文件）", "",
         md_table(pd.DataFrame(model_rows)) if model_rows else "（没有可读的结果文件）", "",
-        f"{r['machine']['cpus']} 核，{r['machine']['platform']}，Python {r['machine']['python']}；"
-        f"负载开始 {r['machine']['load_average_start']}，结束 {r['machine']['load_average_end']}。", "",
+        machine_text(r["machine"]), "",
         f"生成：`python scripts/experiment_ceiling.py`（{r['generated_at']}）。", "",
     ])
 

@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from bench_models import dataset  # noqa: E402
 
-from million.bench.experiment import run_machine, save_report  # noqa: E402
+from million.bench.experiment import RATIO_COLUMNS_NOTE, machine_text, run_machine, save_report  # noqa: E402
 from million.fmt import md_table  # noqa: E402
 from million.propensity.evaluate import evaluate, read_oracle  # noqa: E402
 from million.propensity.feature_store import feature_table  # noqa: E402
@@ -168,10 +168,9 @@ def render_md(r: dict[str, Any]) -> str:
         f"## 结果：{'采用 `' + sel['chosen'] + '`' if sel['chosen'] != 'current' else '保留现行参数'}"
         f"（主指标最高且通过护栏的是 `{sel['best']}`）", "",
         f"### 种子 {'、'.join(map(str, r['seeds']))} 的均值（选择只看这一节）", "", md_table(pd.DataFrame(mean_rows)), "",
-        "### 每份数据", "", "exp_p1 = 期望前1%精确率比，p1 = 前1%精确率比（实际结果），pr_auc / band_pr_auc / brier = 对应比值。", "",
+        "### 每份数据", "", RATIO_COLUMNS_NOTE, "",
         md_table(pd.DataFrame(job_rows), max_rows=100), "",
-        f"{m['cpus']} 核，{m['platform']}，Python {m['python']}，LightGBM {m['lightgbm']}；{m['workers']} 个进程并行，"
-        f"负载开始 {m['load_average_start']}，结束 {m['load_average_end']}；总用时 {r['wall_seconds']} 秒。", "",
+        machine_text(m, r["wall_seconds"]), "",
         f"生成：`python scripts/experiment_params.py`（{r['generated_at']}）。", "",
     ])
 

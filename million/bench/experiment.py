@@ -27,3 +27,14 @@ def save_report(out: Path, name: str, result: dict[str, Any], render: Callable[[
     text = render(result)
     (out / f"{name}.md").write_text(text, encoding="utf-8")
     return text
+
+
+def machine_text(m: dict[str, Any], wall_seconds: float | None = None) -> str:
+    """One Chinese line for a report: cores, platform, versions, parallel workers, load, total time."""
+    text = (f"{m['cpus']} 核，{m['platform']}，Python {m['python']}，LightGBM {m['lightgbm']}；{m['workers']} 个进程并行，"
+            f"负载开始 {m['load_average_start']}，结束 {m['load_average_end']}")
+    return text + (f"；总用时 {wall_seconds} 秒。" if wall_seconds is not None else "。")
+
+
+# What the short ratio columns of the per-dataset tables mean.
+RATIO_COLUMNS_NOTE = "exp_p1 = 期望前1%精确率比，p1 = 前1%精确率比（实际结果），pr_auc / band_pr_auc / brier = 对应比值。"
