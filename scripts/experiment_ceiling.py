@@ -105,8 +105,11 @@ def render_md(r: dict[str, Any]) -> str:
              **{TITLES[c]: round(x["ratios"][c], 4) for c in CEILINGS}} for x in r["runs"]]
     rows.append({"种子": "均值", "Oracle 月": "", "潜客": "", "Oracle 前1%期望精确率": "",
                  **{TITLES[c]: round(r["mean"][c], 4) for c in CEILINGS}})
-    model_rows = [{"LightGBM 来源": name, **{f"种子 {s}": round(v, 4) for s, v in sorted(vals.items())},
-                   "均值": round(float(np.mean(list(vals.values()))), 4)} for name, vals in r["model"].items()]
+    model_rows = []
+    for name, vals in r["model"].items():
+        by_seed = {int(s): v for s, v in vals.items()}  # JSON keys come back as strings
+        model_rows.append({"LightGBM 来源": name, **{f"种子 {s}": round(by_seed[s], 4) if s in by_seed else "" for s in r["seeds"]},
+                           "这些种子的均值": round(float(np.mean(list(by_seed.values()))), 4)})
     return "\n".join([
         "# 信息上限：去掉模型看不到的隐藏信息后，Oracle 还能排得多好", "",
         "Oracle 知道每位客户的隐藏状态（意向还剩几个月、储蓄率、活跃度），模型只看得到行为。按某一信息集下的 P(达标) 排序，"
