@@ -64,6 +64,8 @@ def run_job(seed: int, work: str, customers: int = 20000) -> dict[str, Any]:
     split = split_months(labelled_months(tables))
     table = feature_table(tables, split.train + split.val + [split.test]).merge(hidden, on="customer_id", how="left")
     # the list object every propensity module shares; this worker process exists only for this model
+    if any(c.startswith("true_") for c in features.FEATURE_COLUMNS):
+        raise RuntimeError("特征列表已被改过：每个进程只能跑一个任务")
     features.FEATURE_COLUMNS.extend(f"true_{k}" for k in HIDDEN)
     data = make_train_data(table.loc[table["label"].notna()].reset_index(drop=True), split)
     del table
@@ -91,7 +93,8 @@ def main() -> None:
         dataset(args.work, args.customers, 24, s)
     load_start = os.getloadavg()
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+    # one job per process: a job changes the shared feature list of the process it runs in
+    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn"), max_tasks_per_child=1) as pool:
         jobs = list(pool.map(run_job, args.seeds, [str(args.work)] * len(args.seeds), [args.customers] * len(args.seeds)))
     for j in jobs:
         print(f"种子 {j['seed']}：给出真实储蓄率与活跃度后期望前1%比 {j['ratios']['exp_p1']:.4f}", flush=True)
