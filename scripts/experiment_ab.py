@@ -29,11 +29,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 from bench_models import dataset  # noqa: E402
 
-from million.bench.experiment import RATIO_COLUMNS_NOTE, machine_text, run_machine, save_report  # noqa: E402
-from million.fmt import md_table  # noqa: E402
+from million.bench.experiment import run_machine, save_report, seed_arguments, seed_sections  # noqa: E402
 
 MARGIN = 0.005
 GUARD = 0.005
@@ -110,11 +108,7 @@ def main() -> None:
     ap.add_argument("--base", required=True, help="the commit to compare against")
     ap.add_argument("--name", required=True, help="report name: <out>/ab_<name>.md")
     ap.add_argument("--why", required=True, help="what the change is and why it might help (Chinese)")
-    ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4])
-    ap.add_argument("--work", type=Path, default=Path("/tmp/million-ab"))
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    ap.add_argument("--customers", type=int, default=20000, help="smaller only to try the script out")
+    seed_arguments(ap, Path("/tmp/million-ab"), ROOT / "bench" / "results")
     args = ap.parse_args()
     if git("status", "--porcelain", "--untracked-files=no"):
         sys.exit("请先提交改动：结果要能指明产生它的代码")
@@ -151,17 +145,13 @@ def render_md(r: dict[str, Any]) -> str:
                 for arm, js in r["jobs"].items() for j in sorted(js, key=lambda j: j["seed"])]
     failed = [k for k, ok in d["checks"].items() if not ok]
     verdict = "采用改动" if d["adopt"] else "撤回改动"
-    m = r["machine"]
     return "\n".join([
         f"# 改动评估（A/B）：{r['name']}", "", r["why"], "",
         f"基准 `{r['commits']['base'][:10]}`，改动 `{r['commits']['change'][:10]}`。所有数字都是 LightGBM 与该数据自己的 Oracle "
         "在测试月上的比值。", "",
         "## 决定规则（运行前确定并提交）", "", r["rule"], "", r["rule_en"], "",
         f"## 结果：{verdict}（主指标变化 {d['gain']:+.4f}，护栏{'全部通过' if not failed else '未通过：' + '、'.join(failed)}）", "",
-        f"### 种子 {'、'.join(map(str, r['seeds']))} 的均值（决定只看这一节）", "", md_table(pd.DataFrame(mean_rows)), "",
-        "### 每份数据", "", RATIO_COLUMNS_NOTE, "",
-        md_table(pd.DataFrame(job_rows), max_rows=100), "",
-        machine_text(m, r["wall_seconds"]), "",
+        *seed_sections(r, mean_rows, job_rows, "决定"),
         f"生成：`python scripts/experiment_ab.py --base {r['commits']['base'][:10]} --name {r['name']}`（{r['generated_at']}）。", "",
     ])
 

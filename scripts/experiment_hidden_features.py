@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from bench_models import dataset  # noqa: E402
 
-from million.bench.experiment import machine_text, run_machine, save_report  # noqa: E402
+from million.bench.experiment import machine_text, run_machine, save_report, seed_arguments  # noqa: E402
 from million.fmt import md_table  # noqa: E402
 
 HIDDEN = {"save_rate": "储蓄率", "active": "活跃度（长期水平）"}
@@ -80,14 +80,10 @@ def run_job(seed: int, work: str, customers: int = 20000) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4])
-    ap.add_argument("--work", type=Path, default=Path("/tmp/million-seeds"))
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--customers", type=int, default=20000, help="smaller only to try the script out")
+    seed_arguments(ap, Path("/tmp/million-seeds"), ROOT / "bench" / "results")
     ap.add_argument("--ab", type=Path, default=ROOT / "bench" / "results" / "ab_saving.json",
                     help="an A/B report whose base arm holds the same model without the hidden traits")
     ap.add_argument("--ceiling", type=Path, default=ROOT / "bench" / "results" / "ceiling.json")
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = ap.parse_args()
     for s in args.seeds:
         dataset(args.work, args.customers, 24, s)

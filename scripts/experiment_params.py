@@ -31,11 +31,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 from bench_models import dataset  # noqa: E402
 
-from million.bench.experiment import RATIO_COLUMNS_NOTE, machine_text, run_machine, save_report  # noqa: E402
-from million.fmt import md_table  # noqa: E402
+from million.bench.experiment import run_machine, save_report, seed_arguments, seed_sections  # noqa: E402
 from million.propensity.evaluate import evaluate, read_oracle  # noqa: E402
 from million.propensity.feature_store import feature_table  # noqa: E402
 from million.propensity.labels import labelled_months  # noqa: E402
@@ -119,11 +117,7 @@ def choose(jobs: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4])
-    ap.add_argument("--work", type=Path, default=Path("/tmp/million-seeds"))
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    ap.add_argument("--customers", type=int, default=20000, help="smaller only to try the script out")
+    seed_arguments(ap, Path("/tmp/million-seeds"), ROOT / "bench" / "results")
     args = ap.parse_args()
     print("选择规则（运行前确定）：" + RULE, flush=True)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -159,7 +153,6 @@ def render_md(r: dict[str, Any]) -> str:
                  "早停轮数": "/".join(map(str, j["rounds"])), "LightGBM 秒": j["lgbm_seconds"]}
                 for j in sorted(r["jobs"], key=lambda j: (list(r["variants"]).index(j["variant"]), j["seed"]))]
     why = [f"- `{v}`：{d['why']}" for v, d in r["variants"].items()]
-    m = r["machine"]
     return "\n".join([
         "# LightGBM 参数：在其他种子的数据上选择", "",
         "每个候选只改 LightGBM 参数（其余与 `make artifacts` 相同：阈值增广、3 个种子装袋、验证月早停与 Platt 校准）。"
@@ -167,10 +160,7 @@ def render_md(r: dict[str, Any]) -> str:
         "## 选择规则（运行前确定并提交）", "", r["rule"], "", r["rule_en"], "",
         f"## 结果：{'采用 `' + sel['chosen'] + '`' if sel['chosen'] != 'current' else '保留现行参数'}"
         f"（主指标最高且通过护栏的是 `{sel['best']}`）", "",
-        f"### 种子 {'、'.join(map(str, r['seeds']))} 的均值（选择只看这一节）", "", md_table(pd.DataFrame(mean_rows)), "",
-        "### 每份数据", "", RATIO_COLUMNS_NOTE, "",
-        md_table(pd.DataFrame(job_rows), max_rows=100), "",
-        machine_text(m, r["wall_seconds"]), "",
+        *seed_sections(r, mean_rows, job_rows, "选择"),
         f"生成：`python scripts/experiment_params.py`（{r['generated_at']}）。", "",
     ])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -10,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
+import pandas as pd
+
+from million.fmt import md_table
 
 
 def run_machine(workers: int, load_start: tuple[float, ...], **extra: Any) -> dict[str, Any]:
@@ -38,3 +42,21 @@ def machine_text(m: dict[str, Any], wall_seconds: float | None = None) -> str:
 
 # What the short ratio columns of the per-dataset tables mean.
 RATIO_COLUMNS_NOTE = "exp_p1 = 期望前1%精确率比，p1 = 前1%精确率比（实际结果），pr_auc / band_pr_auc / brier = 对应比值。"
+
+
+def seed_sections(r: dict[str, Any], mean_rows: list[dict[str, Any]], job_rows: list[dict[str, Any]],
+                  verb: str) -> list[str]:
+    """The report lines every seeds experiment ends with: the mean table the choice reads (`verb`: what
+    it is, e.g. 选择), the per-dataset table, the machine line."""
+    return [f"### 种子 {'、'.join(map(str, r['seeds']))} 的均值（{verb}只看这一节）", "", md_table(pd.DataFrame(mean_rows)), "",
+            "### 每份数据", "", RATIO_COLUMNS_NOTE, "", md_table(pd.DataFrame(job_rows), max_rows=100), "",
+            machine_text(r["machine"], r["wall_seconds"]), ""]
+
+
+def seed_arguments(ap: argparse.ArgumentParser, work: Path, out: Path) -> None:
+    """The options every seeds experiment takes: which datasets, where they live, parallelism, output."""
+    ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4])
+    ap.add_argument("--work", type=Path, default=work)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=out)
+    ap.add_argument("--customers", type=int, default=20000, help="smaller only to try the script out")
