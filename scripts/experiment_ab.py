@@ -5,10 +5,10 @@ the model built by the current commit, on mock datasets generated with seeds 1-4
                                     [--work /tmp/million-ab] [--workers 2] [--out bench/results]
 
 Feature changes cannot be expressed as parameters, so each arm runs its own commit's code: the base commit
-in a git worktree, the change in this checkout (which must be committed, so the result names the code that
-produced it). Both arms run `experiment_params.run_job(seed, "current", ...)` of their own commit: the
-build's own path (load_tables -> feature_table -> split_months -> make_train_data -> train_models) with
-the default parameters, on the same datasets. RULE below was fixed and committed before the first run.
+and the change (this checkout's HEAD, which must have no uncommitted edits) each in a git worktree, so the
+result names exactly the code that produced it. Both arms run their own commit's
+`experiment_params.run_job(seed, "current", ...)`: the build's own path (load_tables -> feature_table ->
+split_months -> make_train_data -> train_models) with the default parameters, on the same datasets. RULE below was fixed and committed before the first run.
 Writes <out>/ab_<name>.json and .md; each arm's results are cached under --work per commit.
 """
 
@@ -30,13 +30,14 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import numpy as np  # noqa: E402
 from bench_models import dataset  # noqa: E402
+from experiment_params import RATIOS  # noqa: E402
 
 from million.bench.experiment import run_machine, save_report, seed_arguments, seed_sections  # noqa: E402
 
 MARGIN = 0.005
 GUARD = 0.005
 TIME_FACTOR = 2.5
-RATIOS = ("exp_p1", "p1", "pr_auc", "band_pr_auc", "brier")
+
 RULE = (
     "在种子 1-4 生成的四份 2 万客户数据上（与默认数据同一生成器，各自的测试月和 Oracle），分别用基准提交与改动后提交的代码"
     "按 `make artifacts` 的同一路径训练，计算 LightGBM 与 Oracle 的比值并取四份数据的均值。主指标：期望前1%精确率比"
@@ -63,9 +64,8 @@ def git(*args: str, cwd: Path = ROOT) -> str:
 
 
 def arm_tree(commit: str, work: Path) -> Path:
-    """This checkout when it is `commit`, else a detached worktree of it under `work`."""
-    if git("rev-parse", "HEAD") == commit:
-        return ROOT
+    """A detached worktree of `commit` under `work`: an arm runs exactly the committed code, never files
+    of this checkout that git does not track."""
     tree = work / f"tree-{commit[:12]}"
     if not tree.exists():
         git("worktree", "add", "--detach", str(tree), commit)

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from bench_models import dataset  # noqa: E402
+from experiment_params import fit_on_dataset  # noqa: E402
 
 from million.bench.experiment import machine_text, run_machine, save_report, seed_arguments  # noqa: E402
 from million.fmt import md_table  # noqa: E402
@@ -42,40 +43,29 @@ HIDDEN = {"save_rate": "储蓄率", "active": "活跃度（长期水平）"}
 def run_job(seed: int, work: str, customers: int = 20000) -> dict[str, Any]:
     from million.datagen.simulate import generate
     from million.propensity import features
-    from million.propensity.evaluate import evaluate, read_oracle
-    from million.propensity.feature_store import feature_table
-    from million.propensity.labels import labelled_months
-    from million.propensity.split import split_months
-    from million.propensity.train import make_train_data, train_models
-    from million.tables import load_tables
-    from million.warehouse import connect
+    from million.propensity.evaluate import read_oracle
+    from million.propensity.train import DEFAULT_PARAMS
 
     url, folder = dataset(Path(work), customers, 24, seed)
     g = generate(customers, 24, seed, keep_hidden=True)
     assert g.hidden is not None
-    hidden = pd.DataFrame({"customer_id": g.hidden.customer_ids,
-                           **{f"true_{k}": getattr(g.hidden.traits, k) for k in HIDDEN}})
-    with connect(url) as wh:
-        tables = load_tables(wh)
-    if set(tables.base["customer_id"]) != set(hidden["customer_id"]):
-        raise RuntimeError(f"种子 {seed}：重新生成的客户与仓库中的不一致")
     if not read_oracle(folder, g.hidden.as_of).sort_index().equals(g.oracle.set_index("customer_id")["p_true"].sort_index()):
         raise RuntimeError(f"种子 {seed}：重新生成的 Oracle 与保存的不一致")
-    split = split_months(labelled_months(tables))
-    table = feature_table(tables, split.train + split.val + [split.test]).merge(hidden, on="customer_id", how="left")
-    # the list object every propensity module shares; this worker process exists only for this model
-    if any(c.startswith("true_") for c in features.FEATURE_COLUMNS):
-        raise RuntimeError("特征列表已被改过：每个进程只能跑一个任务")
-    features.FEATURE_COLUMNS.extend(f"true_{k}" for k in HIDDEN)
-    data = make_train_data(table.loc[table["label"].notna()].reset_index(drop=True), split)
-    del table
-    bundle = train_models(data)
-    metrics = evaluate(bundle, data.test, data.val, read_oracle(folder, split.test))
-    ratios = {"exp_p1": ("overall", "expected_precision_top1"), "p1": ("overall", "precision_top1"),
-              "pr_auc": ("overall", "pr_auc"), "band_pr_auc": ("band", "pr_auc")}
-    return {"seed": seed, "test_month": split.test,
-            "ratios": {k: metrics[part]["lgbm"][m] / metrics[part]["oracle"][m] for k, (part, m) in ratios.items()},
-            "lgbm_seconds": bundle.info["seconds"]["lgbm"]}
+    hidden = pd.DataFrame({"customer_id": g.hidden.customer_ids,
+                           **{f"true_{k}": getattr(g.hidden.traits, k) for k in HIDDEN}})
+
+    def add_hidden(table: pd.DataFrame) -> pd.DataFrame:
+        out = table.merge(hidden, on="customer_id", how="left")
+        if out[hidden.columns[1:]].isna().any().any():
+            raise RuntimeError(f"种子 {seed}：仓库中有重新生成的数据里没有的客户")
+        # the list object every propensity module shares; this worker process exists only for this model
+        if any(c.startswith("true_") for c in features.FEATURE_COLUMNS):
+            raise RuntimeError("特征列表已被改过：每个进程只能跑一个任务")
+        features.FEATURE_COLUMNS.extend(hidden.columns[1:])
+        return out
+
+    split, bundle, _, ratios = fit_on_dataset(url, folder, DEFAULT_PARAMS, add_hidden)
+    return {"seed": seed, "test_month": split.test, "ratios": ratios, "lgbm_seconds": bundle.info["seconds"]["lgbm"]}
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -31,13 +32,15 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 from bench_models import dataset  # noqa: E402
 
 from million.bench.experiment import run_machine, save_report, seed_arguments, seed_sections  # noqa: E402
+from million.propensity.bundle import ModelBundle  # noqa: E402
 from million.propensity.evaluate import evaluate, read_oracle  # noqa: E402
 from million.propensity.feature_store import feature_table  # noqa: E402
 from million.propensity.labels import labelled_months  # noqa: E402
-from million.propensity.split import split_months  # noqa: E402
+from million.propensity.split import MonthSplit, split_months  # noqa: E402
 from million.propensity.train import DEFAULT_PARAMS, LGBM_PARAMS, make_train_data, train_models  # noqa: E402
 from million.tables import load_tables  # noqa: E402
 from million.warehouse import connect  # noqa: E402
@@ -73,6 +76,24 @@ RATIOS = {"exp_p1": ("overall", "expected_precision_top1"), "p1": ("overall", "p
           "pr_auc": ("overall", "pr_auc"), "band_pr_auc": ("band", "pr_auc"), "brier": ("overall", "brier")}
 
 
+def fit_on_dataset(url: str, folder: Path, params: dict[str, Any],
+                   prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+                   ) -> tuple[MonthSplit, ModelBundle, dict[str, Any], dict[str, float]]:
+    """The build's path on one dataset: split, features (then `prepare` on the labelled feature table),
+    train, evaluate on the test month; LightGBM's ratios to the oracle by RATIOS."""
+    with connect(url) as wh:
+        tables = load_tables(wh)
+    split = split_months(labelled_months(tables))
+    table = feature_table(tables, split.train + split.val + [split.test])
+    table = table.loc[table["label"].notna()].reset_index(drop=True)
+    data = make_train_data(prepare(table) if prepare else table, split)
+    del table
+    bundle = train_models(data, params)
+    metrics = evaluate(bundle, data.test, data.val, read_oracle(folder, split.test))
+    ratios = {name: metrics[part]["lgbm"][m] / metrics[part]["oracle"][m] for name, (part, m) in RATIOS.items()}
+    return split, bundle, metrics, ratios
+
+
 def run_job(seed: int, variant: str, work: str, customers: int = 20000) -> dict[str, Any]:
     cache = Path(work) / f"params_c{customers}_s{seed}_{variant}.json"
     params = {**DEFAULT_PARAMS, "lgbm": {**LGBM_PARAMS, **VARIANTS[variant][0]}}
@@ -82,15 +103,7 @@ def run_job(seed: int, variant: str, work: str, customers: int = 20000) -> dict[
         if saved.get("key") == key:
             return {**saved, "reused": True}
     url, folder = dataset(Path(work), customers, 24, seed)
-    with connect(url) as wh:
-        tables = load_tables(wh)
-    split = split_months(labelled_months(tables))
-    table = feature_table(tables, split.train + split.val + [split.test])
-    data = make_train_data(table.loc[table["label"].notna()].reset_index(drop=True), split)
-    del table
-    bundle = train_models(data, params)
-    metrics = evaluate(bundle, data.test, data.val, read_oracle(folder, split.test))
-    ratios = {name: metrics[part]["lgbm"][m] / metrics[part]["oracle"][m] for name, (part, m) in RATIOS.items()}
+    split, bundle, metrics, ratios = fit_on_dataset(url, folder, params)
     out = {"key": key, "seed": seed, "variant": variant, "ratios": ratios, "test_month": split.test,
            "lgbm_seconds": bundle.info["seconds"]["lgbm"], "rounds": bundle.info["details"]["lgbm"]["best_iterations"],
            "load_end": os.getloadavg()[0],

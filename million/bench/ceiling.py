@@ -37,23 +37,24 @@ def without_duration(h: OracleInputs, state: State, traits: Traits) -> pd.Series
     """P(label) averaged over the durations an intent of its age can still have (uniform draw)."""
     active = state.intent_left > 0
     lo, hi = INTENT_MONTHS
-    by_left = {}
+    by_left = []  # row l-1: everybody in an intent given l months left
     for left in range(1, hi + 1):
         s = state.copy()
         s.intent_left = np.where(active, left, 0)
-        by_left[left] = _probabilities(h, s, traits)
-    out = _probabilities(h, state, traits)
-    ids = out.index
+        by_left.append(_probabilities(h, s, traits))
+    ids = by_left[0].index
+    probs = np.stack([p.to_numpy() for p in by_left])
     age = pd.Series(state.intent_age, index=h.customer_ids).reindex(ids).to_numpy()
     act = pd.Series(active, index=h.customer_ids).reindex(ids).to_numpy()
+    cols = np.arange(len(ids))
     total, count = np.zeros(len(ids)), np.zeros(len(ids))
     for d in range(lo, hi + 1):  # an intent still running at age a had a duration d > a
-        left = d - age
-        for value, p in by_left.items():
-            m = act & (left == value)
-            total[m] += p.to_numpy()[m]
-            count[m] += 1
-    return pd.Series(np.where(act & (count > 0), total / np.maximum(count, 1), out.to_numpy()), index=ids)
+        ok = act & (d - age >= 1)
+        total[ok] += probs[d - age[ok] - 1, cols[ok]]
+        count[ok] += 1
+    # Outside an intent every copy is the unaltered state, and the Monte Carlo draws are the same in each
+    # call (common random numbers), so any row of `probs` is that customer's own probability.
+    return pd.Series(np.where(act, total / np.maximum(count, 1), probs[0]), index=ids)
 
 
 def ceilings(h: OracleInputs) -> pd.DataFrame:

@@ -43,7 +43,9 @@ def top_k(y: np.ndarray, s: np.ndarray, frac: float) -> dict[str, float]:
 
 
 def expected_precision(truth: np.ndarray, score: np.ndarray) -> dict[str, float]:
-    """expected_precision_top{1,5,10}: the mean true probability among the top k by `score`."""
+    """expected_precision_top{1,5,10}: the mean true probability (`truth`, the oracle's) among the top k by
+    `score`, i.e. the precision expected over every way the next 3 months could have gone, free of the one
+    realisation's luck."""
     truth = np.asarray(truth, dtype=float)
     out = {}
     for f in TOP_FRACTIONS:
@@ -63,11 +65,9 @@ def calibration_curve(y: np.ndarray, p: np.ndarray) -> list[dict[str, float]]:
     return rows
 
 
-def score_metrics(y: np.ndarray, score: np.ndarray, prob: np.ndarray | None,
-                  truth: np.ndarray | None = None) -> dict[str, Any]:
-    """Ranking and probability metrics. `truth`: the oracle's true probabilities of the same rows; with it,
-    expected_precision_top* is the mean true probability among the top k, i.e. the precision expected
-    over every way the next 3 months could have gone, free of the one realisation's luck."""
+def score_metrics(y: np.ndarray, score: np.ndarray, prob: np.ndarray | None) -> dict[str, Any]:
+    """Ranking and probability metrics of one realised outcome `y` (expected_precision adds the ones
+    under the oracle's true probabilities)."""
     y = np.asarray(y, dtype=float)
     out: dict[str, Any] = {"n": int(len(y)), "positives": int(y.sum()), "base_rate": float(y.mean()) if len(y) else 0.0}
     if len(y) == 0 or y.min() == y.max():
@@ -78,8 +78,6 @@ def score_metrics(y: np.ndarray, score: np.ndarray, prob: np.ndarray | None,
         t = top_k(y, score, f)
         out[f"precision_top{int(f * 100)}"] = t["precision"]
         out[f"recall_top{int(f * 100)}"] = t["recall"]
-    if truth is not None:
-        out.update(expected_precision(truth, score))
     out["lift_top10"] = out["precision_top10"] / out["base_rate"]
     if prob is not None:
         out["brier"] = float(brier_score_loss(y, prob))

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from million.propensity.evaluate import check_targets, expected_top1, score_metrics, top_k
+from million.propensity.evaluate import check_targets, expected_precision, expected_top1, score_metrics, top_k
 
 
 def test_top_k_shares_ties() -> None:
@@ -43,10 +43,10 @@ def test_expected_precision_is_the_mean_true_probability_of_the_top() -> None:
     rng = np.random.default_rng(1)
     p = rng.beta(0.3, 6, 5000)
     y = (rng.random(p.size) < p).astype(float)
-    by_truth = score_metrics(y, p, None, truth=p)
+    by_truth = expected_precision(p, p)
     k = 50
     assert by_truth["expected_precision_top1"] == pytest.approx(np.sort(p)[::-1][:k].mean())
-    noisy = score_metrics(y, p + rng.normal(0, 0.2, p.size), None, truth=p)
+    noisy = expected_precision(p, p + rng.normal(0, 0.2, p.size))
     assert noisy["expected_precision_top1"] < by_truth["expected_precision_top1"]  # ranking by the truth is best
     assert "expected_precision_top1" not in score_metrics(y, p, None)
 
