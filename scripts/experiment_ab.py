@@ -56,7 +56,7 @@ RULE_EN = (
     "decision and is evaluated afterwards."
 )
 JOB = ("import sys, json; sys.path[:0] = [{root!r}, {root!r} + '/scripts']; from experiment_params import run_job; "
-       "print('RESULT ' + json.dumps(run_job({seed}, 'current', {work!r}), default=float))")
+       "print('RESULT ' + json.dumps(run_job({seed}, 'current', {work!r}, {customers}), default=float))")
 
 
 def git(*args: str, cwd: Path = ROOT) -> str:
@@ -83,8 +83,8 @@ def arm_work(work: Path, commit: str, seeds: list[int], customers: int) -> Path:
     return folder
 
 
-def run_arm_job(tree: Path, folder: Path, seed: int) -> dict[str, Any]:
-    code = JOB.format(root=str(tree), seed=seed, work=str(folder))
+def run_arm_job(tree: Path, folder: Path, seed: int, customers: int = 20000) -> dict[str, Any]:
+    code = JOB.format(root=str(tree), seed=seed, work=str(folder), customers=customers)
     done = subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True)
     lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
     if done.returncode or not lines:
@@ -122,7 +122,7 @@ def main() -> None:
     t0 = time.perf_counter()
     todo = [(arm, s) for s in args.seeds for arm in commits]
     with ThreadPoolExecutor(args.workers) as pool:
-        futures = {(arm, s): pool.submit(run_arm_job, trees[arm], folders[arm], s) for arm, s in todo}
+        futures = {(arm, s): pool.submit(run_arm_job, trees[arm], folders[arm], s, args.customers) for arm, s in todo}
         jobs: dict[str, list[dict[str, Any]]] = {arm: [] for arm in commits}
         for (arm, s), f in futures.items():
             j = f.result()
