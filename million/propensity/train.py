@@ -35,26 +35,14 @@ from million.contract import MILLION
 from million.propensity.bundle import ModelBundle, SignedLog
 from million.propensity.calibration import fit_platt
 from million.propensity.evaluate import evaluate_val
-from million.propensity.features import (
-    FEATURE_COLUMNS,
-    MONEY_FEATURES,
-    SMOOTH,
-    THRESHOLD_FEATURES,
-    threshold_features,
-)
+from million.propensity.features import FEATURE_COLUMNS, MONEY_FEATURES, SMOOTH, threshold_features
 from million.propensity.split import MonthSplit
 
 # max_depth bounds the cost of exact TreeSHAP (per tree ~ leaves x depth^2), so explaining one customer
 # online stays at a few milliseconds.
-# Monotone constraints: with every other feature fixed, raising a threshold feature means a higher threshold
-# for the same customer and the same future, so the answer "reaches it" can only go from yes to no. Each
-# threshold feature is therefore constrained to lower the score (-1); the model need not learn from a
-# few hundred crossings a month that a bigger gap is harder to close.
-MONOTONE = [-1 if c in THRESHOLD_FEATURES else 0 for c in FEATURE_COLUMNS]
 LGBM_PARAMS: dict[str, Any] = {
     "objective": "binary", "learning_rate": 0.05, "num_leaves": 63, "max_depth": 7, "min_data_in_leaf": 100,
     "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0, "max_bin": 127,
-    "monotone_constraints": MONOTONE, "monotone_constraints_method": "intermediate",
     "verbose": -1,
 }
 DEFAULT_PARAMS: dict[str, Any] = {
