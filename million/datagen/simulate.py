@@ -243,25 +243,58 @@ def _customer_base(pop: Population, cids: np.ndarray, mlist: list[str], state: S
     })
 
 
+def _reached(s: State, traits: Traits, idx: np.ndarray, markets: np.ndarray,
+             rng: np.random.Generator) -> np.ndarray:
+    """(len(idx), paths) booleans: did customer idx[i] reach 1M in one of the next 3 months in future
+    `path`? Future `path` follows market returns markets[path], shared by every customer as in the
+    generator; each customer's own draws come from `rng`."""
+    paths = markets.shape[0]
+    rep = np.repeat(idx, paths)
+    path = np.tile(np.arange(paths), idx.size)
+    st, tr = s.take(rep), traits.take(rep)
+    hit = np.zeros(rep.size, bool)
+    for j in range(3):
+        advance(st, tr, markets[path, j], rng)
+        hit |= np.round(st.bal * 100).astype(np.int64).sum(axis=1) >= MILLION * 100
+    return hit.reshape(idx.size, paths)
+
+
+def _prospects(s: State) -> np.ndarray:
+    total = np.round(s.bal * 100).astype(np.int64).sum(axis=1)
+    alive = s.bal.sum(axis=1) > 0
+    return np.flatnonzero(alive & (total < MILLION * 100))
+
+
 def oracle_probabilities(s: State, traits: Traits, cids: np.ndarray, as_of: str, seed: int,
                          chunk: int = 4000) -> pd.DataFrame:
     """True P(total_assets >= 1M in one of the next 3 months) for prospects at `as_of`, by Monte Carlo
     over the same dynamics, integrating over the shared market factor. The random streams depend on
     `seed` only, so two calls on altered copies of one state compare with common random numbers."""
-    total = np.round(s.bal * 100).astype(np.int64).sum(axis=1)
-    alive = s.bal.sum(axis=1) > 0
-    prospects = np.flatnonzero(alive & (total < MILLION * 100))
+    prospects = _prospects(s)
     rng = np.random.default_rng([seed, 7])
     markets = rng.normal(MARKET_MU, MARKET_SD, (ORACLE_PATHS, 3))
     probs = np.empty(prospects.size)
     for start in range(0, prospects.size, chunk):
         idx = prospects[start:start + chunk]
-        rep = np.repeat(idx, ORACLE_PATHS)
-        path = np.tile(np.arange(ORACLE_PATHS), idx.size)
-        st, tr = s.take(rep), traits.take(rep)
-        hit = np.zeros(rep.size, bool)
-        for j in range(3):
-            advance(st, tr, markets[path, j], rng)
-            hit |= np.round(st.bal * 100).astype(np.int64).sum(axis=1) >= MILLION * 100
-        probs[start:start + chunk] = hit.reshape(idx.size, ORACLE_PATHS).mean(axis=1)
+        probs[start:start + chunk] = _reached(s, traits, idx, markets, rng).mean(axis=1)
     return pd.DataFrame({"customer_id": cids[prospects], "as_of": as_of, "p_true": np.round(probs, 4)})
+
+
+def redraw_outcomes(h: OracleInputs, customer_ids: np.ndarray, futures: int, seed: int = 0,
+                    chunk_rows: int = 2_000_000) -> np.ndarray:
+    """(len(customer_ids), futures) booleans: the label of each customer in `futures` fresh draws of the
+    3 months after h.as_of, from the generator's own dynamics. One future is one market path shared by all
+    customers plus each customer's own draws, so outcomes are correlated exactly as in the data (labels of
+    one real month are one such future). Customers must be prospects at h.as_of."""
+    pos = pd.Series(np.arange(h.customer_ids.size), index=h.customer_ids)
+    idx = pos.reindex(customer_ids).to_numpy()
+    if np.isnan(idx.astype(float)).any():
+        raise KeyError("有客户不在生成数据中")
+    idx = idx.astype(np.int64)
+    if not np.isin(idx, _prospects(h.state)).all():
+        raise ValueError(f"有客户在 {h.as_of} 不是潜客（总资产已达100万）")
+    rng = np.random.default_rng([h.seed, seed, 11])
+    markets = rng.normal(MARKET_MU, MARKET_SD, (futures, 3))
+    step = max(1, chunk_rows // futures)
+    return np.concatenate([_reached(h.state, h.traits, idx[i:i + step], markets, rng)
+                           for i in range(0, idx.size, step)])

@@ -21,14 +21,19 @@ CALIBRATION_EDGES = (0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0
 SCORER_TITLES = {**MODEL_TITLES, "naive": "朴素基线（按当前总资产排序）", "oracle": "Oracle（真实概率，上限）"}
 
 
+def top_weights(s: np.ndarray, k: int) -> np.ndarray:
+    """Each row's share of the top k by score `s`: 1 above the cut, and the places left at the cut shared
+    out evenly among the rows tied there (a depth-4 tree has only 16 distinct scores, so a plain sort would
+    pick positives by row order). Sums to k; positives in the top k = weights @ y."""
+    s = np.asarray(s, dtype=float)
+    cut = np.sort(s)[::-1][k - 1]
+    above, at = s > cut, s == cut
+    return np.where(above, 1.0, np.where(at, (k - above.sum()) / at.sum(), 0.0))
+
+
 def _top_hits(y: np.ndarray, s: np.ndarray, k: int) -> float:
-    """Expected positives among the k highest scores, ties at the cut shared out evenly (a depth-4
-    tree has only 16 distinct scores, so a plain sort would pick positives by row order)."""
-    order = np.sort(s)[::-1]
-    cut = order[k - 1]
-    above = s > cut
-    at = s == cut
-    return float(y[above].sum() + (k - above.sum()) * y[at].mean())
+    """Expected positives among the k highest scores (ties at the cut shared out, see top_weights)."""
+    return float(top_weights(s, k) @ np.asarray(y, dtype=float))
 
 
 def top_count(n: int, frac: float) -> int:
