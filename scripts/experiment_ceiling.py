@@ -31,6 +31,7 @@ import pandas as pd  # noqa: E402
 
 from million.bench.ceiling import CEILINGS, ceilings  # noqa: E402
 from million.bench.experiment import machine_text, run_machine, save_report  # noqa: E402
+from million.bench.pass_chance import EXPECTED_RATIO_CAVEAT  # noqa: E402
 from million.datagen.simulate import generate  # noqa: E402
 from million.fmt import md_table  # noqa: E402
 from million.propensity import months as mo  # noqa: E402
@@ -117,6 +118,7 @@ def render_md(r: dict[str, Any]) -> str:
         "在期望意义上就是缺少这些信息的任何模型的期望前1%精确率比的上限（单份数据只有一百多位前1%客户，"
         "逐份看会有几个千分点的起伏）。模型能从行为中看到储蓄率和活跃度的噪声痕迹，"
         "所以它的实际上限介于第一列与最后一列之间。", "",
+        EXPECTED_RATIO_CAVEAT, "",
         f"每份数据 {r['customers']:,} 位客户 × 24 个月；人群与模型相同（T-2..T 三个月都有记录的潜客）。", "",
         md_table(pd.DataFrame(rows)), "",
         "## LightGBM 的期望前1%精确率比（读自各自的结果文件）", "",

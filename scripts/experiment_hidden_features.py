@@ -35,6 +35,7 @@ from bench_models import dataset  # noqa: E402
 from experiment_params import fit_on_dataset  # noqa: E402
 
 from million.bench.experiment import machine_text, run_machine, save_report, seed_arguments  # noqa: E402
+from million.bench.pass_chance import EXPECTED_RATIO_CAVEAT  # noqa: E402
 from million.fmt import md_table  # noqa: E402
 
 HIDDEN = {"save_rate": "储蓄率", "active": "活跃度（长期水平）"}
@@ -116,6 +117,7 @@ def render_md(r: dict[str, Any]) -> str:
         "诊断，不是模型：每份数据按种子重新生成，取出每位客户的真实储蓄率与活跃度（长期水平），作为两个额外特征，"
         "其余与 `make artifacts` 完全相同（默认参数、阈值增广、3 个种子装袋、验证月早停与校准）。"
         "数字都是期望前1%精确率比（前1%客户的 Oracle 真实概率均值之比），另列实际前1%精确率比与 PR-AUC 比。", "",
+        EXPECTED_RATIO_CAVEAT, "",
         f"每份数据 {r['customers']:,} 位客户 × 24 个月。LightGBM（现行）读自 A/B 报告的基准（提交 "
         f"`{(r['model_commit'] or '')[:10]}`），两列 Oracle 上限读自 bench/results/ceiling.json。", "",
         md_table(df), "",

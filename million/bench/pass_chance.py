@@ -14,6 +14,13 @@ from typing import Any
 import numpy as np
 
 TARGET = 0.90
+# For reports that put a model's expected ratio next to the ceilings' (measured 2026-12-06, pass_chance.md).
+EXPECTED_RATIO_CAVEAT = (
+    "注意：Oracle 的概率是有限条蒙特卡洛路径的估计。Oracle 和各上限按这些带误差的概率选出前1%，又用同一批路径的概率"
+    "计算期望命中，所以它们的期望命中偏高（赢家诅咒）；模型的前1%不是按这些误差选的，它的期望命中没有偏差。"
+    "因此模型的期望比值（分母是 Oracle 的）偏低，不能与上限的比值直接比较。"
+    "在同一尺度上（把测试月之后的 3 个月重新抽取多次）的比较见 bench/results/pass_chance.md。"
+)
 
 
 def hits_per_future(weights: dict[str, np.ndarray], outcomes: np.ndarray) -> dict[str, np.ndarray]:
