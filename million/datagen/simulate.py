@@ -15,6 +15,7 @@ from million.datagen.dynamics import State, Traits, advance, initial_holdings, s
 from million.datagen.population import Population, make_population
 
 ORACLE_PATHS = 200
+CHECK_STREAM = 8  # the random stream of oracle.csv's independent second estimate, p_check
 MARKET_MU, MARKET_SD = 0.003, 0.03
 
 
@@ -194,7 +195,14 @@ def generate(customers: int = 20000, months: int = 24, seed: int = 42, end_month
             progress(1)
     behavior = pd.concat(frames, ignore_index=True)
     base = _customer_base(pop, cids, mlist, state, e_hist, behavior, rng)
-    oracle = oracle_probabilities(oracle_state, traits, cids, mlist[oracle_month], seed) if oracle_state else pd.DataFrame()
+    oracle = pd.DataFrame()
+    if oracle_state:
+        oracle = oracle_probabilities(oracle_state, traits, cids, mlist[oracle_month], seed)
+        # p_check: a second estimate from independent paths. p_true ranks the oracle; its top 1% is partly
+        # there by Monte Carlo noise, so p_true overstates its own hits (winner's curse). Expected hits
+        # measured with p_check are free of that for every ranking (see evaluate.expected_precision).
+        oracle["p_check"] = oracle_probabilities(oracle_state, traits, cids, mlist[oracle_month], seed,
+                                                 stream=CHECK_STREAM)["p_true"].to_numpy()
     hidden = (OracleInputs(oracle_state, traits, cids, mlist[oracle_month], seed)
               if keep_hidden and oracle_state else None)
     return Generated(base, behavior, oracle, hidden)
@@ -266,12 +274,13 @@ def _prospects(s: State) -> np.ndarray:
 
 
 def oracle_probabilities(s: State, traits: Traits, cids: np.ndarray, as_of: str, seed: int,
-                         chunk: int = 4000) -> pd.DataFrame:
+                         chunk: int = 4000, stream: int = 7) -> pd.DataFrame:
     """True P(total_assets >= 1M in one of the next 3 months) for prospects at `as_of`, by Monte Carlo
     over the same dynamics, integrating over the shared market factor. The random streams depend on
-    `seed` only, so two calls on altered copies of one state compare with common random numbers."""
+    `seed` and `stream` only, so two calls on altered copies of one state compare with common random
+    numbers; another `stream` gives an independent estimate."""
     prospects = _prospects(s)
-    rng = np.random.default_rng([seed, 7])
+    rng = np.random.default_rng([seed, stream])
     markets = rng.normal(MARKET_MU, MARKET_SD, (ORACLE_PATHS, 3))
     probs = np.empty(prospects.size)
     for start in range(0, prospects.size, chunk):

@@ -91,13 +91,14 @@ def score_metrics(y: np.ndarray, score: np.ndarray, prob: np.ndarray | None) -> 
     return out
 
 
-def read_oracle(data_dir: Path | None, month: str) -> pd.Series | None:
-    """p_true by customer_id from <data>/oracle.csv when it covers `month` (mock data only)."""
+def read_oracle(data_dir: Path | None, month: str, column: str = "p_true") -> pd.Series | None:
+    """`column` by customer_id from <data>/oracle.csv when it covers `month` (mock data only): p_true, the
+    oracle's probability, or p_check, its independent second estimate (None in files from before it)."""
     if data_dir is None or not (data_dir / "oracle.csv").exists():
         return None
     o = pd.read_csv(data_dir / "oracle.csv", dtype={"customer_id": str, "as_of": str})
     o = o.loc[o["as_of"] == month]
-    return None if o.empty else o.set_index("customer_id")["p_true"].astype(float)
+    return None if o.empty or column not in o else o.set_index("customer_id")[column].astype(float)
 
 
 def scorers(bundle: ModelBundle, rows: pd.DataFrame, val: pd.DataFrame,
@@ -119,14 +120,19 @@ def scorers(bundle: ModelBundle, rows: pd.DataFrame, val: pd.DataFrame,
 
 
 def evaluate(bundle: ModelBundle, data_test: pd.DataFrame, data_val: pd.DataFrame,
-             oracle: pd.Series | None) -> dict[str, Any]:
+             oracle: pd.Series | None, check: pd.Series | None = None) -> dict[str, Any]:
     """Metrics per scorer on the test month, overall and in the band; rows without an oracle value
-    are left out of the oracle's numbers only (its coverage is reported)."""
+    are left out of the oracle's numbers only (its coverage is reported). Expected precision takes the true
+    probabilities from `check` (oracle.csv's p_check, independent of the oracle's ranking) when given, else
+    from the oracle's own p_true, which overstates the oracle's own top k (winner's curse)."""
     y = data_test["label"].to_numpy(dtype=float)
     in_band = ((data_test["aum_cur"] >= BAND[0]) & (data_test["aum_cur"] < BAND[1])).to_numpy()
     result: dict[str, Any] = {"overall": {}, "band": {}}
     scores = scorers(bundle, data_test, data_val, oracle)
     truth = scores["oracle"][0] if "oracle" in scores else None
+    if truth is not None and check is not None:
+        truth = check.reindex(data_test["customer_id"]).to_numpy(dtype=float)
+    result["expected_truth"] = None if truth is None else ("p_check" if check is not None else "p_true")
     for name, (score, prob) in scores.items():
         have = ~np.isnan(score)
         for part, mask in (("overall", have), ("band", have & in_band)):
@@ -157,14 +163,30 @@ TARGETS = (
 )
 
 
-def expected_top1(metrics: dict[str, Any]) -> dict[str, float] | None:
+def expected_top1(metrics: dict[str, Any]) -> dict[str, Any] | None:
     """LightGBM's and the oracle's expected precision at the top 1% (mean true probability of their top
-    1%), and the ratio: the precision target without the test month's luck. Not a target itself."""
+    1%), the ratio (the precision target without the test month's luck; not a target itself) and `truth`,
+    which probabilities measured it (p_check: independent of the oracle's ranking; p_true: its own)."""
     lg, orc = metrics["overall"].get(SERVED_MODEL, {}), metrics["overall"].get("oracle", {})
     if "expected_precision_top1" not in lg or not orc.get("expected_precision_top1"):
         return None
     return {"lgbm": lg["expected_precision_top1"], "oracle": orc["expected_precision_top1"],
-            "ratio": lg["expected_precision_top1"] / orc["expected_precision_top1"]}
+            "ratio": lg["expected_precision_top1"] / orc["expected_precision_top1"],
+            "truth": metrics.get("expected_truth", "p_true")}
+
+
+def expected_sentence(e: dict[str, Any]) -> str:
+    """One Chinese sentence for reports: `expected_top1`'s numbers and what measured them."""
+    if e.get("truth") == "p_check":
+        how = ("按 Oracle 的第二次独立估计（oracle.csv 的 p_check，与 Oracle 排序所用的 p_true 来自不同的蒙特卡洛路径）"
+               "计的期望（前1%客户真实概率的平均，去掉测试月一次结果的运气）")
+        bias = ""
+    else:
+        how = "按 Oracle 自己的概率（p_true）计的期望（前1%客户真实概率的平均，去掉测试月一次结果的运气）"
+        bias = ("Oracle 的前1%部分因蒙特卡洛估计误差入选，按它自己的概率算的期望偏高，所以这个比值偏低"
+                "（数据中没有独立估计 p_check 时只能这样算）。")
+    return (f"{how}：LightGBM {e['lgbm']:.4f}，Oracle {e['oracle']:.4f}，比值 {e['ratio']:.3f}"
+            f"（参考，不是目标；目标按测试月实际结果计算）。{bias}")
 
 
 def check_targets(metrics: dict[str, Any]) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ import pandas as pd
 
 from million.fmt import md_table, pct
 from million.propensity.bundle import MODEL_TITLES
-from million.propensity.evaluate import SCORER_TITLES, expected_top1, top_count
+from million.propensity.evaluate import SCORER_TITLES, expected_sentence, expected_top1, top_count
 
 COLUMNS = {"n": "样本", "positives": "达到100万", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "brier": "Brier",
            "precision_top1": "前1%精确率", "precision_top5": "前5%精确率", "precision_top10": "前10%精确率",
@@ -48,12 +48,10 @@ def _expected(metrics: dict[str, Any]) -> str:
     if e is None:
         return ""
     k = top_count(metrics["overall"]["lgbm"]["n"], 0.01)
-    return (f"\n前1%只有 {k} 位客户，一次实际结果的运气很大。按 Oracle 的真实概率计算期望（各自前1%客户真实概率的平均），"
-            f"LightGBM 前1%的期望精确率 {e['lgbm']:.4f}，Oracle {e['oracle']:.4f}，比值 {e['ratio']:.3f}"
-            "（参考，不是目标；目标按测试月实际结果计算）。Oracle 知道模型看不到的隐藏状态（如意向会持续几个月），"
-            "去掉这些信息后的 Oracle 能达到的上限见 bench/results/ceiling.md。Oracle 的概率是蒙特卡洛估计，"
-            "它的前1%部分因估计误差入选，按它自己的概率算的期望偏高，所以这个比值偏低；把测试月之后的 3 个月"
-            "重新抽取多次、数各排序达标的比例，见 bench/results/pass_chance.md。\n")
+    return (f"\n前1%只有 {k} 位客户，一次实际结果的运气很大。{expected_sentence(e)}"
+            "Oracle 知道模型看不到的隐藏状态（如意向会持续几个月），去掉这些信息后的 Oracle 能达到的上限见 "
+            "bench/results/ceiling.md；把测试月之后的 3 个月重新抽取多次、数各排序达标的比例，见 "
+            "bench/results/pass_chance.md。\n")
 
 
 def _refit(info: dict[str, Any]) -> str:

@@ -104,7 +104,7 @@ def run(ctx: BuildContext) -> dict[str, Any]:
 
     bar.set_postfix_str("评估")
     oracle = read_oracle(ctx.data_dir, split.test)
-    metrics = evaluate(bundle, data.test, data.val, oracle)
+    metrics = evaluate(bundle, data.test, data.val, oracle, read_oracle(ctx.data_dir, split.test, "p_check"))
     targets = check_targets(metrics)
     oot_auc = {k: metrics["overall"][k].get("roc_auc") for k in MODEL_KEYS}
     bundle.info.update({"oot_auc": oot_auc, "oot_pr_auc": {k: metrics["overall"][k].get("pr_auc") for k in MODEL_KEYS},

@@ -90,7 +90,7 @@ def test_hex_id_style(runs: tuple[Path, Path]) -> None:
 
 def test_oracle_is_written_with_its_month(runs: tuple[Path, Path]) -> None:
     oracle = pd.read_csv(runs[0] / "csv" / "oracle.csv")
-    assert list(oracle.columns) == ["customer_id", "as_of", "p_true"]
+    assert list(oracle.columns) == ["customer_id", "as_of", "p_true", "p_check"]
     assert set(oracle["as_of"]) == {"2025-09"}  # 2025-05..2025-12: T = 2025-09 leaves T+1..T+3 observed
 
 

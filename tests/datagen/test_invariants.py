@@ -211,6 +211,18 @@ def test_oracle_covers_exactly_the_prospects_at_its_month(dataset: DataSet) -> N
     assert 0 < o["p_true"].mean() < 0.2
 
 
+def test_p_check_is_an_independent_second_estimate(dataset: DataSet) -> None:
+    """Same probabilities from other Monte Carlo paths: close to p_true, equal in the mean, not a copy."""
+    o = dataset.oracle
+    assert o["p_check"].between(0, 1).all()
+    mid = o.loc[o["p_true"].between(0.2, 0.8)]
+    assert len(mid) > 10 and (mid["p_check"] != mid["p_true"]).mean() > 0.8
+    assert np.corrcoef(o["p_true"], o["p_check"])[0, 1] > 0.95
+    # each is a 200-path estimate: their difference has sd <= sqrt(2 * 0.25 / 200) = 0.05
+    assert (o["p_check"] - o["p_true"]).abs().max() < 0.25
+    assert abs(o["p_check"].mean() - o["p_true"].mean()) < 0.005
+
+
 def test_oracle_probability_predicts_the_realised_label(dataset: DataSet) -> None:
     """The oracle is the true probability: customers it rates high cross 1M far more often."""
     b = dataset.behavior

@@ -1,9 +1,21 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from million.propensity.evaluate import check_targets, expected_precision, expected_top1, score_metrics, top_k
+from million.propensity.bundle import MODEL_KEYS
+from million.propensity.evaluate import (
+    check_targets,
+    evaluate,
+    expected_precision,
+    expected_sentence,
+    expected_top1,
+    score_metrics,
+    top_count,
+    top_k,
+    top_weights,
+)
 
 
 def test_top_k_shares_ties() -> None:
@@ -53,5 +65,45 @@ def test_expected_precision_is_the_mean_true_probability_of_the_top() -> None:
 
 def test_evaluate_reports_expected_precision_against_the_oracle() -> None:
     m = {"overall": {"lgbm": {"expected_precision_top1": 0.72}, "oracle": {"expected_precision_top1": 0.8}}}
-    assert expected_top1(m) == pytest.approx({"lgbm": 0.72, "oracle": 0.8, "ratio": 0.9})
+    e = expected_top1(m)
+    assert e is not None and e.pop("truth") == "p_true"  # files from before p_check
+    assert e == pytest.approx({"lgbm": 0.72, "oracle": 0.8, "ratio": 0.9})
+    assert expected_top1({**m, "expected_truth": "p_check"})["truth"] == "p_check"  # type: ignore[index]
     assert expected_top1({"overall": {"lgbm": {"precision_top1": 0.7}}}) is None
+    assert "偏低" in expected_sentence(e | {"truth": "p_true"}) and "偏低" not in expected_sentence(e | {"truth": "p_check"})
+
+
+class _ScoreBundle:
+    """Every model scores a row by its column x (enough for evaluate's bookkeeping)."""
+    calibrators = {k: (lambda r: 1 / (1 + np.exp(-r))) for k in MODEL_KEYS}
+
+    def matrix(self, rows: pd.DataFrame) -> np.ndarray:
+        return rows[["x"]].to_numpy(dtype=float)
+
+    def raw_logit(self, _key: str, X: np.ndarray) -> np.ndarray:
+        return X[:, 0]
+
+
+def test_an_independent_estimate_removes_the_oracles_winners_curse() -> None:
+    """The oracle ranks by a Monte Carlo estimate p_true; judged by that same estimate, its top 1% looks better
+    than it is. A second, independent estimate (p_check) measures every ranking without that bias."""
+    rng = np.random.default_rng(4)
+    n, paths = 20_000, 200
+    p = rng.beta(0.3, 6, n)
+    p_true, p_check = rng.binomial(paths, p) / paths, rng.binomial(paths, p) / paths
+    rows = pd.DataFrame({"customer_id": [f"C{i:05d}" for i in range(n)], "label": (rng.random(n) < p).astype(float),
+                         "aum_cur": 600_000.0, "x": np.log(p / (1 - p)) + rng.normal(0, 0.5, n)})
+    oracle = pd.Series(p_true, index=rows["customer_id"])
+    check = pd.Series(p_check, index=rows["customer_id"])
+    old = evaluate(_ScoreBundle(), rows, rows, oracle)  # type: ignore[arg-type]
+    new = evaluate(_ScoreBundle(), rows, rows, oracle, check)  # type: ignore[arg-type]
+    assert (old["expected_truth"], new["expected_truth"]) == ("p_true", "p_check")
+    k = top_count(n, 0.01)
+    w = top_weights(p_true, k)
+    assert new["overall"]["oracle"]["expected_precision_top1"] == pytest.approx(w @ p_check / k)
+    real = w @ p / k  # what the oracle's top 1% is really worth
+    assert old["overall"]["oracle"]["expected_precision_top1"] - real > 0.01  # the curse, clearly
+    assert abs(new["overall"]["oracle"]["expected_precision_top1"] - real) < 0.01
+    # the model's top 1% was not picked by p_true's noise: both estimates value it alike
+    assert old["overall"]["lgbm"]["expected_precision_top1"] == pytest.approx(
+        new["overall"]["lgbm"]["expected_precision_top1"], abs=0.01)

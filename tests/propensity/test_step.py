@@ -27,11 +27,13 @@ def test_outputs_and_metrics(built_artifacts: Path) -> None:
             assert 0.5 < got["roc_auc"] <= 1 and 0 < got["pr_auc"] <= 1, (part, key)
             assert {"precision_top1", "precision_top5", "precision_top10", "recall_top10", "lift_top10"} <= set(got)
     assert {t["id"] for t in m["targets"]} >= {"pr_auc_vs_oracle", "brier_vs_oracle", "pr_auc_vs_naive"}
-    # expected precision: the oracle's own top 1% has the highest mean true probability of all scorers
+    # expected precision, measured with the oracle's independent second estimate (p_check): the oracle's
+    # top 1% has the highest mean true probability of all scorers
+    assert m["test"]["expected_truth"] == m["expected_top1_vs_oracle"]["truth"] == "p_check"
     exp = {k: m["test"]["overall"][k]["expected_precision_top1"] for k in (*MODEL_KEYS, "naive", "oracle")}
     assert max(exp, key=exp.get) == "oracle" and 0 < exp["lgbm"] <= exp["oracle"] <= 1
     assert m["expected_top1_vs_oracle"]["ratio"] == exp["lgbm"] / exp["oracle"]
-    assert "期望精确率" in p["card"].read_text(encoding="utf-8")
+    assert "p_check" in p["card"].read_text(encoding="utf-8")
     # the validation metrics are the validated models' (out of time), as stored in the bundle
     assert set(m["val"]) == set(MODEL_KEYS) and all(0 < v["pr_auc"] <= 1 for v in m["val"].values())
     # LightGBM ranks better than "richest first" even on the small data
