@@ -96,6 +96,7 @@ def test_script_redraws_ceilings_of_another_seed(tmp_path: Path) -> None:
     assert set(run["scorers"]) == {"naive", "no_duration", "no_duration_saving", "no_duration_saving_engagement"}
     for v in run["scorers"].values():
         assert 0 <= v["pass_rate"] <= 1 and v["p05"] <= v["median"] <= v["p95"]
+        assert 0 < v["expected_ratio_check"] < 1.2
     # ranking by current AUM is far worse than knowing everything but the intent's duration
     assert run["scorers"]["no_duration"]["mean"] > run["scorers"]["naive"]["mean"]
     assert "达标" in (tmp_path / "pass_chance.md").read_text()
