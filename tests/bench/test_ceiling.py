@@ -78,5 +78,8 @@ def test_script_reports_ceilings_and_reads_model_ratios(tmp_path: Path) -> None:
     assert run["seed"] == 5 and run["prospects"] > 100
     assert set(run["ratios"]) == set(ceiling.CEILINGS)
     assert all(0 < v <= 1.05 for v in run["ratios"].values())
-    assert report["model"] == {"make artifacts（默认数据）": {"42": 0.9}}  # JSON keys are strings
-    assert "信息上限" in (tmp_path / "out" / "ceiling.md").read_text()
+    assert set(run["ratios_check"]) == set(ceiling.CEILINGS) and all(0 < v <= 1.1 for v in run["ratios_check"].values())
+    # JSON keys are strings; a metrics file from before p_check measured with p_true
+    assert report["model"] == {"make artifacts（默认数据，按 p_true 计）": {"42": 0.9}}
+    md = (tmp_path / "out" / "ceiling.md").read_text()
+    assert "信息上限" in md and "按独立估计 p_check 计" in md
