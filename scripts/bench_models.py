@@ -33,7 +33,7 @@ from million.propensity.evaluate import (  # noqa: E402
     evaluate,
     expected_sentence,
     expected_top1,
-    read_oracle,
+    read_oracles,
     top_count,
 )
 from million.propensity.feature_store import feature_table  # noqa: E402
@@ -73,8 +73,7 @@ def run_one(url: str, folder: Path) -> dict[str, Any]:
     data = make_train_data(table.loc[table["label"].notna()].reset_index(drop=True), split)
     del table
     bundle = train_models(data, tick=lambda k: print(f"  训练 {k} …", flush=True))
-    metrics = evaluate(bundle, data.test, data.val, read_oracle(folder, split.test),
-                       read_oracle(folder, split.test, "p_check"))
+    metrics = evaluate(bundle, data.test, data.val, *read_oracles(folder, split.test))
     return {
         "customers": int(tables.base["customer_id"].nunique()), "behavior_rows": len(tables.behavior),
         "months": len(tables.months), "split": split.as_dict(), "rows": bundle.info["rows"],

@@ -29,27 +29,12 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from million.bench.ceiling import CEILINGS, ceilings  # noqa: E402
+from million.bench.ceiling import CEILING_TITLES, CEILINGS, ceilings, model_population  # noqa: E402
 from million.bench.experiment import machine_text, run_machine, save_report  # noqa: E402
 from million.bench.pass_chance import EXPECTED_RATIO_CAVEAT  # noqa: E402
 from million.datagen.simulate import generate  # noqa: E402
 from million.fmt import md_table  # noqa: E402
-from million.propensity import months as mo  # noqa: E402
 from million.propensity.evaluate import expected_precision  # noqa: E402
-
-TITLES = {
-    "no_duration": "不知道意向持续时长（知道处于意向中及已持续几个月）",
-    "no_duration_saving": "另外也不知道储蓄率（用总体均值）",
-    "no_duration_saving_engagement": "另外也不知道活跃度（用总体中位数）",
-}
-
-
-def model_population(behavior: pd.DataFrame, as_of: str) -> set[str]:
-    """Customers with behaviour rows at T-2, T-1 and T (the feature builder's 3-month lookback)."""
-    need = {mo.shift(as_of, -k) for k in range(3)}
-    rows = behavior.loc[behavior["stat_month"].isin(need)]
-    n = rows.groupby("customer_id")["stat_month"].nunique()
-    return set(n.index[n == len(need)])
 
 
 def one_seed(seed: int, customers: int) -> dict[str, Any]:
@@ -57,16 +42,15 @@ def one_seed(seed: int, customers: int) -> dict[str, Any]:
     g = generate(customers, 24, seed, keep_hidden=True)
     assert g.hidden is not None
     table = ceilings(g.hidden)
-    saved = g.oracle.set_index("customer_id")["p_true"]
-    saved_check = g.oracle.set_index("customer_id")["p_check"]
-    if not np.allclose(table["p_true"].to_numpy(), saved.reindex(table.index).to_numpy()):
+    saved = g.oracle.set_index("customer_id")
+    if not np.allclose(table["p_true"].to_numpy(), saved["p_true"].reindex(table.index).to_numpy()):
         raise RuntimeError(f"种子 {seed}：重算的 Oracle 与生成数据中的不一致")
-    table = table.loc[table.index.isin(model_population(g.behavior, g.hidden.as_of))]
+    table = table.loc[table.index.isin(model_population(g))]
     truth = table["p_true"].to_numpy()
     exp = {c: expected_precision(truth, table[c].to_numpy())["expected_precision_top1"] for c in ("p_true", *CEILINGS)}
     # measured again with the oracle's independent second estimate: p_true and the ceilings share Monte Carlo
     # draws, so valuing their top 1% by p_true rewards the noise that picked it (winner's curse)
-    check = saved_check.reindex(table.index).to_numpy()
+    check = saved["p_check"].reindex(table.index).to_numpy()
     exp_check = {c: expected_precision(check, table[c].to_numpy())["expected_precision_top1"]
                  for c in ("p_true", *CEILINGS)}
     return {"seed": seed, "as_of": g.hidden.as_of, "prospects": len(table), "expected_top1": exp,
@@ -116,9 +100,9 @@ def _ceiling_table(r: dict[str, Any], suffix: str) -> str:
     """Ceiling ratios per seed and their mean, measured with p_true (suffix "") or p_check ("_check")."""
     rows = [{"种子": x["seed"], "Oracle 月": x["as_of"], "潜客": x["prospects"],
              "Oracle 前1%期望精确率": round(x["expected_top1" + suffix]["p_true"], 4),
-             **{TITLES[c]: round(x["ratios" + suffix][c], 4) for c in CEILINGS}} for x in r["runs"]]
+             **{CEILING_TITLES[c]: round(x["ratios" + suffix][c], 4) for c in CEILINGS}} for x in r["runs"]]
     rows.append({"种子": "均值", "Oracle 月": "", "潜客": "", "Oracle 前1%期望精确率": "",
-                 **{TITLES[c]: round(r["mean" + suffix][c], 4) for c in CEILINGS}})
+                 **{CEILING_TITLES[c]: round(r["mean" + suffix][c], 4) for c in CEILINGS}})
     return md_table(pd.DataFrame(rows))
 
 

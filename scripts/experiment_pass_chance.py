@@ -29,9 +29,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from experiment_ceiling import TITLES, model_population  # noqa: E402
 
-from million.bench.ceiling import CEILINGS, ceilings  # noqa: E402
+from million.bench.ceiling import CEILING_TITLES, CEILINGS, ceilings, model_population  # noqa: E402
 from million.bench.experiment import machine_text, run_machine, save_report  # noqa: E402
 from million.bench.pass_chance import TARGET, hits_per_future, summarize  # noqa: E402
 from million.contract import MILLION  # noqa: E402
@@ -44,7 +43,7 @@ from million.propensity.paths import artifacts_paths  # noqa: E402
 
 DEFAULT_SEED = 42
 SCORER_TITLES = {"lgbm": "LightGBM（现用模型）", "naive": "朴素基线（按当前总资产）",
-                 **{c: f"上限：{TITLES[c]}" for c in CEILINGS}}
+                 **{c: f"上限：{CEILING_TITLES[c]}" for c in CEILINGS}}
 
 
 def served_scores(artifacts: Path, data: Path, table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -53,8 +52,8 @@ def served_scores(artifacts: Path, data: Path, table: pd.DataFrame) -> tuple[pd.
     paths = artifacts_paths(artifacts)
     metrics = json.loads((artifacts / "metrics.json").read_text(encoding="utf-8"))["propensity"]
     month = metrics["test_month"]
-    feats, _ = read_features(paths["features"])
-    rows = feats.loc[(feats["as_of"] == month) & (feats["aum_cur"] < MILLION)].reset_index(drop=True)
+    feats, _ = read_features(paths["features"], as_of=month)
+    rows = feats.loc[feats["aum_cur"] < MILLION].reset_index(drop=True)
     bundle = ModelBundle.load(paths["models"])
     rows["lgbm"] = bundle.raw_logit(SERVED_MODEL, bundle.matrix(rows))
     oracle = read_oracle(data, month)
@@ -82,19 +81,19 @@ def one_seed(seed: int, customers: int, futures: int, artifacts: Path | None, da
     assert g.hidden is not None
     table = ceilings(g.hidden)
     run: dict[str, Any] = {"seed": seed, "as_of": g.hidden.as_of}
+    realised_y = None
     if artifacts is not None:
         rows, run["served"] = served_scores(artifacts, data, table)
         if run["served"]["month"] != g.hidden.as_of:
             raise SystemExit(f"模型的测试月 {run['served']['month']} 不是 Oracle 月 {g.hidden.as_of}")
         table = table.loc[rows["customer_id"]].copy()
         table["lgbm"] = rows["lgbm"].to_numpy()
+        table["naive"] = rows["aum_cur"].to_numpy()  # the warehouse's AUM at T, as metrics.json ranks it
         realised_y = rows["label"].to_numpy(dtype=float)
     else:
-        table = table.loc[table.index.isin(model_population(g.behavior, g.hidden.as_of))].copy()
-        realised_y = None
-    # naive: rank by AUM at T (the warehouse's for the served rows, as metrics.json ranks them)
-    aum = pd.Series(g.hidden.state.bal.sum(axis=1), index=g.hidden.customer_ids)
-    table["naive"] = rows["aum_cur"].to_numpy() if artifacts is not None else aum.reindex(table.index).to_numpy()
+        table = table.loc[table.index.isin(model_population(g))].copy()
+        aum = pd.Series(g.hidden.state.bal.sum(axis=1), index=g.hidden.customer_ids)
+        table["naive"] = aum.reindex(table.index).to_numpy()
     scorers = ["p_true"] + [c for c in ("lgbm", "naive", *CEILINGS) if c in table]
     k = top_count(len(table), 0.01)
     weights = {c: top_weights(table[c].to_numpy(), k) for c in scorers}

@@ -23,9 +23,23 @@ import numpy as np
 import pandas as pd
 
 from million.datagen.dynamics import INTENT_MONTHS, State, Traits
-from million.datagen.simulate import OracleInputs, oracle_probabilities
+from million.datagen.simulate import Generated, OracleInputs, oracle_probabilities
+from million.propensity.features import build_features, prospects
+from million.tables import Tables
 
 CEILINGS = ("no_duration", "no_duration_saving", "no_duration_saving_engagement")
+CEILING_TITLES = {
+    "no_duration": "不知道意向持续时长（知道处于意向中及已持续几个月）",
+    "no_duration_saving": "另外也不知道储蓄率（用总体均值）",
+    "no_duration_saving_engagement": "另外也不知道活跃度（用总体中位数）",
+}
+
+
+def model_population(g: Generated) -> set[str]:
+    """The customers the model ranks at the oracle month: the feature builder's own rule (rows at T-2..T)
+    and prospect rule, on the generated tables."""
+    assert g.hidden is not None
+    return set(prospects(build_features(Tables(g.customer_base, g.behavior), [g.hidden.as_of]))["customer_id"])
 
 
 def _probabilities(h: OracleInputs, state: State, traits: Traits) -> pd.Series:

@@ -263,14 +263,18 @@ def _reached(s: State, traits: Traits, idx: np.ndarray, markets: np.ndarray,
     hit = np.zeros(rep.size, bool)
     for j in range(3):
         advance(st, tr, markets[path, j], rng)
-        hit |= np.round(st.bal * 100).astype(np.int64).sum(axis=1) >= MILLION * 100
+        hit |= _total_cents(st) >= MILLION * 100
     return hit.reshape(idx.size, paths)
 
 
+def _total_cents(s: State) -> np.ndarray:
+    """total_assets as the export writes it (each balance rounded to the cent), in cents."""
+    return np.round(s.bal * 100).astype(np.int64).sum(axis=1)
+
+
 def _prospects(s: State) -> np.ndarray:
-    total = np.round(s.bal * 100).astype(np.int64).sum(axis=1)
     alive = s.bal.sum(axis=1) > 0
-    return np.flatnonzero(alive & (total < MILLION * 100))
+    return np.flatnonzero(alive & (_total_cents(s) < MILLION * 100))
 
 
 def oracle_probabilities(s: State, traits: Traits, cids: np.ndarray, as_of: str, seed: int,

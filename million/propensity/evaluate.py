@@ -91,14 +91,21 @@ def score_metrics(y: np.ndarray, score: np.ndarray, prob: np.ndarray | None) -> 
     return out
 
 
-def read_oracle(data_dir: Path | None, month: str, column: str = "p_true") -> pd.Series | None:
-    """`column` by customer_id from <data>/oracle.csv when it covers `month` (mock data only): p_true, the
-    oracle's probability, or p_check, its independent second estimate (None in files from before it)."""
+def read_oracles(data_dir: Path | None, month: str) -> tuple[pd.Series | None, pd.Series | None]:
+    """(p_true, p_check) by customer_id from one read of <data>/oracle.csv when it covers `month` (mock data
+    only): the oracle's probability and its independent second estimate (None in files from before it)."""
     if data_dir is None or not (data_dir / "oracle.csv").exists():
-        return None
+        return None, None
     o = pd.read_csv(data_dir / "oracle.csv", dtype={"customer_id": str, "as_of": str})
-    o = o.loc[o["as_of"] == month]
-    return None if o.empty or column not in o else o.set_index("customer_id")[column].astype(float)
+    o = o.loc[o["as_of"] == month].set_index("customer_id")
+    if o.empty:
+        return None, None
+    return o["p_true"].astype(float), (o["p_check"].astype(float) if "p_check" in o else None)
+
+
+def read_oracle(data_dir: Path | None, month: str) -> pd.Series | None:
+    """p_true by customer_id from <data>/oracle.csv when it covers `month` (see read_oracles)."""
+    return read_oracles(data_dir, month)[0]
 
 
 def scorers(bundle: ModelBundle, rows: pd.DataFrame, val: pd.DataFrame,

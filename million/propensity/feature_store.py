@@ -129,7 +129,9 @@ def write_features(df: pd.DataFrame, path: Path, *, data_hash: str, **extra: Any
     return w.close()
 
 
-def read_features(path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+def read_features(path: Path, as_of: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The feature rows (only month `as_of` when given: the file holds every month) and the metadata."""
     raw = (pq.read_metadata(path).metadata or {}).get(META_KEY)
     info = json.loads(raw) if raw else {}
-    return pq.read_table(path).to_pandas(), info
+    filters = None if as_of is None else [("as_of", "==", as_of)]
+    return pq.read_table(path, filters=filters).to_pandas(), info

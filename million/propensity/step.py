@@ -27,7 +27,7 @@ from million.pipeline import BuildContext, Step
 from million.propensity import plots
 from million.propensity.bundle import MODEL_KEYS, SERVED_MODEL, ModelBundle
 from million.propensity.diagram import mermaid, pipeline_graph, svg
-from million.propensity.evaluate import check_targets, evaluate, expected_top1, read_oracle
+from million.propensity.evaluate import check_targets, evaluate, expected_top1, read_oracles
 from million.propensity.explain import contributions, global_importance, sample_rows
 from million.propensity.feature_labels import format_value, labels
 from million.propensity.feature_store import CHUNK_CUSTOMERS, TRAIN_CUSTOMERS, stream_features
@@ -103,8 +103,7 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     bar.update(1)
 
     bar.set_postfix_str("评估")
-    oracle = read_oracle(ctx.data_dir, split.test)
-    metrics = evaluate(bundle, data.test, data.val, oracle, read_oracle(ctx.data_dir, split.test, "p_check"))
+    metrics = evaluate(bundle, data.test, data.val, *read_oracles(ctx.data_dir, split.test))
     targets = check_targets(metrics)
     oot_auc = {k: metrics["overall"][k].get("roc_auc") for k in MODEL_KEYS}
     bundle.info.update({"oot_auc": oot_auc, "oot_pr_auc": {k: metrics["overall"][k].get("pr_auc") for k in MODEL_KEYS},
