@@ -54,6 +54,8 @@ def served_scores(artifacts: Path, data: Path, table: pd.DataFrame) -> tuple[pd.
     month = metrics["test_month"]
     feats, _ = read_features(paths["features"], as_of=month)
     rows = feats.loc[feats["aum_cur"] < MILLION].reset_index(drop=True)
+    if rows.empty:  # features.parquet from another build than metrics.json
+        raise SystemExit(f"{paths['features']} 中没有测试月 {month} 的潜客")
     bundle = ModelBundle.load(paths["models"])
     rows["lgbm"] = bundle.raw_logit(SERVED_MODEL, bundle.matrix(rows))
     oracle = read_oracle(data, month)
