@@ -8,7 +8,13 @@ import pandas as pd
 
 from million.fmt import md_table, pct
 from million.propensity.bundle import MODEL_TITLES
-from million.propensity.evaluate import SCORER_TITLES, expected_sentence, expected_top1, top_count
+from million.propensity.evaluate import (
+    NO_ORACLE_NOTE,
+    SCORER_TITLES,
+    expected_sentence,
+    expected_top1,
+    top_count,
+)
 
 COLUMNS = {"n": "样本", "positives": "达到100万", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "brier": "Brier",
            "precision_top1": "前1%精确率", "precision_top5": "前5%精确率", "precision_top10": "前10%精确率",
@@ -41,6 +47,14 @@ def _bagging(lgbm: dict[str, Any]) -> str:
     return (f"种子装袋：{k} 个只差随机种子的模型（种子 {'、'.join(map(str, lgbm['seeds']))}）各自早停（第 "
             f"{lgbm['best_iteration']} 轮），合并为一个模型（对数几率取平均，共 {lgbm['trees']:,} 棵树），"
             "K 由验证月的前1%精确率按事先定好的规则选出（bench/results/bagging.md）。")
+
+
+def _oracle_sentence(metrics: dict[str, Any]) -> str:
+    coverage = metrics.get("oracle_coverage", 0.0)
+    if not coverage:
+        # A bank's own export has no oracle.csv: say why the oracle rows and targets are missing.
+        return NO_ORACLE_NOTE
+    return f"Oracle 是模拟数据生成器按真实动态算出的概率（覆盖测试样本的 {pct(coverage, 1)}），是任何模型的上限；"
 
 
 def _expected(metrics: dict[str, Any]) -> str:
@@ -103,7 +117,7 @@ LightGBM 的训练集用“阈值增广”扩充：每个训练客户月除了�
 ### 临界区间（T 月总资产 50万~100万）
 {md_table(metrics_frame(m['band']))}
 
-Oracle 是模拟数据生成器按真实动态算出的概率（覆盖测试样本的 {pct(m.get('oracle_coverage', 0.0), 1)}），是任何模型的上限；朴素基线按当前总资产排序。
+{_oracle_sentence(m)}朴素基线按当前总资产排序。
 
 ### 目标
 | 目标 | LightGBM | 门槛 | 结果 |
