@@ -44,3 +44,24 @@ def md_table(df: pd.DataFrame, max_rows: int = 20) -> str:
     if len(df) > max_rows:
         lines.append(f"\n（共 {len(df):,} 行，仅显示前 {max_rows} 行）")
     return "\n".join(lines)
+
+
+# Excel runs a cell that starts with one of these as a formula, even in a CSV (CSV injection). The text
+# in downloads comes from imported files and from SQL the LLM wrote, so it is untrusted.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(v: object) -> object:
+    return "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v
+
+
+def excel_csv(df: pd.DataFrame) -> bytes:
+    """A CSV for people to open in Excel (UTF-8 with BOM so Chinese shows). Text cells and headers that
+    Excel would run as a formula get a leading apostrophe, which Excel shows as plain text; numbers keep
+    their values (a negative number is a number, not text)."""
+    out = df.copy()
+    for c in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[c]) or pd.api.types.is_datetime64_any_dtype(out[c])):
+            out[c] = out[c].map(_inert)
+    out.columns = [_inert(c) for c in out.columns]
+    return out.to_csv(index=False).encode("utf-8-sig")

@@ -8,7 +8,7 @@ from typing import Any
 from qwen_agent.tools.base import register_tool
 
 from agent.session import Session
-from million.fmt import md_table, pct, wan
+from million.fmt import excel_csv, md_table, pct, wan
 from million.privacy import mask_frame
 from million.services import get_services
 from million.settings import get_settings
@@ -69,7 +69,7 @@ class PredictMillionProb(MarketingTool):
         s = get_settings()
         llm_view = mask_frame(view) if s.mask_personal_data and s.llm_mode != "offline" else view
         return ToolOutput(head + "\n\n" + md_table(llm_view, 20), head + "\n\n" + md_table(view, 200),
-                          [("高潜客户名单.csv", df.to_csv(index=False).encode("utf-8-sig"))], rows=len(df))
+                          [("高潜客户名单.csv", excel_csv(df))], rows=len(df))
 
 
 def _single(r: dict[str, Any]) -> ToolOutput:

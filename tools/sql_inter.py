@@ -9,7 +9,7 @@ from qwen_agent.tools.base import register_tool
 
 from agent.session import Render, Session
 from million.autochart import chart_renderer
-from million.fmt import md_table
+from million.fmt import excel_csv, md_table
 from million.privacy import mask_frame
 from million.scope import scope_sql
 from million.services import get_services
@@ -61,7 +61,7 @@ class SqlInter(MarketingTool):
         summary = f"查询成功，返回 {len(df):,} 行 {len(df.columns)} 列{note}。"
         files: list[tuple[str, bytes | Render]] = []
         if len(df):
-            files.append(("查询结果.csv", df.to_csv(index=False).encode("utf-8-sig")))
+            files.append(("查询结果.csv", excel_csv(df)))
         draw = chart_renderer(df)
         if draw:
             files.append(("查询图表.png", draw))

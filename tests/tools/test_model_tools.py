@@ -102,6 +102,13 @@ def test_sql_inter_table_chart_and_csv(t, session) -> None:
     assert "查询结果.csv" in names and "查询图表.png" in names
 
 
+def test_sql_result_csv_does_not_run_formulas_in_excel(t, session) -> None:
+    """Warehouse text comes from imported files; a cell like =HYPERLINK(...) must open in Excel as text."""
+    t["sql_inter"].call({"sql": "SELECT '=HYPERLINK(''http://x'',''点我'')' AS link, -5 AS n"}, session=session)
+    csv = next(f for f in session.events[-1].files if f.name == "查询结果.csv").path.read_bytes().decode("utf-8-sig")
+    assert csv.splitlines() == ["link,n", "\"'=HYPERLINK('http://x','点我')\",-5"]
+
+
 def test_sql_inter_errors_go_back_to_the_llm(t, session) -> None:
     out = t["sql_inter"].call({"sql": "SELECT no_such_column FROM customer_base"}, session=session)
     assert session.events[-1].status == "error" and "no_such_column" in out
