@@ -19,6 +19,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from million.errors import DataInsufficient
 from million.settings import ROOT
 from million.tables import Tables, data_hash, load_tables
 from million.warehouse import Warehouse, connect
@@ -30,6 +31,15 @@ STEP_MODULES = (
     "million.rules.step",
     "million.forecast.step",
 )
+
+
+class BuildStopped(RuntimeError):
+    """A step could not run on this data (DataInsufficient). Steps before it are built and kept; `rows`
+    is their summary, `title` the step that stopped the build."""
+
+    def __init__(self, title: str, reason: str, rows: list[dict[str, Any]]) -> None:
+        super().__init__(f"「{title}」无法构建：{reason}")
+        self.title, self.reason, self.rows = title, reason, rows
 
 
 @dataclass
@@ -119,7 +129,10 @@ def run_all(ctx: BuildContext, only: list[str] | None = None, log: Callable[[str
                 bar.update(1)
                 continue
             t0 = time.perf_counter()
-            summary = step.run(ctx)
+            try:
+                summary = step.run(ctx)
+            except DataInsufficient as e:
+                raise BuildStopped(step.title, str(e), rows) from e
             secs = time.perf_counter() - t0
             state_file.write_text(json.dumps({"fingerprint": fp, "summary": summary, "seconds": secs},
                                              ensure_ascii=False, default=str))

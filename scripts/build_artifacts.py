@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from million.pipeline import BuildContext, render_summary, run_all  # noqa: E402
+from million.pipeline import BuildContext, BuildStopped, render_summary, run_all  # noqa: E402
 from million.settings import get_settings  # noqa: E402
 from million.warehouse import WarehouseError  # noqa: E402
 
@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rows = run_all(ctx, only=args.only)
     except WarehouseError as e:
+        print(f"构建失败：{e}", file=sys.stderr)
+        return 2
+    except BuildStopped as e:  # the data cannot support a step: say what is missing, no traceback
+        if e.rows:
+            print(render_summary(e.rows))
         print(f"构建失败：{e}", file=sys.stderr)
         return 2
     print(render_summary(rows))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from million.errors import DataInsufficient
 from million.propensity import months as mo
 from million.propensity.labels import HORIZON
 
@@ -33,7 +34,7 @@ class MonthSplit:
         return asdict(self)
 
 
-class NotEnoughHistory(ValueError):
+class NotEnoughHistory(DataInsufficient):
     pass
 
 

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from million.artifacts import write_metadata
 from million.charts import save_png
+from million.errors import DataInsufficient
 from million.pipeline import BuildContext, Step
 from million.propensity import plots
 from million.propensity.bundle import MODEL_KEYS, SERVED_MODEL, ModelBundle
@@ -80,7 +81,7 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     bar = ctx.progress(total=9, desc="百万概率模型")
     months = warehouse_months(ctx.wh)
     if not months:
-        raise ValueError("数据仓库中没有客户月度数据，无法训练模型")
+        raise DataInsufficient("数据仓库中没有客户月度数据，无法训练模型")
     latest = months[-1]
 
     bar.set_postfix_str("特征工程")

@@ -32,6 +32,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from million.contract import MILLION
+from million.errors import DataInsufficient
 from million.propensity.bundle import ModelBundle, SignedLog
 from million.propensity.calibration import fit_platt
 from million.propensity.evaluate import evaluate_val
@@ -288,7 +289,9 @@ def train_models(data: TrainData, params: dict[str, Any] | None = None,
     info["validation"] holds the validated models' metrics on the validation months (out of time)."""
     params = {**DEFAULT_PARAMS, **(params or {})}
     if data.train["label"].nunique() < 2 or data.val["label"].nunique() < 2:
-        raise ValueError("训练期或验证期内没有任何客户达到100万（或全部达到），无法训练模型；请提供更长或更多客户的数据")
+        counts = "，".join(f"{name} {len(d):,} 个潜客样本中 {int(d['label'].sum()):,} 个达到100万"
+                          for name, d in (("训练期", data.train), ("验证期", data.val)))
+        raise DataInsufficient(f"{counts}；两类样本都要有才能训练模型，请提供更长或更多客户的数据")
     seconds: dict[str, float] = {}
     fitted: dict[str, Any] = {}
     details: dict[str, Any] = {}

@@ -10,6 +10,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
+from million.errors import DataInsufficient
+
 SEED = 42
 
 
@@ -48,7 +50,7 @@ def choose_k(X: np.ndarray, k_range: tuple[int, int] = (3, 8), default_k: int = 
     lo, hi = k_range
     hi = min(hi, n - 1)
     if hi < lo:
-        raise ValueError(f"客户数（{n}）太少，无法在 {lo}-{k_range[1]} 个客群之间选择。")
+        raise DataInsufficient(f"客户数（{n}）太少，无法在 {lo}-{k_range[1]} 个客群之间选择。")
     rng = np.random.default_rng(SEED)
     idx = rng.choice(n, size=min(sample, n), replace=False)
     ks, sils, inertias = [], [], []

@@ -18,7 +18,7 @@ from million.propensity.paths import artifacts_paths
 from million.propensity.serving import PropensityService
 from million.tables import load_tables
 from million.warehouse import connect
-from tests.support.datasets import bank_export
+from tests.support.datasets import bank_export, load_duckdb
 
 MONTHS = 36
 
@@ -78,6 +78,17 @@ def test_one_hot_columns_do_not_follow_the_data(built: tuple[Path, list[dict]]) 
     art, _ = built
     meta = json.loads((artifacts_paths(art)["dir"] / "features.meta.json").read_text(encoding="utf-8"))
     assert meta["features"] == FEATURE_COLUMNS  # categories missing from this export keep their columns
+
+
+def test_data_that_cannot_train_stops_the_build_with_the_reason(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Nobody near 1M: the build says which step stopped and why, exits 2, prints no traceback."""
+    from scripts.build_artifacts import main
+
+    data = bank_export(tmp_path / "poor", customers=250, months=12, seed=3, log_wealth=-3.0)
+    url = load_duckdb(data)
+    rc = main(["--data", str(data), "--db-url", url, "--artifacts", str(tmp_path / "art")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "「百万概率模型」无法构建" in err and "0 个达到100万" in err and "Traceback" not in err
 
 
 def test_served_prediction_equals_the_scores_file(built: tuple[Path, list[dict]], export: tuple[Path, str]) -> None:

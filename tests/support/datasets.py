@@ -30,18 +30,19 @@ def load_duckdb(data_dir: Path) -> str:
     return url
 
 
-def bank_export(out: Path, *, customers: int, months: int, seed: int) -> Path:
+def bank_export(out: Path, *, customers: int, months: int, seed: int, log_wealth: float = 0.0) -> Path:
     """Data a bank might bring: contract-valid, but no oracle.csv and other value distributions than
     the generator's: per-customer wealth multipliers (heavier tails, income scaled with them), 90% of
     customers in first-tier cities, three occupation classes only, no churn-warning stage, 40% of
-    customers never use the app, triple the card spend. Sums, flags and asset levels still hold."""
+    customers never use the app, triple the card spend. Sums, flags and asset levels still hold.
+    `log_wealth` shifts every customer's wealth multiplier (e.g. -3: about 5% of the generator's)."""
     from million.contract import ASSET_LEVEL_BOUNDS
 
     out.mkdir(parents=True, exist_ok=True)
     g = generate(customers, months, seed, "2026-03", "hex")
     rng = np.random.default_rng(seed)
     base, beh = g.customer_base.copy(), g.behavior.copy()
-    mult = pd.Series(np.exp(rng.normal(0.0, 0.6, len(base))), index=base["customer_id"])
+    mult = pd.Series(np.exp(rng.normal(log_wealth, 0.6, len(base))), index=base["customer_id"])
     m = beh["customer_id"].map(mult).to_numpy()
     parts = ["deposit_balance", "financial_balance", "fund_balance", "insurance_balance"]
     for c in parts:
