@@ -103,6 +103,23 @@ def read_oracles(data_dir: Path | None, month: str) -> tuple[pd.Series | None, p
     return o["p_true"].astype(float), (o["p_check"].astype(float) if "p_check" in o else None)
 
 
+# oracle.csv holds exactly the generator's prospects at its month; allow a few rows a loader rejected.
+ORACLE_MATCH = 0.99
+
+
+def oracle_mismatch(oracle_ids: pd.Index, prospects: pd.Index) -> str | None:
+    """Why an oracle.csv does not belong to the warehouse's data (None when it does): e.g. the mock
+    data's oracle left in the data folder while a bank's own export was loaded, whose IDs may collide."""
+    if oracle_ids.empty or prospects.empty:
+        return "oracle.csv 或该月潜客为空"
+    known = oracle_ids.isin(prospects).mean()
+    covered = prospects.isin(oracle_ids).mean()
+    if known < ORACLE_MATCH or covered < ORACLE_MATCH:
+        return (f"oracle.csv 与数据仓库的客户不匹配（其客户中 {known:.1%} 是该月潜客，该月潜客中 {covered:.1%} 在其中），"
+                "不是这份数据生成时写出的，已忽略")
+    return None
+
+
 def read_oracle(data_dir: Path | None, month: str) -> pd.Series | None:
     """p_true by customer_id from <data>/oracle.csv when it covers `month` (see read_oracles)."""
     return read_oracles(data_dir, month)[0]

@@ -53,7 +53,8 @@ def _oracle_sentence(metrics: dict[str, Any]) -> str:
     coverage = metrics.get("oracle_coverage", 0.0)
     if not coverage:
         # A bank's own export has no oracle.csv: say why the oracle rows and targets are missing.
-        return NO_ORACLE_NOTE
+        ignored = metrics.get("oracle_ignored")
+        return NO_ORACLE_NOTE + (f"（{ignored}。）" if ignored else "")
     return f"Oracle 是模拟数据生成器按真实动态算出的概率（覆盖测试样本的 {pct(coverage, 1)}），是任何模型的上限；"
 
 

@@ -23,12 +23,13 @@ from tqdm import tqdm
 
 from million.artifacts import write_metadata
 from million.charts import save_png
+from million.contract import MILLION
 from million.errors import DataInsufficient
 from million.pipeline import BuildContext, Step
 from million.propensity import plots
 from million.propensity.bundle import MODEL_KEYS, SERVED_MODEL, ModelBundle
 from million.propensity.diagram import mermaid, pipeline_graph, svg
-from million.propensity.evaluate import check_targets, evaluate, expected_top1, read_oracles
+from million.propensity.evaluate import check_targets, evaluate, expected_top1, oracle_mismatch, read_oracles
 from million.propensity.explain import contributions, global_importance, sample_rows
 from million.propensity.feature_labels import format_value, labels
 from million.propensity.feature_store import CHUNK_CUSTOMERS, TRAIN_CUSTOMERS, stream_features
@@ -73,6 +74,18 @@ def _say(text: str) -> None:
     tqdm.write(text)
 
 
+def _oracle(ctx: BuildContext, month: str) -> tuple[pd.Series | None, pd.Series | None, str | None]:
+    """(p_true, p_check, why ignored) from the data folder's oracle.csv, used only when it belongs to the
+    warehouse's data (its customers are that month's prospects)."""
+    p_true, p_check = read_oracles(ctx.data_dir, month)
+    if p_true is None:
+        return None, None, None
+    prospects = ctx.wh.query("SELECT customer_id FROM customer_behavior_assets WHERE stat_month = ? AND total_assets < ?",
+                             [month, MILLION])["customer_id"].astype(str)
+    ignored = oracle_mismatch(p_true.index, pd.Index(prospects))
+    return (None, None, ignored) if ignored else (p_true, p_check, None)
+
+
 def run(ctx: BuildContext) -> dict[str, Any]:
     paths = artifacts_paths(ctx.artifacts_dir)
     for p in (paths["dir"], paths["models"], paths["charts"]):
@@ -104,7 +117,10 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     bar.update(1)
 
     bar.set_postfix_str("评估")
-    metrics = evaluate(bundle, data.test, data.val, *read_oracles(ctx.data_dir, split.test))
+    p_true, p_check, ignored = _oracle(ctx, split.test)
+    metrics = evaluate(bundle, data.test, data.val, p_true, p_check)
+    if ignored:
+        metrics["oracle_ignored"] = ignored
     targets = check_targets(metrics)
     oot_auc = {k: metrics["overall"][k].get("roc_auc") for k in MODEL_KEYS}
     bundle.info.update({"oot_auc": oot_auc, "oot_pr_auc": {k: metrics["overall"][k].get("pr_auc") for k in MODEL_KEYS},

@@ -57,6 +57,7 @@ def test_every_step_builds(built: tuple[Path, list[dict]]) -> None:
     assert [r["step"] for r in rows] == ["propensity", "segments", "rules", "forecast"]
     assert all(r["status"] == "已构建" for r in rows)
     assert rows[0]["目标"] == "1/1"  # only the naive-baseline target has a reference without an oracle
+    assert rows[0]["测试月"] == "2025-12"  # the month test_an_oracle_written_for_other_data_is_ignored uses
 
 
 def test_metrics_and_reports_say_there_is_no_oracle(built: tuple[Path, list[dict]]) -> None:
@@ -72,6 +73,31 @@ def test_metrics_and_reports_say_there_is_no_oracle(built: tuple[Path, list[dict
     assert NO_ORACLE_NOTE in card and "覆盖测试样本" not in card
     html = (p["dir"] / "report.html").read_text(encoding="utf-8")
     assert NO_ORACLE_NOTE in html and "无参照" in html
+
+
+def test_an_oracle_written_for_other_data_is_ignored(export: tuple[Path, str], tmp_path: Path) -> None:
+    """The build takes oracle.csv from the data folder; one left there from the mock data must not be
+    joined to a bank's customers, even when IDs collide."""
+    from million.propensity.model_card import _oracle_sentence
+    from million.propensity.step import _oracle
+
+    ctx = BuildContext(db_url=export[1], artifacts_dir=tmp_path / "art", data_dir=tmp_path)
+    month = "2025-12"
+    prospects = ctx.wh.query("SELECT customer_id FROM customer_behavior_assets WHERE stat_month = ? "
+                             "AND total_assets < 1000000", [month])["customer_id"]
+
+    def write(ids: pd.Series) -> None:
+        pd.DataFrame({"customer_id": ids, "as_of": month, "p_true": 0.1, "p_check": 0.1}).to_csv(
+            tmp_path / "oracle.csv", index=False)
+
+    write(prospects)
+    p_true, p_check, why = _oracle(ctx, month)
+    assert why is None and p_true is not None and p_check is not None and len(p_true) == len(prospects)
+    half = len(prospects) // 2
+    write(pd.concat([prospects.iloc[:half], pd.Series([f"C{i:07d}" for i in range(half)])]))
+    p_true, p_check, why = _oracle(ctx, month)
+    assert p_true is None and p_check is None and "不匹配" in why
+    assert why in _oracle_sentence({"oracle_ignored": why}) and NO_ORACLE_NOTE in _oracle_sentence({"oracle_ignored": why})
 
 
 def test_one_hot_columns_do_not_follow_the_data(built: tuple[Path, list[dict]]) -> None:
