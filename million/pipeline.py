@@ -34,12 +34,12 @@ STEP_MODULES = (
 
 
 class BuildStopped(RuntimeError):
-    """A step could not run on this data (DataInsufficient). Steps before it are built and kept; `rows`
-    is their summary, `title` the step that stopped the build."""
+    """A step could not run on this data (DataInsufficient); the message names it. Steps before it are
+    built and kept; `rows` is their summary."""
 
     def __init__(self, title: str, reason: str, rows: list[dict[str, Any]]) -> None:
         super().__init__(f"「{title}」无法构建：{reason}")
-        self.title, self.reason, self.rows = title, reason, rows
+        self.rows = rows
 
 
 @dataclass

@@ -180,6 +180,12 @@ def evaluate_val(bundle: ModelBundle, val: pd.DataFrame) -> dict[str, Any]:
 # Shown instead of the oracle's description when the data has none (a bank's own export never does).
 NO_ORACLE_NOTE = "本数据没有 Oracle（oracle.csv 只有模拟数据才有，银行真实数据没有），与 Oracle 比较的目标显示为“无参照”。"
 
+
+def no_oracle_note(metrics: dict[str, Any]) -> str:
+    """NO_ORACLE_NOTE, plus why a data folder's oracle.csv was ignored when it was (metrics["oracle_ignored"])."""
+    ignored = metrics.get("oracle_ignored")
+    return NO_ORACLE_NOTE + (f"（{ignored}。）" if ignored else "")
+
 TARGETS = (
     # (id, description, scorer part, metric, reference, factor, direction)
     ("pr_auc_vs_oracle", "LightGBM PR-AUC ≥ 0.90 × Oracle（全体）", "overall", "pr_auc", "oracle", 0.90, ">="),

@@ -9,10 +9,10 @@ import pandas as pd
 from million.fmt import md_table, pct
 from million.propensity.bundle import MODEL_TITLES
 from million.propensity.evaluate import (
-    NO_ORACLE_NOTE,
     SCORER_TITLES,
     expected_sentence,
     expected_top1,
+    no_oracle_note,
     top_count,
 )
 
@@ -51,10 +51,8 @@ def _bagging(lgbm: dict[str, Any]) -> str:
 
 def _oracle_sentence(metrics: dict[str, Any]) -> str:
     coverage = metrics.get("oracle_coverage", 0.0)
-    if not coverage:
-        # A bank's own export has no oracle.csv: say why the oracle rows and targets are missing.
-        ignored = metrics.get("oracle_ignored")
-        return NO_ORACLE_NOTE + (f"（{ignored}。）" if ignored else "")
+    if not coverage:  # a bank's own export has no oracle.csv: say why the oracle rows and targets are missing
+        return no_oracle_note(metrics)
     return f"Oracle 是模拟数据生成器按真实动态算出的概率（覆盖测试样本的 {pct(coverage, 1)}），是任何模型的上限；"
 
 

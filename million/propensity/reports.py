@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 
 from million.fmt import pct
-from million.propensity.evaluate import NO_ORACLE_NOTE, SCORER_TITLES, TOP_FRACTIONS
+from million.propensity.evaluate import SCORER_TITLES, TOP_FRACTIONS, no_oracle_note
 
 CSS = """
 body{font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;max-width:1180px;margin:24px auto;
@@ -59,7 +59,7 @@ OVERVIEW = """{% extends "base" %}{% block body %}{% from "macros" import metric
 <h3>全部潜客</h3>{{ metrics_table(metrics.overall) }}
 <h3>临界区间：T 月总资产 50万~100万</h3>{{ metrics_table(metrics.band) }}
 <p class="note">远离100万的客户几乎不会跨过门槛，所以全体 ROC-AUC 对所有模型都很高、难以区分；临界区间的 PR-AUC 和前1%精确率更能说明排序能力。
-{% if metrics.get('oracle_coverage') %}Oracle 为模拟数据生成器给出的真实概率（仅模拟数据有），是可达到的上限。{% else %}{{ no_oracle }}{% if metrics.get('oracle_ignored') %}（{{ metrics.oracle_ignored }}。）{% endif %}{% endif %}</p>
+{% if metrics.get('oracle_coverage') %}Oracle 为模拟数据生成器给出的真实概率（仅模拟数据有），是可达到的上限。{% else %}{{ no_oracle(metrics) }}{% endif %}</p>
 <h3>目标达成</h3><table><tr><th class="l">目标</th><th>LightGBM</th><th>参照</th><th>门槛</th><th>结果</th></tr>
 {% for t in targets %}<tr><td class="l">{{ t.target }}</td><td>{{ fmt(t.value, 4) }}</td><td>{{ fmt(t.reference, 4) }}</td>
 <td>{{ fmt(t.bound, 4) }}</td><td>{% if t.passed is none %}无参照{% elif t.passed %}<span class="ok">达成</span>{% else %}<span class="bad">未达成</span>{% endif %}</td></tr>{% endfor %}</table>
@@ -120,7 +120,7 @@ def _env() -> jinja2.Environment:
                                                        "tree": TREE_REPORT}),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     env.globals.update(fmt=_fmt, p=lambda x, d=1: pct(x, d), titles=SCORER_TITLES,
-                       tops=[int(f * 100) for f in TOP_FRACTIONS], css=CSS, no_oracle=NO_ORACLE_NOTE)
+                       tops=[int(f * 100) for f in TOP_FRACTIONS], css=CSS, no_oracle=no_oracle_note)
     return env
 
 

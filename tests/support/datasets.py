@@ -36,7 +36,7 @@ def bank_export(out: Path, *, customers: int, months: int, seed: int, log_wealth
     customers in first-tier cities, three occupation classes only, no churn-warning stage, 40% of
     customers never use the app, triple the card spend. Sums, flags and asset levels still hold.
     `log_wealth` shifts every customer's wealth multiplier (e.g. -3: about 5% of the generator's)."""
-    from million.contract import ASSET_LEVEL_BOUNDS
+    from million.contract import asset_level
 
     out.mkdir(parents=True, exist_ok=True)
     g = generate(customers, months, seed, "2026-03", "hex")
@@ -48,10 +48,7 @@ def bank_export(out: Path, *, customers: int, months: int, seed: int, log_wealth
     for c in parts:
         beh[c] = np.round(beh[c].astype(float) * m, 2)
     beh["total_assets"] = np.round(beh[parts].sum(axis=1), 2)
-    level = np.full(len(beh), "至尊", dtype=object)
-    for bound, name in reversed(ASSET_LEVEL_BOUNDS):
-        level[beh["total_assets"].to_numpy() < bound] = name
-    beh["asset_level"] = level
+    beh["asset_level"] = beh["total_assets"].map(asset_level)
     base["monthly_income"] = np.round(base["monthly_income"].astype(float) * np.sqrt(mult.to_numpy()), 2)
     base["city_level"] = np.where(rng.random(len(base)) < 0.9, "一线城市", "二线城市")
     base["occupation_type"] = rng.choice(["专业人士", "私营业主", "企业高管"], len(base))
