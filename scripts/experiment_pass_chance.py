@@ -33,12 +33,12 @@ import pandas as pd  # noqa: E402
 from million.bench.ceiling import CEILING_TITLES, CEILINGS, ceilings, model_population  # noqa: E402
 from million.bench.experiment import machine_text, run_machine, save_report  # noqa: E402
 from million.bench.pass_chance import TARGET, hits_per_future, summarize  # noqa: E402
-from million.contract import MILLION  # noqa: E402
 from million.datagen.simulate import generate, redraw_outcomes  # noqa: E402
 from million.fmt import md_table  # noqa: E402
 from million.propensity.bundle import SERVED_MODEL, ModelBundle  # noqa: E402
 from million.propensity.evaluate import read_oracle, top_count, top_weights  # noqa: E402
 from million.propensity.feature_store import read_features  # noqa: E402
+from million.propensity.features import prospects  # noqa: E402
 from million.propensity.paths import artifacts_paths  # noqa: E402
 
 DEFAULT_SEED = 42
@@ -53,7 +53,7 @@ def served_scores(artifacts: Path, data: Path, table: pd.DataFrame) -> tuple[pd.
     metrics = json.loads((artifacts / "metrics.json").read_text(encoding="utf-8"))["propensity"]
     month = metrics["test_month"]
     feats, _ = read_features(paths["features"], as_of=month)
-    rows = feats.loc[feats["aum_cur"] < MILLION].reset_index(drop=True)
+    rows = prospects(feats).reset_index(drop=True)
     if rows.empty:  # features.parquet from another build than metrics.json
         raise SystemExit(f"{paths['features']} 中没有测试月 {month} 的潜客")
     bundle = ModelBundle.load(paths["models"])
