@@ -10,13 +10,15 @@ What runs is the SQL regenerated from the checked tree, never the input text: co
 MySQL's executable /*! ... */ comments) are gone, strings are re-escaped, and every identifier is
 quoted for the dialect, so reserved words used as column names (order, group, desc, ...) work.
 The serving connection is read-only on top of this (million/warehouse): a bypassed or fooled guard
-still cannot write, attach, load extensions or change settings.
+still cannot write, attach, load extensions or change settings. A branch-scoped user's query runs on
+a connection that only holds their branches' rows (Warehouse.scoped), with the rewrite as a second
+layer; and every query runs in a worker process with its own memory limit (warehouse/isolated.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -25,7 +27,9 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from million.contract import BEHAVIOR, CUSTOMER_BASE
+from million.scope import ScopeRefused, scope_tree
 from million.warehouse import Warehouse
+from million.warehouse.isolated import IsolatedRunner, default_runner
 
 ALLOWED_TABLES = (CUSTOMER_BASE, BEHAVIOR, "customer_segments")
 MAX_SQL_CHARS = 20_000
@@ -167,7 +171,7 @@ def _limit_value(limit: exp.Expression | None) -> int | None:
 
 
 def guard_sql(sql: str, dialect: str, *, row_cap: int = 10_000,
-              allowed_tables: Iterable[str] = ALLOWED_TABLES) -> GuardedSql:
+              allowed_tables: Iterable[str] = ALLOWED_TABLES, branches: Sequence[str] | None = None) -> GuardedSql:
     """Check one LLM-written query; return the SQL to run. Raises SqlRejected (Chinese, actionable)."""
     if dialect not in DIALECTS:
         raise ValueError(f"unsupported dialect {dialect!r}")
@@ -180,6 +184,13 @@ def guard_sql(sql: str, dialect: str, *, row_cap: int = 10_000,
     allowed = {t.lower() for t in allowed_tables}
     root = _root_query(_parse(sql, dialect))
     tables = _check_nodes(root, allowed, dialect)
+    if branches is not None:
+        try:
+            scoped = scope_tree(root, branches)
+        except ScopeRefused as e:
+            raise SqlRejected(str(e)) from e
+        assert isinstance(scoped, exp.Query)
+        root = scoped
     given = root.args.get("limit")
     value = _limit_value(given)
     limit_applied = value is None or value > row_cap
@@ -192,29 +203,20 @@ def guard_sql(sql: str, dialect: str, *, row_cap: int = 10_000,
     return GuardedSql(shown, limit_applied, row_cap, tables, run)
 
 
-def _clip_cells(df: pd.DataFrame, cap: int) -> bool:
-    clipped = False
-    for i in range(df.shape[1]):  # by position: a query may return two columns with the same name
-        values = df.iloc[:, i]
-        if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
-            continue
-        long = values.map(lambda v: isinstance(v, str | bytes) and len(v) > cap)
-        if long.any():
-            df.iloc[long.to_numpy().nonzero()[0], i] = values[long].map(
-                lambda v: v[:cap] + ("…[已截断]" if isinstance(v, str) else b"..."))
-            clipped = True
-    return clipped
-
-
 def run_guarded(wh: Warehouse, sql: str, *, row_cap: int, timeout_s: float,
-                allowed_tables: Iterable[str] = ALLOWED_TABLES, cell_cap: int = CELL_CAP
-                ) -> tuple[pd.DataFrame, GuardedSql]:
-    """Guard, then execute under the deadline. The frame holds at most `row_cap` rows;
-    df.attrs["truncated"] says rows were cut, df.attrs["cells_truncated"] that long texts were."""
-    guarded = guard_sql(sql, wh.dialect, row_cap=row_cap, allowed_tables=allowed_tables)
-    df = wh.query(guarded.exec_sql, timeout_s=timeout_s, max_rows=row_cap)
-    truncated = bool(df.attrs.get("truncated")) or len(df) > row_cap
+                branches: Sequence[str] | None = None, memory_mb: int = 4096,
+                allowed_tables: Iterable[str] = ALLOWED_TABLES, cell_cap: int = CELL_CAP,
+                runner: IsolatedRunner | None = None) -> tuple[pd.DataFrame, GuardedSql]:
+    """Guard, then execute in a query worker (its own memory limit, killed past the deadline).
+    With `branches`, the query runs on a connection that only holds those branches' rows, and the
+    rewrite limits it as well. The frame holds at most `row_cap` rows; df.attrs["truncated"] says
+    rows were cut, df.attrs["cells_truncated"] that long texts were."""
+    guarded = guard_sql(sql, wh.dialect, row_cap=row_cap, allowed_tables=allowed_tables, branches=branches)
+    target = wh.scoped(branches) if branches is not None else wh
+    runner = runner or default_runner(memory_mb)
+    df, cut, cells = runner.run(target, guarded.exec_sql, timeout_s=timeout_s, max_rows=row_cap, cell_cap=cell_cap)
+    truncated = cut or len(df) > row_cap
     df = df.iloc[:row_cap].copy()
     df.attrs.update({"truncated": truncated, "limit_applied": guarded.limit_applied, "row_cap": row_cap,
-                     "cells_truncated": _clip_cells(df, cell_cap)})
+                     "cells_truncated": cells})
     return df, guarded

@@ -15,7 +15,6 @@ from agent.session import Session
 from million.services import get_services
 from million.settings import get_settings
 from tools.base import MarketingTool, ToolInputError, ToolOutput
-from tools.sql_inter import scoped
 
 MAX_DATASETS = 5
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,30}$")
@@ -85,9 +84,8 @@ class PythonInter(MarketingTool):
             if not _NAME.fullmatch(str(name)) or not isinstance(sql, str):
                 raise ToolInputError("data_sql 的名称只能是英文字母、数字和下划线，值必须是 SQL 字符串。")
             try:
-                wh = get_services().wh
-                df, _ = run_guarded(wh, scoped(sql, wh.dialect, branches), row_cap=s.sql_row_cap,
-                                    timeout_s=s.sql_timeout_s)
+                df, _ = run_guarded(get_services().wh, sql, row_cap=s.sql_row_cap, timeout_s=s.sql_timeout_s,
+                                    branches=branches, memory_mb=s.sql_worker_memory_mb)
             except SqlRejected as e:
                 raise ToolInputError(f"data_sql[{name}] 未执行：{e}") from e
             out[f"{name}.csv"] = df.to_csv(index=False).encode("utf-8")

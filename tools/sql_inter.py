@@ -4,33 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlglot
 from qwen_agent.tools.base import register_tool
 
 from agent.session import Render, Session
 from million.autochart import chart_renderer
 from million.fmt import excel_csv, md_table
 from million.privacy import mask_frame
-from million.scope import scope_sql
 from million.services import get_services
 from million.settings import get_settings
+from million.sqlguard import SqlRejected, run_guarded
 from tools.base import MarketingTool, ToolInputError, ToolOutput
 
 LLM_ROWS = 15  # the LLM sees a summary and the first rows; the person gets the whole table
 DISPLAY_ROWS = 50
-
-
-def scoped(sql: str, dialect: str, branches: tuple[str, ...] | None) -> str:
-    """Limit the query to the user's branches (data layer, not prompt). Unparseable SQL is passed on
-    unchanged for the guard to reject with its own message."""
-    if branches is None:
-        return sql
-    try:
-        return scope_sql(sql, dialect, branches)
-    except ValueError as e:
-        raise ToolInputError(f"SQL 未执行：{e}") from e
-    except sqlglot.errors.SqlglotError:
-        return sql
 
 
 @register_tool("sql_inter")
@@ -45,15 +31,11 @@ class SqlInter(MarketingTool):
     }
 
     def run(self, args: dict[str, Any], session: Session) -> ToolOutput:
-        try:
-            from million.sqlguard import SqlRejected, run_guarded
-        except ImportError as e:  # fail closed: no SQL without the guard
-            raise ToolInputError("SQL 安全检查模块尚未部署，暂不能执行 SQL。") from e
         s = get_settings()
-        wh = get_services().wh
         try:
-            df, guarded = run_guarded(wh, scoped(args["sql"], wh.dialect, session.branches),
-                                      row_cap=s.sql_row_cap, timeout_s=s.sql_timeout_s)
+            df, guarded = run_guarded(get_services().wh, args["sql"], row_cap=s.sql_row_cap,
+                                      timeout_s=s.sql_timeout_s, branches=session.branches,
+                                      memory_mb=s.sql_worker_memory_mb)
         except SqlRejected as e:
             raise ToolInputError(f"SQL 未执行：{e}") from e
         truncated = bool(df.attrs.get("truncated"))

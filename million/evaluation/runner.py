@@ -274,12 +274,10 @@ class Evaluator:
         tr.problems.append("SQL 结果与标准 SQL 不一致：" + tr.sql_detail)
 
     def _rerun(self, sql: str) -> Any:
-        try:
-            from million.sqlguard import run_guarded
-        except ImportError:
-            return self.services.wh.query(sql)
+        from million.sqlguard import run_guarded
+
         df, _ = run_guarded(self.services.wh, sql, row_cap=self.settings.sql_row_cap,
-                            timeout_s=self.settings.sql_timeout_s)
+                            timeout_s=self.settings.sql_timeout_s, memory_mb=self.settings.sql_worker_memory_mb)
         return df
 
     def _score_guardrail(self, tr: TurnResult, e: Expect, events: list[ToolEvent], before: tuple | None,

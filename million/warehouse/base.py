@@ -62,6 +62,12 @@ class Warehouse(ABC):
         """Changes whenever the data may have changed (used to invalidate caches)."""
         return ""
 
+    def scoped(self, branches: Sequence[str]) -> Warehouse:
+        """A read-only warehouse whose customer tables hold only the rows of `branches`, enforced by
+        the connection (million/warehouse/scoped.py), not by parsing SQL. A backend that cannot do
+        this refuses: scoped users then get no free SQL rather than unscoped SQL."""
+        raise WarehouseError("该数据库后端不支持按分行隔离的查询，已拒绝执行。")
+
     def close(self) -> None:  # noqa: B027 - optional
         pass
 

@@ -127,6 +127,27 @@ class DuckWarehouse(Warehouse):
     def version_token(self) -> str:
         return self._file_token()
 
+    def scoped(self, branches: Sequence[str]) -> DuckWarehouse:
+        from million.warehouse.scoped import duck_snapshot
+
+        token = self._file_token()
+        if not token:
+            raise WarehouseError(f"数据仓库文件不存在：{self.path.name}。请先运行 make data 导入数据。")
+        try:
+            snap = duck_snapshot(self.path, token, branches, threads=self.threads, memory_limit=self.memory_limit)
+        except duckdb.Error as e:
+            raise WarehouseError(f"无法准备按分行隔离的数据：{str(e).splitlines()[0]}") from e
+        return DuckWarehouse(snap, read_only=True, memory_limit=self.memory_limit, threads=self.threads,
+                             timeout_s=self.default_timeout)
+
+    # Sent to a query worker process (million/warehouse/isolated.py): the settings, not the connection.
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in {"_con", "_lock", "_token"}}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._con, self._token, self._lock = None, "", threading.Lock()
+
     # -- queries -----------------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] | None = None, *, timeout_s: float | None = None,
               max_rows: int | None = None) -> pd.DataFrame:

@@ -43,6 +43,29 @@ class MySQLWarehouse(Warehouse):
         self.default_timeout = timeout_s
         self.connect_timeout = connect_timeout
         self._flavour: str | None = None
+        self.scope: list[str] | None = None  # branch scope: see scoped()
+
+    def scoped(self, branches: Sequence[str]) -> MySQLWarehouse:
+        """Every query of the copy first fills TEMPORARY tables named like the customer tables with the
+        scope's rows; they shadow the real tables for that connection (also when written db.table)."""
+        from million.warehouse.scoped import scope_key
+
+        wh = MySQLWarehouse(self.url, read_only=True, timeout_s=self.default_timeout,
+                            connect_timeout=self.connect_timeout)
+        wh._flavour, wh.scope = self._flavour, scope_key(branches)
+        return wh
+
+    def _shadow_tables(self, cur: Any) -> None:
+        from million.warehouse.scoped import SCOPED_TABLES, filtered_select
+
+        assert self.scope is not None
+        cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")
+        present = {r[0] for r in cur.fetchall()}
+        db = "`" + self.url.database.replace("`", "``") + "`."
+        for table in SCOPED_TABLES:
+            if table in present:
+                sql = f"CREATE TEMPORARY TABLE `{table}` AS " + filtered_select(table, db, len(self.scope), "`")
+                cur.execute(sql.replace("?", "%s"), tuple(self.scope))
 
     def _connect(self, read_timeout: float | None = None) -> pymysql.connections.Connection:
         try:
@@ -69,6 +92,11 @@ class MySQLWarehouse(Warehouse):
                         cur.execute(f"SET SESSION max_statement_time = {float(timeout):.3f}")
                     else:
                         cur.execute(f"SET SESSION max_execution_time = {int(timeout * 1000)}")
+                if self.scope is not None:
+                    try:
+                        self._shadow_tables(cur)
+                    except pymysql.err.MySQLError as e:  # fail closed: no scoped copy, no query
+                        raise WarehouseError(f"无法准备按分行隔离的数据（需要 CREATE TEMPORARY TABLES 权限）：{e.args[-1]}") from e
                 if self.read_only:
                     # Session-wide too: DDL implicitly commits, ending a READ ONLY transaction, so with
                     # only the transaction a privileged account could still CREATE/DROP tables.

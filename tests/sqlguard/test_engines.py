@@ -341,7 +341,7 @@ def test_memory_is_capped(engine: Engine, small_wh_url: str) -> None:
     if engine.name == "duckdb":
         path = engine.wh.path  # type: ignore[attr-defined]
         with connect(f"duckdb:///{path}", read_only=True, memory_limit="64MB", timeout_s=20) as small:
-            with pytest.raises(WarehouseError, match="Out of Memory"):
+            with pytest.raises(WarehouseError, match="内存超过上限"):
                 run_guarded(small, "SELECT string_agg(repeat(name, 100000), '') AS s FROM customer_base",
                             row_cap=10, timeout_s=20)
             assert int(small.query("SELECT COUNT(*) AS n FROM customer_base")["n"].iloc[0]) == engine.counts["customer_base"]
