@@ -370,3 +370,39 @@ def test_unparseable_sql_gets_an_actionable_message(engine: Engine) -> None:
 def test_guard_dialect_follows_the_engine(engine: Engine) -> None:
     g = guard_sql("SELECT customer_id AS id FROM customer_base", engine.dialect)
     assert (("`id`" in g.sql) if engine.name == "mysql" else ('"id"' in g.sql))
+
+
+# -- branch scope, enforced by the connection ------------------------------------------------------
+
+SCOPE_ATTACKS = [
+    ";SELECT count(*) AS n, count(DISTINCT branch_name) AS nb FROM customer_base",
+    "/* c */ SELECT count(*) AS n, count(DISTINCT branch_name) AS nb FROM {q}customer_base{q}",
+    "SELECT count(*) AS n, count(DISTINCT branch_name) AS nb FROM (SELECT * FROM customer_base) t",
+    "SELECT count(DISTINCT a.customer_id) AS n, count(DISTINCT b.branch_name) AS nb FROM customer_behavior_assets a "
+    "LEFT JOIN customer_base b ON a.customer_id = b.customer_id",
+]
+
+
+@pytest.mark.parametrize("rewrite", [True, False], ids=["with-rewrite", "connection-only"])
+def test_scoped_queries_see_one_branch(engine: Engine, monkeypatch: pytest.MonkeyPatch, rewrite: bool) -> None:
+    from million import sqlguard
+
+    if not rewrite:  # the parser layer gone: the scoped connection alone must hold
+        monkeypatch.setattr(sqlguard, "scope_tree", lambda tree, _branches: tree)
+    top = engine.wh.query("SELECT branch_name, COUNT(*) AS n FROM customer_base GROUP BY branch_name "
+                          "ORDER BY n DESC, branch_name LIMIT 1")
+    branch, n = str(top["branch_name"].iloc[0]), int(top["n"].iloc[0])
+    q = "`" if engine.dialect == "mysql" else '"'
+    for sql in SCOPE_ATTACKS:
+        df, _ = run_guarded(engine.wh, sql.format(q=q), row_cap=100, timeout_s=20, branches=[branch])
+        assert (int(df["n"].iloc[0]), int(df["nb"].iloc[0])) == (n, 1), sql
+    still_usable(engine)
+
+
+def test_mysql_scope_without_temporary_tables_is_refused(engine: Engine, mysql) -> None:
+    """An account that cannot make the scoped copies gets no scoped SQL at all (fail closed)."""
+    if engine.name != "mysql":
+        pytest.skip("MySQL 专用：DuckDB 的分行快照不需要额外权限")
+    with connect(mysql.select_only_url, read_only=True, timeout_s=20) as wh:
+        with pytest.raises(WarehouseError, match="CREATE TEMPORARY TABLES"):
+            run_guarded(wh, "SELECT count(*) AS n FROM customer_base", row_cap=10, timeout_s=20, branches=["x"])

@@ -21,9 +21,10 @@ class Unavailable(RuntimeError):
 class MySQLServer:
     port: int
     admin_url: str  # loader account: all privileges on the test database only
-    reader_url: str  # SELECT-only account without FILE
+    reader_url: str  # SELECT (+ CREATE TEMPORARY TABLES, for branch-scoped users) without FILE
     proc: subprocess.Popen
     root_dir: Path
+    select_only_url: str = ""  # SELECT and nothing else: scoped SQL must be refused on it
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -94,11 +95,14 @@ def start(root_dir: Path | None = None, database: str = "bank") -> MySQLServer:
            "CREATE USER 'loader'@'127.0.0.1' IDENTIFIED BY 'loader-pw'; "
            f"GRANT ALL ON {database}.* TO 'loader'@'127.0.0.1'; "
            "CREATE USER 'reader'@'127.0.0.1' IDENTIFIED BY 'reader-pw'; "
-           f"GRANT SELECT ON {database}.* TO 'reader'@'127.0.0.1';")
+           f"GRANT SELECT, CREATE TEMPORARY TABLES ON {database}.* TO 'reader'@'127.0.0.1'; "
+           "CREATE USER 'selectonly'@'127.0.0.1' IDENTIFIED BY 'selectonly-pw'; "
+           f"GRANT SELECT ON {database}.* TO 'selectonly'@'127.0.0.1';")
     r = subprocess.run([client, "--no-defaults", f"--socket={sock}", "-uroot", "-e", sql],
                        capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
         proc.kill()
         raise Unavailable(f"初始化 MariaDB 账户失败：{r.stderr[-300:]}")
     return MySQLServer(port, f"mysql+pymysql://loader:loader-pw@127.0.0.1:{port}/{database}",
-                       f"mysql+pymysql://reader:reader-pw@127.0.0.1:{port}/{database}", proc, root_dir)
+                       f"mysql+pymysql://reader:reader-pw@127.0.0.1:{port}/{database}", proc, root_dir,
+                       f"mysql+pymysql://selectonly:selectonly-pw@127.0.0.1:{port}/{database}")
