@@ -89,12 +89,17 @@ def _safe_name(name: str) -> str:
     return stem
 
 
+def user_root(root: Path, user: str) -> Path:
+    """The folder of one user's conversations under `root`."""
+    return root / _safe_name(user)
+
+
 class Session:
     def __init__(self, root: Path, *, user: str = "local", conversation_id: str | None = None,
                  branches: tuple[str, ...] | None = None, max_tool_calls: int = 8) -> None:
         self.user = user
         self.conversation_id = conversation_id or uuid.uuid4().hex
-        self.dir = root / _safe_name(user) / self.conversation_id
+        self.dir = user_root(root, user) / self.conversation_id
         self.branches = branches  # None = all branches; otherwise the user's scope
         self.max_tool_calls = max_tool_calls
         self.events: list[ToolEvent] = []

@@ -51,6 +51,9 @@ class Settings:
     max_concurrent_turns: int = 4
     queue_size: int = 32
     mask_personal_data: bool = False
+    # Login sessions end after this long, or after this long without a request.
+    session_ttl_s: float = 8 * 3600
+    session_idle_s: float = 3600
     # Conversation memory: the history sent to the LLM stays under this many characters (≈ tokens
     # for Chinese text), on top of the system prompt; older turns are summarised from tool results.
     history_budget_chars: int = 10_000
@@ -107,6 +110,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         max_concurrent_turns=int(e.get("MAX_CONCURRENT_TURNS", "4")),
         queue_size=int(e.get("QUEUE_SIZE", "32")),
         mask_personal_data=e.get("MASK_PERSONAL_DATA", "") in {"1", "true", "yes"},
+        session_ttl_s=float(e.get("SESSION_TTL_S", str(8 * 3600))),
+        session_idle_s=float(e.get("SESSION_IDLE_S", "3600")),
         history_budget_chars=int(e.get("HISTORY_BUDGET_CHARS", "10000")),
     )
 

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI, HTTPException, Request
+from gradio.processing_utils import hash_file
 
 from agent.bot import build_assistant
 from million.services import get_services
 from million.settings import Settings, get_settings
-from webapp.auth import load_users, verify_password
+from webapp.auth import load_users
 from webapp.conversations import ConversationStore
 from webapp.history_store import HistoryDB
+from webapp.login import ExpiringTokens, LoginService
 from webapp.reports import ReportLibrary
 from webapp.ui import CSS, build_blocks
+from webapp.web_guard import FileOwners, WebGuard, add_login_routes, cookie_token
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +88,20 @@ def create_app(settings: Settings | None = None, llm: Any = None, planner_llm: A
     demo.queue(default_concurrency_limit=s.max_concurrent_turns, max_size=s.queue_size)
     auth = None
     if users:
+        # Gradio needs an auth callable to require login; the login itself is add_login_routes'.
         def auth(username: str, password: str) -> bool:
-            u = users.get(username)
-            return bool(u and verify_password(password, u.password_hash))
+            return LoginService(users).check(username, password, "gradio")[0]
+
+        add_login_routes(app, LoginService(users), lambda: gradio_app["app"])
     theme = gr.themes.Soft(font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "sans-serif"],
                            font_mono=["monospace"])  # plain names: no web-font download
     app = gr.mount_gradio_app(app, demo, path="/", auth=auth, auth_message="请登录百万客群营销助手",
                               footer_links=[], theme=theme, css=CSS, ssr_mode=False, mcp_server=False,
-                              enable_monitoring=False, pwa=False)
-    gradio_app["app"] = next(r.app for r in app.routes if getattr(r, "path", None) == "" or getattr(r, "path", None) == "/")
+                              enable_monitoring=False, pwa=False, max_file_size="1mb")
+    gapp = next(r.app for r in app.routes if getattr(r, "path", None) == "" or getattr(r, "path", None) == "/")
+    gapp.tokens = ExpiringTokens(s.session_ttl_s, s.session_idle_s)
+    gradio_app["app"] = gapp
+    owners = FileOwners(lambda user: [store.user_dir(user), reports.user_dir(user)], hash_file) if users else None
+    app.add_middleware(WebGuard, logins=bool(users), owners=owners, cache_dir=Path(gapp.uploaded_file_dir),
+                       user_of=lambda scope: gapp.tokens.get(cookie_token(scope, gapp.cookie_id)))
     return app

@@ -24,6 +24,7 @@ from webapp.conversations import Conversation, ConversationStore, TurnRecord
 from webapp.export import conversation_markdown
 from webapp.render import download_paths, render_record
 from webapp.reports import MadeReport, ReportLibrary
+from webapp.sanitize import safe_chat
 
 log = logging.getLogger(__name__)
 MAX_QUESTION = 4000
@@ -95,7 +96,9 @@ class ChatFlow:
             last = i == len(conv.turns) - 1
             chat += render_record(rec, conv.session, live=live if last else None,
                                   paused_label=pending.label if last and pending and not running else None)
-        return View(conv.id, chat, None if running else pending, download_paths(conv.session), notice, running)
+        # One place turns every message into sanitised HTML (the page does not parse markdown again).
+        return View(conv.id, safe_chat(chat), None if running else pending, download_paths(conv.session), notice,
+                    running)
 
     def _budget(self) -> int:
         return self.settings.history_budget_chars

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.session import user_root
 from agent.workflow_session import WorkflowSession
 from webapp.history_store import ConversationRow, HistoryDB, valid_id
 
@@ -72,6 +73,10 @@ class ConversationStore:
         self.db = db
         self._items: OrderedDict[str, Conversation] = OrderedDict()
         self._lock = threading.Lock()
+
+    def user_dir(self, user: str) -> Path:
+        """Every file made in this user's conversations lives below this folder."""
+        return user_root(self.root, user)
 
     def _session(self, user: str, cid: str, branches: tuple[str, ...] | None, confirm_code: bool) -> WorkflowSession:
         return WorkflowSession(self.root, user=user, conversation_id=cid, branches=branches,

@@ -1,31 +1,89 @@
-"""Model output is untrusted: no HTML (so no script or event handlers), no external images, no
-links to local paths. Markdown stays."""
+"""Model output, tool results and user text are untrusted. The chat shows them as HTML that WE render:
+markdown-it (CommonMark, raw HTML off) turns the markdown into HTML once, on the server, and nh3 (the
+ammonia sanitiser) keeps only an allowlist of tags and attributes. The browser is told not to parse
+markdown again (Chatbot render_markdown=False), so no second parser can read a construct differently
+(a fence of four backticks closed by three, a reference-style image): what it gets is final HTML.
+
+No images from markdown at all (charts come as files of their own), links only to this app's own
+pages, no forms, no scripts, no styles; the page's Content-Security-Policy (webapp/web_guard.py) is the
+layer behind this one."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
-_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
-_MD_LINK = re.compile(r"(?<!!)\[([^\]]*)\]\(([^)]*)\)")
-_FENCE = re.compile(r"(```.*?```)", re.S)
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False, "breaks": True})
+_md.enable(["table", "strikethrough"])
+_md.validateLink = lambda url: True  # every link is judged below (_local_href), one rule for all
+
+TAGS = {"p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li",
+        "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "a"}
+ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"style"}, "td": {"style"}}
+_LOCAL = re.compile(r"^/dashboard(?:[?#][A-Za-z0-9_\-=&%]*)?$")
 
 
-def _clean_segment(text: str) -> str:
-    text = text.replace("<", "&lt;").replace(">", "&gt;")  # no raw HTML at all
-    text = _MD_IMAGE.sub(lambda m: f"[图片已移除：{m.group(1) or '外部图片'}]", text)
+def _local_href(href: str) -> bool:
+    """Only this app's own pages that a chat may point to (the dashboard); nothing that leaves it."""
+    return bool(_LOCAL.fullmatch(href))
 
-    def link(m: re.Match[str]) -> str:
-        target = m.group(2).strip().lower()
-        if target.startswith(("http://", "https://")) and not target.startswith(("http://127.0.0.1", "http://localhost")):
-            return f"{m.group(1)}（外部链接：{m.group(2).strip()[:80]}）"
-        if target.startswith(("javascript:", "data:", "file:", "/", "./", "../", "~")) or "\\" in target:
-            return m.group(1)
-        return m.group(0)
 
-    return _MD_LINK.sub(link, text)
+def _neutralise(tokens: list[Token]) -> None:
+    """Images become a note; links elsewhere become their text plus the address as plain text."""
+    for tok in tokens:
+        if tok.children:
+            _neutralise(tok.children)
+        if tok.type == "image":
+            alt = "".join(c.content for c in tok.children or []) or "外部图片"
+            tok.type, tok.tag, tok.content, tok.children, tok.attrs = "text", "", f"[图片已移除：{alt}]", None, {}
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok.type == "link_open" and not _local_href(str(tok.attrGet("href") or "")):
+            href = str(tok.attrGet("href") or "")
+            close = next((j for j in range(i + 1, len(tokens)) if tokens[j].type == "link_close"), None)
+            tok.type, tok.tag, tok.attrs = "text", "", {}
+            tok.content = ""
+            if close is not None:
+                note = f"（外部链接：{href[:80]}）" if href.startswith(("http://", "https://")) else ""
+                tokens[close].type, tokens[close].tag, tokens[close].attrs = "text", "", {}
+                tokens[close].content = note
+        i += 1
+
+
+def markdown_to_html(text: str) -> str:
+    """Untrusted markdown to safe HTML for the chat."""
+    env: dict[str, Any] = {}
+    tokens = _md.parse(text or "", env)
+    _neutralise(tokens)
+    html = _md.renderer.render(tokens, _md.options, env)
+    return nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES, url_schemes=set(), link_rel="noopener noreferrer",
+                     filter_style_properties={"text-align"}, strip_comments=True,
+                     attribute_filter=_attribute_filter)
+
+
+def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
+    if tag == "a" and attr == "href":
+        return value if _local_href(value) else None
+    return value
 
 
 def sanitize_markdown(text: str) -> str:
-    """Escape HTML outside code fences (inside them it is shown as code anyway)."""
-    parts = _FENCE.split(text or "")
-    return "".join(p if p.startswith("```") else _clean_segment(p) for p in parts)
+    """Kept for callers that build markdown: the text as it is. Everything shown in the chat goes
+    through `markdown_to_html` at the end (safe_chat), one place for every message."""
+    return text or ""
+
+
+def safe_chat(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every text message of a chat rendered to safe HTML; file messages (charts) pass unchanged."""
+    out = []
+    for m in messages:
+        content = m.get("content")
+        if isinstance(content, str):
+            m = {**m, "content": markdown_to_html(content)}
+        out.append(m)
+    return out

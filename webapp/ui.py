@@ -101,7 +101,7 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
                     plan_cb = gr.Checkbox(False, label="计划模式：先列出步骤再执行", elem_id="plan-mode")
                     confirm_cb = gr.Checkbox(False, label="运行前确认：SQL / Python 先给我看", elem_id="confirm-mode")
                     report_btn = gr.Button("生成分析报告", elem_id="make-report", size="sm")
-                chat = gr.Chatbot(label="对话", height=620, sanitize_html=True, render_markdown=True,
+                chat = gr.Chatbot(label="对话", height=620, sanitize_html=True, render_markdown=False, latex_delimiters=[],
                                   group_consecutive_messages=False, elem_id="chat")
                 with gr.Group(visible=False, elem_id="confirm-panel") as confirm_panel:
                     confirm_info = gr.Markdown(elem_id="confirm-info")

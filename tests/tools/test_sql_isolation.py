@@ -16,7 +16,6 @@ from tests.webapp.test_scope_attacks import ATTACKS, PROBE
 from tools.python_inter import PythonInter
 from tools.sql_inter import SqlInter
 
-
 SLOW = ("SELECT count(*) AS n FROM customer_behavior_assets a, customer_behavior_assets b, customer_behavior_assets c "
         "WHERE a.customer_id || b.customer_id || c.customer_id = 'x'")
 

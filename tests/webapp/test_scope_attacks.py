@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from million.warehouse import connect
+from tests.support.chat_text import html_text
 from tests.workflow.fakes import RecordingLLM
 from tests.workflow.live import serve
 from webapp.auth import save_user
@@ -49,7 +50,7 @@ def _text(chat: list[dict]) -> str:
         c = m.get("content")
         if isinstance(c, list):
             c = " ".join(p.get("text", "") for p in c if isinstance(p, dict))
-        out.append(str(c))
+        out.append(html_text(c) if isinstance(c, str) else str(c))
     return "\n".join(out)
 
 

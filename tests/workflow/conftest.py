@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.chat_text import html_text
 from webapp.auth import User
 
 ANALYST = User("analyst1", "", None, "analyst")
@@ -58,6 +59,6 @@ def chat_text(view) -> str:
     for m in view.chat:
         c = m.get("content")
         title = (m.get("metadata") or {}).get("title", "")
-        parts.append(f"{title}\n{c}" if isinstance(c, str) else f"{title}\n[file {c.get('alt_text', '')}]")
+        parts.append(f"{title}\n{html_text(c)}" if isinstance(c, str) else f"{title}\n[file {c.get('alt_text', '')}]")
     return "\n".join(parts)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.chat_text import html_text
 from tests.workflow.fakes import RecordingLLM
 from tests.workflow.live import serve
 from webapp.auth import save_user
@@ -29,7 +30,7 @@ def _text(chat: list[dict]) -> str:
         c = m.get("content")
         if isinstance(c, list):
             c = " ".join(p.get("text", "") for p in c if isinstance(p, dict))
-        out.append(f"{(m.get('metadata') or {}).get('title', '')} {c}")
+        out.append(f"{(m.get('metadata') or {}).get('title', '')} {html_text(c) if isinstance(c, str) else c}")
     return "\n".join(out)
 
 

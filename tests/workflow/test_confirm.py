@@ -7,6 +7,7 @@ import json
 
 from agent.confirm import ConfirmGate
 from agent.workflow_session import WorkflowSession
+from tests.support.chat_text import html_text
 from tests.workflow.conftest import ANALYST, RM, chat_text, last
 from tests.workflow.fakes import RecordingLLM
 from tools import all_tools
@@ -148,5 +149,5 @@ def test_offline_router_pauses_and_resumes(make_flow) -> None:
     _, v = last(flow.ask(ANALYST, None, SQL, confirm_on=True))
     assert v.pending and v.pending.code == SQL
     _, v2 = last(flow.run_code(ANALYST, v.cid, v.pending.id, SQL + " ORDER BY n DESC"))
-    final = v2.chat[-1]["content"]
+    final = html_text(v2.chat[-1]["content"])
     assert "查询成功，返回 3 行" in final and v2.pending is None

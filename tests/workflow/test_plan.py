@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from agent.planning import looks_multi_step, parse_steps
+from tests.support.chat_text import html_text
 from tests.workflow.conftest import ANALYST, chat_text, last
 from tests.workflow.fakes import RecordingLLM
 from tools import TOOL_NAMES
@@ -60,7 +61,7 @@ def test_plan_mode_with_an_llm(make_flow) -> None:
     assert "【执行计划】" in llm.requests[0][0].content and "[python_inter] 用查询结果画" in llm.requests[0][0].content
     text = chat_text(v)
     assert "计划回顾" in text
-    recap = v.chat[-1]["content"]
+    recap = html_text(v.chat[-1]["content"])
     assert "1. ✓ 查询最新月各分行的总AUM" in recap and "查询成功，返回" in recap
     assert "2. ✓ 用查询结果画各分行AUM柱状图" in recap and "代码运行完成" in recap
     assert "3. ✓ 按分行给出结论：见上方回答" in recap
@@ -104,8 +105,8 @@ def test_offline_brief_shows_the_routers_plan(make_flow, known_customers) -> Non
     assert "已自动开启计划模式" in chat_text(first_plan)
     text = chat_text(v)
     assert f"客户 {cid} 营销简报" in text and "进度：6/6" in text
-    recap = v.chat[-1]["content"]
-    assert recap.startswith("**计划回顾**") and "1. ✓ 百万概率与排名：" in recap and "6. ✓ 汇总成营销简报" in recap
+    recap = html_text(v.chat[-1]["content"])
+    assert recap.startswith("计划回顾") and "1. ✓ 百万概率与排名：" in recap and "6. ✓ 汇总成营销简报" in recap
 
 
 def test_offline_single_command_plans_only_when_asked(make_flow) -> None:

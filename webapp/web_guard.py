@@ -1,0 +1,181 @@
+"""What the server enforces around the Gradio app, for every request: security headers with a
+Content-Security-Policy (no external images, scripts, styles, fonts, forms or connections), no API
+schema without login, no uploads (the UI has no upload control), files served only to the user they
+were made for, and the login / logout routes (webapp/login.py) in place of Gradio's own."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from webapp.login import WRONG, LoginService
+
+CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data: blob:; font-src 'self' data:; media-src 'self' blob:; connect-src 'self'; "
+       "form-action 'self'; frame-ancestors 'self'; base-uri 'self'; object-src 'none'")
+HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+           (b"referrer-policy", b"same-origin"), (b"x-frame-options", b"SAMEORIGIN")]
+SCHEMA_PATHS = ("/openapi.json", "/docs", "/redoc")
+FILE_ROUTE = "/gradio_api/file="
+
+
+class FileOwners:
+    """Which user may fetch which cached file. Gradio copies a file it serves into its cache as
+    <cache>/<hash of the content>/<name>; a user may fetch a cached copy only when the same content
+    is one of their own files (their conversation and report folders), so a path seen by someone
+    else (a shared screen, a log line) opens nothing."""
+
+    def __init__(self, roots_of: Callable[[str], list[Path]], hash_file: Callable[[Path], str]) -> None:
+        self.roots_of = roots_of
+        self.hash_file = hash_file
+        self._known: dict[str, dict[Path, tuple[int, str]]] = {}  # user -> file -> (mtime, hash)
+        self._lock = threading.Lock()
+
+    def hashes(self, user: str) -> set[str]:
+        with self._lock:
+            known = self._known.setdefault(user, {})
+            seen: set[Path] = set()
+            for root in self.roots_of(user):
+                for f in root.rglob("*") if root.is_dir() else []:
+                    if not f.is_file():
+                        continue
+                    seen.add(f)
+                    mtime = f.stat().st_mtime_ns
+                    if known.get(f, (None, ""))[0] != mtime:
+                        known[f] = (mtime, self.hash_file(f))
+            for gone in set(known) - seen:
+                del known[gone]
+            return {h for _, h in known.values()}
+
+    def may_fetch(self, user: str, cached: Path, cache_dir: Path) -> bool:
+        try:
+            rel = cached.resolve().relative_to(cache_dir.resolve())
+        except ValueError:
+            return True  # not a cached copy: Gradio's own rules apply (it serves nothing else of ours)
+        return len(rel.parts) >= 2 and rel.parts[0] in self.hashes(user)
+
+
+class WebGuard:
+    """ASGI middleware in front of everything (dashboard routes and the mounted Gradio app)."""
+
+    def __init__(self, app: ASGIApp, *, logins: bool, user_of: Callable[[Scope], str | None],
+                 owners: FileOwners | None, cache_dir: Path) -> None:
+        self.app = app
+        self.logins = logins
+        self.user_of = user_of
+        self.owners = owners
+        self.cache_dir = cache_dir
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *(h for h in HEADERS if h[0] not in names)]
+            await send(message)
+
+        refusal = await self._refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
+
+    async def _refusal(self, scope: Scope) -> Any:
+        path: str = scope.get("path", "")
+        if path.endswith(SCHEMA_PATHS):
+            return PlainTextResponse("未找到。", status_code=404)
+        if path.rstrip("/").endswith("/gradio_api/upload") or path.rstrip("/").endswith("/upload_progress"):
+            return PlainTextResponse("本应用不接受上传文件。", status_code=403)
+        if self.logins and self.owners is not None and FILE_ROUTE in path:
+            user = self.user_of(scope)
+            target = Path(unquote(path.split(FILE_ROUTE, 1)[1]))
+            if user is None:
+                return PlainTextResponse("请先登录。", status_code=401)
+            allowed = await anyio.to_thread.run_sync(self.owners.may_fetch, user, target, self.cache_dir)
+            if not allowed:
+                return PlainTextResponse("无权访问该文件。", status_code=403)
+        return None
+
+
+def cookie_token(scope: Scope, cookie_id: str) -> str | None:
+    headers = dict(scope.get("headers") or [])
+    raw = headers.get(b"cookie", b"").decode("latin-1")
+    jar = {}
+    for part in raw.split(";"):
+        if "=" in part:
+            k, v = part.strip().split("=", 1)
+            jar[k] = v
+    return jar.get(f"access-token-{cookie_id}") or jar.get(f"access-token-unsecure-{cookie_id}")
+
+
+def add_login_routes(app: FastAPI, service: LoginService, gradio_app: Callable[[], Any]) -> None:
+    """POST /login and POST /logout in front of Gradio's (same form fields and answers, so the page
+    and gradio_client work unchanged); GET /logout is refused (a link on another site must not log
+    the user out)."""
+    limiter = anyio.CapacityLimiter(1)  # one PBKDF2 at a time: the other core keeps serving
+
+    @app.post("/login")
+    @app.post("/login/")
+    async def login(request: Request) -> Any:
+        form = await request.form()
+        username, password = str(form.get("username") or ""), str(form.get("password") or "")
+        address = request.client.host if request.client else "?"
+        ok, message = await anyio.to_thread.run_sync(service.check, username, password, address, limiter=limiter)
+        if not ok:
+            status = 429 if message != WRONG else 400
+            return JSONResponse({"detail": message}, status_code=status)
+        gapp = gradio_app()
+        token = os.urandom(24).hex()
+        gapp.tokens[token] = username.strip()
+        response = JSONResponse({"success": True})
+        for name, secure in ((f"access-token-{gapp.cookie_id}", True), (f"access-token-unsecure-{gapp.cookie_id}", False)):
+            response.set_cookie(name, token, httponly=True, samesite="strict", secure=secure, path="/")
+        return response
+
+    @app.get("/logout")
+    def logout_get() -> Any:
+        return PlainTextResponse("请使用页面上的“退出登录”按钮（POST /logout）。", status_code=405)
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Any:
+        origin = request.headers.get("origin")
+        host = request.headers.get("host", "")
+        if origin and origin.split("://", 1)[-1] != host:
+            return PlainTextResponse("跨站请求已拒绝。", status_code=403)
+        gapp = gradio_app()
+        token = cookie_token(request.scope, gapp.cookie_id)
+        if token:
+            gapp.tokens.pop(token, None)
+        response = RedirectResponse("/", status_code=303)
+        for name in (f"access-token-{gapp.cookie_id}", f"access-token-unsecure-{gapp.cookie_id}"):
+            response.delete_cookie(name, path="/")
+        return response
+
+
+def unknown_event_guard(app: FastAPI, known: Callable[[], set[int]]) -> None:
+    """A queue join naming an event the app does not have is a client error (400), not a 500."""
+
+    @app.middleware("http")
+    async def check(request: Request, call_next: Callable) -> Any:
+        if request.method == "POST" and request.url.path.rstrip("/").endswith("/queue/join"):
+            body = await request.body()
+            try:
+                fn = json.loads(body or b"{}").get("fn_index")
+            except (ValueError, AttributeError):
+                return JSONResponse({"detail": "请求格式错误。"}, status_code=400)
+            if fn is not None and fn not in known():
+                return JSONResponse({"detail": "未知的操作。"}, status_code=400)
+        return await call_next(request)
