@@ -41,7 +41,8 @@ class ForecastAum(MarketingTool):
         given = [x for x in (cid, segment, branch) if x]
         if len(given) > 1:
             raise ToolInputError("customer_id、segment、branch_name 一次只能指定一个。")
-        if not given and session.branches is not None:
+        if session.branches is not None and (not given or segment):
+            # whole-bank and per-segment series sum every branch: not for a scoped user
             raise ToolInputError("您只能预测自己负责的分行或客户，请指定 branch_name 或 customer_id。")
         horizon = int(args.get("horizon", 3))
         svc = get_services().forecast()

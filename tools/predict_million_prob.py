@@ -38,18 +38,16 @@ class PredictMillionProb(MarketingTool):
             cid = customer_id_arg(args["customer_id"])
             check_customer_scope(cid, session)
             session.context["customer_id"] = cid
-            return _single(get_services().propensity().predict(cid))
+            return _single(get_services().propensity().predict(cid, branches=session.branches))
         branch = scoped_branch(optional_text(args, "branch_name"), session)
         svc = get_services().propensity()
         n = int(args.get("top_n", 20))
         try:
-            # A scoped user: rank over everything, then keep their branches (ranks stay bank-wide).
-            df = svc.top(n if session.branches is None else 1_000_000, branch_name=branch,
-                         segment=optional_text(args, "segment"), include_cool=bool(args.get("include_cool", False)))
+            # A scoped user sees their branches only, ranked among themselves.
+            df = svc.top(n, branch_name=branch, segment=optional_text(args, "segment"),
+                         include_cool=bool(args.get("include_cool", False)), branches=session.branches)
         except ValueError as e:
             raise ToolInputError(str(e)) from e
-        if session.branches is not None:
-            df = df[df["branch_name"].isin(session.branches)].head(n)
         if df.empty:
             return ToolOutput("没有符合条件的潜客（可能分行名称不对，或都在冷静期内）。", rows=0)
         view = df.copy()

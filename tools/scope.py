@@ -19,10 +19,17 @@ def check_customer_scope(customer_id: str, session: Session) -> None:
 
 
 def scoped_branch(branch: str | None, session: Session) -> str | None:
-    """A branch filter the user may use: inside their scope, or None for 'all of my branches'."""
+    """A branch filter the user may use: for a scoped user, one of their own branches by its full
+    name. A part of a name ("上海分行") would match sub-branches outside the scope in the services,
+    so it is resolved to the one branch of theirs it names, or refused."""
     if branch is None or session.branches is None:
         return branch
+    if branch in session.branches:
+        return branch
     allowed = [b for b in session.branches if branch in b]
+    if len(allowed) == 1:
+        return allowed[0]
+    mine = "、".join(session.branches[:10]) or "（无）"
     if not allowed:
-        raise ToolInputError("您只能查看自己负责的分行。")
-    return branch
+        raise ToolInputError(f"您只能查看自己负责的分行：{mine}。")
+    raise ToolInputError(f"“{branch}”对应您负责的多个网点，请写完整的网点名称：{mine}。")

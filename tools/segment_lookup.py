@@ -50,6 +50,10 @@ def profile_md(seg: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _scope_note(session: Session) -> str:
+    return "（画像按您负责的分行统计）" if session.branches is not None else ""
+
+
 @register_tool("segment_lookup")
 class SegmentLookup(MarketingTool):
     description = ("客群查询（KMeans 客户分群）：给 customer_id 返回该客户所属客群、画像和差异化营销方案；给 segment（客群名称或编号）"
@@ -76,16 +80,22 @@ class SegmentLookup(MarketingTool):
                 raise ToolInputError(f"未找到客户 {cid}，请确认客户ID是否正确。")
             name = r.get("segment_name", "-")
             session.context["segment"] = str(name)
-            return ToolOutput(f"客户 {cid} 属于「{name}」（客群 {r.get('segment_id', '-')}）。\n\n" + profile_md(r.get("segment", r)))
+            seg = r.get("segment", r)
+            if session.branches is not None and r.get("segment_id") is not None:
+                seg = svc.in_branches(session.branches)[int(r["segment_id"])]
+            return ToolOutput(f"客户 {cid} 属于「{name}」（客群 {r.get('segment_id', '-')}）{_scope_note(session)}。\n\n"
+                              + profile_md(seg))
         name = optional_text(args, "segment")
         if name:
             try:
                 seg = svc.by_name(name)
             except (KeyError, ValueError) as e:
                 raise ToolInputError(str(e).strip("'\"")) from e
+            if session.branches is not None:
+                seg = svc.in_branches(session.branches)[seg["segment_id"]]
             session.context["segment"] = str(seg.get("segment_name", name))
-            return ToolOutput(f"客群「{seg.get('segment_name', name)}」画像：\n\n" + profile_md(seg))
-        segs = svc.all()
+            return ToolOutput(f"客群「{seg.get('segment_name', name)}」画像{_scope_note(session)}：\n\n" + profile_md(seg))
+        segs = svc.all() if session.branches is None else svc.in_branches(session.branches)
         rows = []
         for s in segs:
             p = s.get("profile", s)
@@ -94,5 +104,5 @@ class SegmentLookup(MarketingTool):
                          "潜客占比": _fmt_value("prospect_share", p.get("prospect_share")),
                          "平均百万概率": _fmt_value("avg_propensity", p.get("avg_propensity"))})
         table = pd.DataFrame(rows)
-        return ToolOutput(f"共 {len(segs)} 个客群：\n\n" + md_table(table), rows=len(segs),
+        return ToolOutput(f"共 {len(segs)} 个客群{_scope_note(session)}：\n\n" + md_table(table), rows=len(segs),
                           files=[("客群概览.json", json.dumps(segs, ensure_ascii=False, default=str, indent=1).encode())])

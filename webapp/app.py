@@ -103,5 +103,6 @@ def create_app(settings: Settings | None = None, llm: Any = None, planner_llm: A
     gradio_app["app"] = gapp
     owners = FileOwners(lambda user: [store.user_dir(user), reports.user_dir(user)], hash_file) if users else None
     app.add_middleware(WebGuard, logins=bool(users), owners=owners, cache_dir=Path(gapp.uploaded_file_dir),
-                       user_of=lambda scope: gapp.tokens.get(cookie_token(scope, gapp.cookie_id)))
+                       user_of=lambda scope: gapp.tokens.get(cookie_token(scope, gapp.cookie_id)),
+                       events=lambda: (set(demo.fns), {str(f.api_name).lstrip("/") for f in demo.fns.values()}))
     return app

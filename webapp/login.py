@@ -103,7 +103,7 @@ class ExpiringTokens(dict):
 class LoginService:
     users: dict[str, User]
     per_user: Throttle = field(default_factory=lambda: Throttle(limit=5))
-    per_address: Throttle = field(default_factory=lambda: Throttle(limit=20))
+    per_address: Throttle = field(default_factory=lambda: Throttle(limit=30))
 
     def check(self, username: str, password: str, address: str) -> tuple[bool, str]:
         """(ok, message). Blocking (PBKDF2): call it off the event loop."""

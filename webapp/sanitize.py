@@ -61,9 +61,20 @@ def markdown_to_html(text: str) -> str:
     tokens = _md.parse(text or "", env)
     _neutralise(tokens)
     html = _md.renderer.render(tokens, _md.options, env)
-    return nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES, url_schemes=set(), link_rel="noopener noreferrer",
-                     filter_style_properties={"text-align"}, strip_comments=True,
-                     attribute_filter=_attribute_filter)
+    clean = nh3.clean(html, tags=TAGS, attributes=ATTRIBUTES, url_schemes=set(), link_rel="noopener noreferrer",
+                      filter_style_properties={"text-align"}, strip_comments=True,
+                      attribute_filter=_attribute_filter)
+    return _compact(clean)
+
+
+_PRE = re.compile(r"(<pre>.*?</pre>)", re.S)
+
+
+def _compact(html: str) -> str:
+    """Drop the layout newlines between tags: the chat shows message text with white-space kept,
+    so they would read as blank lines. Inside <pre> they are the code's own lines and stay."""
+    return "".join(part if part.startswith("<pre>") else re.sub(r">\n+", ">", part).strip("\n")
+                   for part in _PRE.split(html))
 
 
 def _attribute_filter(tag: str, attr: str, value: str) -> str | None:

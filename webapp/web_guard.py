@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,7 @@ HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options
            (b"referrer-policy", b"same-origin"), (b"x-frame-options", b"SAMEORIGIN")]
 SCHEMA_PATHS = ("/openapi.json", "/docs", "/redoc")
 FILE_ROUTE = "/gradio_api/file="
+MAX_JOIN_BYTES = 1024 * 1024  # a queue join carries the inputs: a question of at most a few KB
 
 
 class FileOwners:
@@ -69,12 +71,14 @@ class WebGuard:
     """ASGI middleware in front of everything (dashboard routes and the mounted Gradio app)."""
 
     def __init__(self, app: ASGIApp, *, logins: bool, user_of: Callable[[Scope], str | None],
-                 owners: FileOwners | None, cache_dir: Path) -> None:
+                 owners: FileOwners | None, cache_dir: Path,
+                 events: Callable[[], tuple[set[int], set[str]]]) -> None:
         self.app = app
         self.logins = logins
         self.user_of = user_of
         self.owners = owners
         self.cache_dir = cache_dir
+        self.events = events  # the app's event ids (Gradio fn_index) and API names
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,10 +92,43 @@ class WebGuard:
             await send(message)
 
         refusal = await self._refusal(scope)
+        if refusal is None and scope.get("method") == "POST" and scope["path"].rstrip("/").endswith("/queue/join"):
+            refusal, receive = await self._check_join(receive)
         if refusal is not None:
             await refusal(scope, receive, send_with_headers)
             return
         await self.app(scope, receive, send_with_headers)
+
+    async def _check_join(self, receive: Receive) -> tuple[Any, Receive]:
+        """A queue join must name one of the app's events: anything else is a client error (400),
+        not a KeyError answered with 500. The body is read here and replayed to the app."""
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return PlainTextResponse("请求已中断。", status_code=400), receive
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > MAX_JOIN_BYTES:
+                return PlainTextResponse("请求过大。", status_code=413), receive
+        body = b"".join(chunks)
+        try:
+            fn = json.loads(body or b"{}").get("fn_index")
+        except (ValueError, AttributeError):
+            return PlainTextResponse("请求格式错误。", status_code=400), receive
+        if fn is not None and fn not in self.events()[0]:
+            return PlainTextResponse("未知的操作。", status_code=400), receive
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return None, replay
 
     async def _refusal(self, scope: Scope) -> Any:
         path: str = scope.get("path", "")
@@ -99,6 +136,9 @@ class WebGuard:
             return PlainTextResponse("未找到。", status_code=404)
         if path.rstrip("/").endswith("/gradio_api/upload") or path.rstrip("/").endswith("/upload_progress"):
             return PlainTextResponse("本应用不接受上传文件。", status_code=403)
+        api = re.search(r"/gradio_api/(?:run|call)/([^/]+)", path)
+        if api and unquote(api.group(1)) not in self.events()[1]:
+            return PlainTextResponse("未知的接口。", status_code=404)
         if self.logins and self.owners is not None and FILE_ROUTE in path:
             user = self.user_of(scope)
             target = Path(unquote(path.split(FILE_ROUTE, 1)[1]))
@@ -163,19 +203,3 @@ def add_login_routes(app: FastAPI, service: LoginService, gradio_app: Callable[[
         for name in (f"access-token-{gapp.cookie_id}", f"access-token-unsecure-{gapp.cookie_id}"):
             response.delete_cookie(name, path="/")
         return response
-
-
-def unknown_event_guard(app: FastAPI, known: Callable[[], set[int]]) -> None:
-    """A queue join naming an event the app does not have is a client error (400), not a 500."""
-
-    @app.middleware("http")
-    async def check(request: Request, call_next: Callable) -> Any:
-        if request.method == "POST" and request.url.path.rstrip("/").endswith("/queue/join"):
-            body = await request.body()
-            try:
-                fn = json.loads(body or b"{}").get("fn_index")
-            except (ValueError, AttributeError):
-                return JSONResponse({"detail": "请求格式错误。"}, status_code=400)
-            if fn is not None and fn not in known():
-                return JSONResponse({"detail": "未知的操作。"}, status_code=400)
-        return await call_next(request)

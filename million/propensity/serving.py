@@ -167,7 +167,18 @@ class PropensityService:
         stripped = customer_id.strip()
         return stripped if stripped and stripped in index else None
 
-    def predict(self, customer_id: str) -> dict[str, Any]:
+    def _scoped(self, branches: tuple[str, ...] | list[str] | None) -> pd.DataFrame:
+        """Scored prospects a user may see, ranked among themselves (a scoped user's rank is their
+        branches' rank, not the bank's)."""
+        c = self.snapshot.customers.loc[self.snapshot.customers["probability"].notna()]
+        if branches is None:
+            return c
+        c = c.loc[c["branch_name"].isin(list(branches))].copy()
+        c["rank"] = c["probability"].rank(ascending=False, method="min")
+        return c
+
+    def predict(self, customer_id: str, branches: tuple[str, ...] | list[str] | None = None) -> dict[str, Any]:
+        """`branches`: the user's scope; rank and n_prospects are then counted within it."""
         snap = self.snapshot
         info = self.bundle.info
         out: dict[str, Any] = {
@@ -195,11 +206,14 @@ class PropensityService:
                     "cool_period_until": cool_until.strftime("%Y-%m-%d") if bool(r["in_cool"]) and pd.notna(cool_until) else None})
         if total >= MILLION:
             return {**out, "status": "already_million", "message": f"该客户 {snap.as_of} 总资产已达 {format_value('aum_cur', total)}，已是百万客户"}
-        rank = int(r["rank"])
+        rank, n_prospects = int(r["rank"]), snap.n_prospects
+        if branches is not None:
+            scoped = self._scoped(branches)
+            rank, n_prospects = int(scoped.loc[key, "rank"]), len(scoped)
         out.update({"status": "prospect", "probability": float(r["probability"]), "rank": rank,
-                    "percentile": 1 - (rank - 1) / max(snap.n_prospects, 1),
+                    "n_prospects": n_prospects, "percentile": 1 - (rank - 1) / max(n_prospects, 1),
                     "message": f"预计未来3个月（{snap.as_of} 之后）达到100万的概率为 {float(r['probability']):.1%}，"
-                               f"在 {snap.n_prospects:,} 位潜客中排第 {rank:,} 名"})
+                               f"在 {n_prospects:,} 位潜客中排第 {rank:,} 名"})
         return out
 
     def explain(self, customer_id: str, top_k: int = 6) -> dict[str, Any]:
@@ -268,8 +282,8 @@ class PropensityService:
                          f"{known.iloc[0].split('分行')[0]}分行）")
 
     def top(self, n: int = 20, branch_name: str | None = None, segment: str | None = None,
-            include_cool: bool = False) -> pd.DataFrame:
-        snap = self.snapshot
+            include_cool: bool = False, branches: tuple[str, ...] | list[str] | None = None) -> pd.DataFrame:
+        """`branches`: the user's scope (only those branches, ranked among themselves)."""
         try:
             n = int(n)
         except (TypeError, ValueError) as e:
@@ -277,7 +291,7 @@ class PropensityService:
         if n < 1:
             raise ValueError("n 必须是正整数")
         n = min(n, MAX_TOP)
-        c = snap.customers.loc[snap.customers["probability"].notna()]
+        c = self._scoped(branches)
         if branch_name:
             c = c.loc[self._branch_mask(c["branch_name"], str(branch_name).strip())]
         seg = None
@@ -298,7 +312,7 @@ class PropensityService:
         if seg is not None:
             out["segment_id"] = seg["segment_id"].reindex(out["customer_id"]).to_numpy()
             out["segment_name"] = seg["segment_name"].reindex(out["customer_id"]).to_numpy()
-        out.attrs["as_of"] = snap.as_of
+        out.attrs["as_of"] = self.snapshot.as_of
         return out
 
     def _global_info(self) -> dict[str, Any]:

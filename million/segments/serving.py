@@ -104,6 +104,30 @@ class SegmentService:
     def names(self) -> list[str]:
         return list(self._names)
 
+    def in_branches(self, branches: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
+        """Every segment as `all()`, with the profile counted over the customers of `branches` only
+        (a branch-scoped user sees their own customers' numbers, not the bank's). The propensity
+        average is left out: it is a bank-wide figure of the build."""
+        inside = np.isin(self._branch, list(branches))
+        total = int(inside.sum())
+        out = []
+        for seg in self.all():
+            m = inside & (self._seg == seg["segment_id"])
+            n = int(m.sum())
+            prof: dict[str, Any] = {"size": n, "share": round(n / total, 4) if total else 0.0}
+            for key, avg in SEGMENT_AVG.items():
+                if key in self._values:
+                    prof[avg] = round(float(self._values[key][m].mean()), 2) if n else None
+            if "total_assets" in self._values:
+                prof["prospect_share"] = round(float((self._values["total_assets"][m] < 1_000_000).mean()), 4) if n else None
+            occ = pd.Series(self._occ[m]).value_counts().head(3)
+            prof["top_occupations"] = {str(k): int(v) for k, v in occ.items()}
+            prof["avg_propensity"] = None
+            seg["profile"] = prof
+            seg["summary"] = f"「{seg['segment_name']}」在您负责的分行中 {n:,} 人（占{prof['share']:.1%}）。"
+            out.append(seg)
+        return out
+
     def segment(self, segment_id: int) -> dict[str, Any]:
         return copy.deepcopy(self._segments[segment_id])
 

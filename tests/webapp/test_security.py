@@ -87,3 +87,39 @@ def test_model_html_does_not_run_in_the_browser(app_settings) -> None:
         server.should_exit = True
         th.join(10)
     get_services()  # the app keeps serving the process-wide services afterwards
+
+
+@pytest.mark.browser
+def test_markdown_constructs_cannot_reach_out_from_the_browser(app_settings) -> None:
+    """Round 2: a fence of four backticks closed by three, reference-style images and links, and a
+    form made the browser fetch an external image or show a foreign login link. The chat now gets
+    server-rendered, sanitised HTML, and the CSP forbids external images and form targets."""
+    from tests.dashboard.browser import ARGS, ensure_chromium
+    from tests.workflow.live import serve
+
+    chromium = ensure_chromium()
+    from playwright.sync_api import sync_playwright
+
+    from tests.webapp.test_sanitize import BYPASSES
+
+    evil = "结果如下\n\n" + "\n\n".join(BYPASSES.values())
+    with serve(app_settings, llm=ScriptedLLM([("answer", evil)])) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+        page = browser.new_page()
+        urls: list[str] = []
+        page.on("request", lambda r: urls.append(r.url))
+        csp = page.goto(url + "/").headers.get("content-security-policy", "")
+        assert "img-src 'self' data: blob:" in csp and "form-action 'self'" in csp
+        page.wait_for_selector("#question textarea", timeout=30_000)
+        page.fill("#question textarea", "你好")
+        page.click("#send")
+        page.wait_for_function("document.querySelector('#chat').innerText.includes('结果如下')", timeout=30_000)
+        page.wait_for_timeout(800)
+        assert not any("evil" in u for u in urls), [u for u in urls if "evil" in u]
+        found = page.evaluate("""() => { const c = document.querySelector('#chat');
+            return {img: [...c.querySelectorAll('img')].map(i => i.src).filter(s => s.includes('evil')),
+                    forms: c.querySelectorAll('form, input, button[formaction], iframe, svg image').length,
+                    links: [...c.querySelectorAll('a')].map(a => a.href).filter(h => !h.startsWith(location.origin))}; }""")
+        assert found == {"img": [], "forms": 0, "links": []}, found
+        assert "外部链接：https://evil.example/" in page.inner_text("#chat")  # shown as text
+        browser.close()
