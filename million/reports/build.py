@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 from million.reports.model import ReportInput, ResultItem
 from million.reports.numbers import numbers_in
 
-_FENCE = re.compile(r"(^```.*?^```[ \t]*$)", re.S | re.M)
+_BLOCKS = MarkdownIt("commonmark")
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _CN = "零一二三四五六七八九"
@@ -56,15 +56,33 @@ def cn_number(n: int) -> str:
     return ("" if tens == 1 else _CN[tens]) + "十" + ("" if ones == 0 else _CN[ones])
 
 
-def inert(text: str) -> str:
-    """Markdown from elsewhere, made safe to render: HTML escaped, images and links reduced to text
-    (outside code fences; inside them everything is shown as code anyway)."""
-    def clean(seg: str) -> str:
-        seg = seg.replace("<", "&lt;").replace(">", "&gt;")
-        seg = _MD_IMAGE.sub(lambda m: f"[图片已移除：{m.group(1)}]", seg)
-        return _MD_LINK.sub(lambda m: m.group(1), seg)
+_REF_DEF = re.compile(r"^( {0,3})\[", re.M)  # a link reference definition ("[r]: https://...")
 
-    return "".join(p if p.startswith("```") else clean(p) for p in _FENCE.split(text or ""))
+
+def _inert_prose(seg: str) -> str:
+    seg = seg.replace("<", "&lt;")  # no raw HTML, no autolinks
+    seg = _MD_IMAGE.sub(lambda m: f"[图片已移除：{m.group(1)}]", seg)
+    seg = _MD_LINK.sub(lambda m: m.group(1), seg)
+    seg = seg.replace("![", "!\\[")  # what is left of an image (reference style) stays text
+    return _REF_DEF.sub(lambda m: m.group(1) + "\\[", seg)  # a definition no reference can use
+
+
+def inert(text: str) -> str:
+    """Markdown from elsewhere, made safe to render in any viewer: no HTML, no images, no links.
+    Code blocks are found as CommonMark finds them (a fence of four backticks is closed only by
+    four) and written back inside a fence longer than any run of backticks in them, so no viewer
+    can read their content as prose."""
+    text = text or ""
+    lines = text.splitlines(keepends=True)
+    out, at = [], 0
+    for tok in _BLOCKS.parse(text):
+        if tok.type in ("fence", "code_block") and tok.map:
+            start, end = tok.map
+            out.append(_inert_prose("".join(lines[at:start])))
+            out.append(fence(tok.content.rstrip("\n"), tok.info.split()[0] if tok.info.strip() else "") + "\n")
+            at = end
+    out.append(_inert_prose("".join(lines[at:])))
+    return "".join(out)
 
 
 def one_line(text: str) -> str:

@@ -149,3 +149,18 @@ def test_held_and_cancelled_code_is_not_reported(make_flow) -> None:
     flow.cancel_code(ANALYST, v.cid, v.pending.id)
     with pytest.raises(NothingToReport):
         flow.make_report(ANALYST, v.cid)
+
+
+def test_exported_markdown_stays_inert_in_a_permissive_viewer() -> None:
+    """The .md exports are opened in viewers that render raw HTML and images: none may survive."""
+    from markdown_it import MarkdownIt
+
+    from million.reports.build import inert
+    from tests.webapp.test_sanitize import BYPASSES, Elements
+
+    viewer = MarkdownIt("commonmark", {"html": True}).enable("table")
+    for name, evil in BYPASSES.items():
+        html = viewer.render(inert(evil))
+        tags = {t for t, _ in Elements(html).found}
+        assert not tags & {"img", "a", "form", "script", "iframe", "svg", "style", "input", "image"}, (name, html)
+    assert inert("AUM > 100万") == "AUM > 100万"  # a plain '>' is not written as &gt;
