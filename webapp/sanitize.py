@@ -89,12 +89,23 @@ def sanitize_markdown(text: str) -> str:
     return text or ""
 
 
+_THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
+
+
+def strip_thinking(text: str) -> str:
+    """A reasoning model's <think>…</think> (or one still open while streaming) is not the answer."""
+    return _THINK.sub("", text).strip() if "<think>" in text.lower() else text
+
+
 def safe_chat(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every text message of a chat rendered to safe HTML; file messages (charts) pass unchanged."""
+    """Every text message of a chat rendered to safe HTML, the model's thinking left out; file
+    messages (charts) pass unchanged."""
     out = []
     for m in messages:
         content = m.get("content")
         if isinstance(content, str):
+            if m.get("role") == "assistant":
+                content = strip_thinking(content)
             m = {**m, "content": markdown_to_html(content)}
         out.append(m)
     return out

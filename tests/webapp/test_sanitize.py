@@ -76,3 +76,12 @@ def test_safe_chat_renders_text_and_keeps_files() -> None:
     out = safe_chat(msgs)
     assert "<b>" not in out[0]["content"] and "&lt;b&gt;hi&lt;/b&gt;" in out[0]["content"]
     assert out[1] == msgs[1]
+
+
+def test_reasoning_is_not_shown_as_the_answer() -> None:
+    msgs = [{"role": "assistant", "content": "<think>用户要看 C0000001，我先调用工具……</think>\n\n客户概率 12%。"},
+            {"role": "assistant", "content": "<think>还在想"}, {"role": "user", "content": "<think>x</think>"}]
+    out = safe_chat(msgs)
+    assert "我先调用工具" not in out[0]["content"] and "客户概率 12%" in out[0]["content"]
+    assert "还在想" not in out[1]["content"]
+    assert "think" in out[2]["content"]  # the person's own text is shown as typed
