@@ -26,6 +26,7 @@ from million.warehouse.base import QueryTimeout, Warehouse, WarehouseError
 
 GRACE_S = 3.0  # the engine's own interrupt gets this long after the deadline before the kill
 MAX_RESULT_MB = 64  # a result bigger than this (pickled) is refused, not shipped to the app
+MAX_OPEN = 8  # warehouses (main file, scoped snapshots) a worker keeps open
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,10 @@ def _worker(conn: Connection, memory_mb: int) -> None:  # pragma: no cover - run
             return
         try:
             key = pickle.dumps(job.wh)
-            wh = open_whs.get(key)
-            if wh is None:
-                wh = open_whs[key] = job.wh
+            wh = open_whs.pop(key, None) or job.wh
+            open_whs[key] = wh  # most recent last; snapshots of older data fall out
+            while len(open_whs) > MAX_OPEN:
+                open_whs.pop(next(iter(open_whs))).close()
             df = wh.query(job.sql, timeout_s=job.timeout_s, max_rows=job.max_rows)
             truncated = bool(df.attrs.get("truncated"))
             cells = clip_cells(df, job.cell_cap)

@@ -115,3 +115,24 @@ def test_a_memory_bomb_sent_as_a_chat_message_ends_only_that_query(app_settings,
         assert rss_mb() - before < 300
         out = c.predict("SELECT COUNT(*) AS n FROM customer_base", False, False, api_name="/respond")
         assert "查询成功" in _text(out[CHAT]).split("SELECT COUNT(*) AS n FROM customer_base")[-1]
+
+
+def test_python_data_sql_of_a_scoped_user_over_http(app_settings, scope_facts, tmp_path: Path) -> None:
+    """python_inter's data_sql took the same path: 10,000 rows of 20 branches instead of 803."""
+    import os
+
+    from gradio_client import Client
+
+    if os.geteuid() != 0:
+        pytest.skip("python_inter 的沙箱需要 root（CI 以 root 运行）")
+    branch, n_scope, _ = scope_facts
+    users = tmp_path / "users.json"
+    save_user(users, "scopedrm", "pw-scoped-123456", [branch], "rm")  # RMs: no confirm step
+    s = dataclasses.replace(app_settings, data_dir=tmp_path / "data", users_file=users)
+    code = "import pandas as pd\nd = pd.read_csv('d.csv')\nprint('ROWS', len(d), 'BRANCHES', d.branch_name.nunique())"
+    llm = RecordingLLM([("call", "python_inter", {"code": code, "data_sql": {"d": ";SELECT * FROM customer_base"}}),
+                        ("answer", "好。")])
+    with serve(s, llm=llm) as url:
+        c = Client(url + "/", auth=("scopedrm", "pw-scoped-123456"), verbose=False)
+        out = c.predict("统计一下客户", False, False, api_name="/respond")
+        assert f"ROWS {n_scope} BRANCHES 1" in _text(out[CHAT]), _text(out[CHAT])[-500:]
