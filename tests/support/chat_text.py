@@ -56,3 +56,16 @@ def html_text(html: str) -> str:
     p.feed(html or "")
     p.close()
     return unescape("".join(p.out)).strip("\n")
+
+
+def chat_text(chat: list[dict]) -> str:
+    """A chat as the page's API returns it (content a string, or a list of text parts as
+    gradio_client gives it), read as the person reads it: each message's title and text."""
+    out = []
+    for m in chat:
+        c = m.get("content")
+        if isinstance(c, list):
+            c = " ".join(p.get("text", "") for p in c if isinstance(p, dict))
+        title = (m.get("metadata") or {}).get("title", "")
+        out.append(f"{title} {html_text(c) if isinstance(c, str) else c}")
+    return "\n".join(out)

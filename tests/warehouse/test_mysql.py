@@ -147,7 +147,8 @@ def test_every_value_round_trips(loaded: Warehouse, duck: Warehouse) -> None:
 ])
 def test_the_reader_account_cannot_write(loaded: Warehouse, mysql, sql: str) -> None:
     """Refused twice over: by the serving connection (READ ONLY transaction) and by the account
-    itself (SELECT only), tested here with a plain autocommit connection."""
+    itself (SELECT, and temporary tables of its own session only), tested here with a plain
+    autocommit connection."""
     before = table_counts(loaded)
     if "LOAD_FILE" in sql:
         assert loaded.query(sql)["f"].iloc[0] is None  # no FILE privilege: NULL, never the content
@@ -162,6 +163,17 @@ def test_the_reader_account_cannot_write(loaded: Warehouse, mysql, sql: str) -> 
             if "LOAD_FILE" in sql:
                 cur.execute(sql)
                 assert cur.fetchone()[0] is None
+            elif "TEMPORARY" in sql:
+                # The account may make session-private temporary tables (branch-scoped users' copies,
+                # million/warehouse/scoped.py); the serving connection above still refuses them, and
+                # no other session can see one.
+                cur.execute(sql)
+                other = pymysql.connect(host=u.host, port=u.port, user=u.user, password=u.password,
+                                        database=u.database, autocommit=True)
+                with other.cursor() as cur2, pytest.raises(pymysql.err.MySQLError) as e:
+                    cur2.execute("SELECT * FROM t")
+                other.close()
+                assert e.value.args[0] == 1146, e.value.args  # no such table
             else:
                 with pytest.raises(pymysql.err.MySQLError) as e:
                     cur.execute(sql)

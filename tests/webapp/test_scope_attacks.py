@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from million.warehouse import connect
-from tests.support.chat_text import html_text
+from tests.support.chat_text import chat_text
 from tests.workflow.fakes import RecordingLLM
 from tests.workflow.live import serve
 from webapp.auth import save_user
@@ -44,14 +44,7 @@ REFUSED = [
 CHAT, FILES, INFO, CODE = range(4)
 
 
-def _text(chat: list[dict]) -> str:
-    out = []
-    for m in chat:
-        c = m.get("content")
-        if isinstance(c, list):
-            c = " ".join(p.get("text", "") for p in c if isinstance(p, dict))
-        out.append(html_text(c) if isinstance(c, str) else str(c))
-    return "\n".join(out)
+_text = chat_text
 
 
 @pytest.fixture(scope="module")

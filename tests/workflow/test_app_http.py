@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.chat_text import html_text
+from tests.support.chat_text import chat_text
 from tests.workflow.fakes import RecordingLLM
 from tests.workflow.live import serve
 from webapp.auth import save_user
@@ -24,14 +24,7 @@ def val(x):
     return x.get("value") if isinstance(x, dict) and x.get("__type__") == "update" else x
 
 
-def _text(chat: list[dict]) -> str:
-    out = []
-    for m in chat:
-        c = m.get("content")
-        if isinstance(c, list):
-            c = " ".join(p.get("text", "") for p in c if isinstance(p, dict))
-        out.append(f"{(m.get('metadata') or {}).get('title', '')} {html_text(c) if isinstance(c, str) else c}")
-    return "\n".join(out)
+_text = chat_text
 
 
 def _try(client, api: str, arg):
