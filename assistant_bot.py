@@ -29,7 +29,7 @@ def _is_loopback(host: str) -> bool:
 def answer_once(question: str) -> int:
     from agent.bot import build_assistant, run_turn
     from agent.llm import mode_label
-    from agent.session import Session
+    from conversation.session import Session
 
     s = get_settings()
     print(f"[{mode_label(s)}]")

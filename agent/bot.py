@@ -13,7 +13,7 @@ from qwen_agent.agents import Assistant, fncall_agent
 from qwen_agent.llm.base import BaseChatModel
 
 from agent.llm import llm_config
-from agent.session import Session
+from conversation.session import Session
 from million.prompts import system_prompt
 from million.services import get_services
 from million.settings import Settings, get_settings

@@ -12,8 +12,8 @@ from typing import Any
 from qwen_agent.agents import Assistant
 
 from agent.bot import TurnState, explain_llm_error
-from agent.confirm import gate_of
-from agent.session import Session
+from conversation.confirm import gate_of
+from conversation.session import Session
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from million.bench import machine  # noqa: E402
-from million.bench.report import render_bench, render_readme  # noqa: E402
+from benchmarks import machine  # noqa: E402
+from benchmarks.report import render_bench, render_readme  # noqa: E402
 from million.services import Services, get_services, set_services  # noqa: E402
 from million.settings import ROOT, get_settings  # noqa: E402
 
@@ -52,7 +52,7 @@ def segment_names(svc: Services) -> list[str]:
 
 
 def bench_tools(args: argparse.Namespace) -> dict[str, Any]:
-    from million.bench.tool_latency import measure_brief, measure_tools, random_customers, sample_customers
+    from benchmarks.tool_latency import measure_brief, measure_tools, random_customers, sample_customers
 
     svc = get_services()
     customers = sample_customers(svc.wh, 20)
@@ -62,7 +62,7 @@ def bench_tools(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def bench_sql(args: argparse.Namespace) -> dict[str, Any]:
-    from million.bench.queries import compare_engines, copy_tables, overhead
+    from benchmarks.queries import compare_engines, copy_tables, overhead
     from million.warehouse import connect
     from tests.support import mysql_server
 
@@ -87,7 +87,7 @@ def bench_sql(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def bench_pipeline(args: argparse.Namespace, out: dict[str, Any], save: Any) -> dict[str, Any]:
-    from million.bench.pipeline import run_size
+    from benchmarks.pipeline import run_size
 
     work = Path(args.work)
     # Sizes not run now keep their last measurement; every size carries its own time and load.
@@ -110,8 +110,8 @@ def bench_pipeline(args: argparse.Namespace, out: dict[str, Any], save: Any) -> 
 
 
 def bench_chats(args: argparse.Namespace) -> dict[str, Any]:
-    from million.bench.chats import run_chats
-    from million.bench.tool_latency import branches, sample_customers
+    from benchmarks.chats import run_chats
+    from benchmarks.tool_latency import branches, sample_customers
 
     s = get_settings()
     wh = get_services().wh

@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from million.bench.machine import describe, one_line  # noqa: E402
-from million.evaluation.cases import CATEGORIES, CaseError, load_cases  # noqa: E402
-from million.evaluation.report import render_markdown, to_json  # noqa: E402
-from million.evaluation.runner import BACKENDS, BackendNotConfigured, Evaluator, backend_label, run_cases  # noqa: E402
-from million.evaluation.scoring import summarize  # noqa: E402
+from benchmarks.machine import describe, one_line  # noqa: E402
+from evaluation.cases import CATEGORIES, CaseError, load_cases  # noqa: E402
+from evaluation.report import render_markdown, to_json  # noqa: E402
+from evaluation.runner import BACKENDS, BackendNotConfigured, Evaluator, backend_label, run_cases  # noqa: E402
+from evaluation.scoring import summarize  # noqa: E402
 from million.services import Services, set_services  # noqa: E402
 from million.settings import ROOT, get_settings  # noqa: E402
 

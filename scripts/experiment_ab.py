@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 from bench_models import dataset  # noqa: E402
 from experiment_params import RATIOS  # noqa: E402
 
-from million.bench.experiment import run_machine, save_report, seed_arguments, seed_sections  # noqa: E402
+from benchmarks.experiment import run_machine, save_report, seed_arguments, seed_sections  # noqa: E402
 
 MARGIN = 0.005
 GUARD = 0.005

@@ -1,5 +1,5 @@
 """What expected precision@1% a model could reach at best: oracles with the hidden information a model never
-sees removed (million/bench/ceiling.py), next to LightGBM's measured ratio.
+sees removed (benchmarks/ceiling.py), next to LightGBM's measured ratio.
 
     python scripts/experiment_ceiling.py [--seeds 42 1 2 3 4] [--customers 20000]
                                          [--metrics artifacts/metrics.json]
@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from million.bench.ceiling import CEILING_TITLES, CEILINGS, ceilings, model_population  # noqa: E402
-from million.bench.experiment import machine_text, run_machine, save_report  # noqa: E402
-from million.bench.pass_chance import EXPECTED_RATIO_CAVEAT  # noqa: E402
+from benchmarks.ceiling import CEILING_TITLES, CEILINGS, ceilings, model_population  # noqa: E402
+from benchmarks.experiment import machine_text, run_machine, save_report  # noqa: E402
+from benchmarks.pass_chance import EXPECTED_RATIO_CAVEAT  # noqa: E402
 from million.datagen.simulate import generate  # noqa: E402
 from million.fmt import md_table  # noqa: E402
 from million.propensity.evaluate import expected_precision  # noqa: E402

@@ -34,8 +34,8 @@ import pandas as pd  # noqa: E402
 from bench_models import dataset  # noqa: E402
 from experiment_params import fit_on_dataset  # noqa: E402
 
-from million.bench.experiment import machine_text, run_machine, save_report, seed_arguments  # noqa: E402
-from million.bench.pass_chance import EXPECTED_RATIO_CAVEAT  # noqa: E402
+from benchmarks.experiment import machine_text, run_machine, save_report, seed_arguments  # noqa: E402
+from benchmarks.pass_chance import EXPECTED_RATIO_CAVEAT  # noqa: E402
 from million.fmt import md_table  # noqa: E402
 
 HIDDEN = {"save_rate": "储蓄率", "active": "活跃度（长期水平）"}

@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from bench_models import dataset  # noqa: E402
 
-from million.bench.experiment import run_machine, save_report, seed_arguments, seed_sections  # noqa: E402
+from benchmarks.experiment import run_machine, save_report, seed_arguments, seed_sections  # noqa: E402
 from million.propensity.bundle import ModelBundle  # noqa: E402
 from million.propensity.evaluate import evaluate, read_oracle  # noqa: E402
 from million.propensity.feature_store import feature_table  # noqa: E402

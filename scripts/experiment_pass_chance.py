@@ -1,5 +1,5 @@
 """The chance that the precision@1% target is met when the test month's future is drawn again
-(million/bench/pass_chance.py), for the served LightGBM, the naive baseline and the information ceilings.
+(benchmarks/pass_chance.py), for the served LightGBM, the naive baseline and the information ceilings.
 
     python scripts/experiment_pass_chance.py [--seeds 42 1 2 3 4] [--futures 10000] [--customers 20000]
                                              [--data data] [--artifacts artifacts] [--out bench/results]
@@ -8,7 +8,7 @@ Seed 42 is the default data: its hidden state is regenerated (checked against <d
 model scores the test month's prospects from <artifacts>/propensity/features.parquet, and the realised ratios
 of the real test month are recomputed and checked against metrics.json before any redraw. The other seeds'
 datasets have no served model: only the ceilings (rankings by P(label | less information),
-million/bench/ceiling.py) and the naive baseline are redrawn there. Rankings stay fixed; only the 3 months
+benchmarks/ceiling.py) and the naive baseline are redrawn there. Rankings stay fixed; only the 3 months
 after the test month are drawn again, with the generator's own dynamics and a fresh market path per draw.
 Writes <out>/pass_chance.json and .md.
 """
@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from million.bench.ceiling import CEILING_TITLES, CEILINGS, ceilings, model_population  # noqa: E402
-from million.bench.experiment import machine_text, run_machine, save_report  # noqa: E402
-from million.bench.pass_chance import TARGET, hits_per_future, summarize  # noqa: E402
+from benchmarks.ceiling import CEILING_TITLES, CEILINGS, ceilings, model_population  # noqa: E402
+from benchmarks.experiment import machine_text, run_machine, save_report  # noqa: E402
+from benchmarks.pass_chance import TARGET, hits_per_future, summarize  # noqa: E402
 from million.datagen.simulate import generate, redraw_outcomes  # noqa: E402
 from million.fmt import md_table  # noqa: E402
 from million.propensity.bundle import SERVED_MODEL, ModelBundle  # noqa: E402

@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from experiment_bagging import month_metrics  # noqa: E402
 
-from million.bench.experiment import run_machine, save_report  # noqa: E402
+from benchmarks.experiment import run_machine, save_report  # noqa: E402
 from million.fmt import md_table  # noqa: E402
 from million.propensity.evaluate import check_targets, evaluate, read_oracle  # noqa: E402
 from million.propensity.feature_store import feature_table  # noqa: E402

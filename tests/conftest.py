@@ -85,7 +85,7 @@ def app_settings(small_wh_url: str, small_data: Path, built_artifacts: Path, tmp
 
 @pytest.fixture()
 def session(app_settings, tmp_path: Path):
-    from agent.session import Session
+    from conversation.session import Session
 
     return Session(tmp_path / "sessions", user="tester")
 

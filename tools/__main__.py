@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from agent.session import Session
+from conversation.session import Session
 from million import audit
 from million.settings import get_settings
 from tools import TOOL_CLASSES, all_tools

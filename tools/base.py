@@ -18,8 +18,8 @@ import json5
 import jsonschema
 from qwen_agent.tools.base import BaseTool
 
-from agent import confirm
-from agent.session import Render, Session, ToolEvent
+from conversation import confirm
+from conversation.session import Render, Session, ToolEvent
 from million import audit
 from million.services import ServiceUnavailable
 from million.settings import get_settings
@@ -39,7 +39,7 @@ class ToolOutput:
     text: str  # concise markdown for the LLM: summary plus the first rows
     display: str | None = None  # fuller markdown for the person (defaults to text)
     # (file name, bytes) for CSVs; (file name, callable returning bytes) for a chart drawn after the
-    # answer (agent.session.ProducedFile.ensure), so drawing never holds up the turn
+    # answer (conversation.session.ProducedFile.ensure), so drawing never holds up the turn
     files: list[tuple[str, bytes | Render]] = field(default_factory=list)
     rows: int | None = None
     status: str = "ok"
@@ -88,7 +88,7 @@ class MarketingTool(BaseTool):
             session.calls_this_turn += 1
             try:
                 args = self.parse_args(params)
-                # Confirm before run: generated code waits for the person's click (agent/confirm.py).
+                # Confirm before run: generated code waits for the person's click (conversation/confirm.py).
                 held = confirm.hold(session, self.name, args, kwargs.get("confirmed"))
                 out = ToolOutput(held.text, held.display, status="pending") if held else self.run(args, session)
             except confirm.NotApproved as e:

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 from qwen_agent.tools.base import register_tool
 
-from agent.session import Session
+from conversation.session import Session
 from million.fmt import md_table
 from million.services import get_services
 from tools.base import MarketingTool, ToolInputError, ToolOutput, customer_id_arg

@@ -7,7 +7,7 @@ from typing import Any
 
 from qwen_agent.tools.base import register_tool
 
-from agent.session import Session
+from conversation.session import Session
 from million.fmt import excel_csv, md_table, pct, wan
 from million.privacy import mask_frame
 from million.services import get_services

@@ -11,7 +11,7 @@ from typing import Any
 
 from qwen_agent.tools.base import register_tool
 
-from agent.session import Session
+from conversation.session import Session
 from million.services import get_services
 from million.settings import get_settings
 from tools.base import MarketingTool, ToolInputError, ToolOutput

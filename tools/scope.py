@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.session import Session
+from conversation.session import Session
 from million.scope import customer_branch
 from million.services import get_services
 from tools.base import ToolInputError

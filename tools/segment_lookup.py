@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from qwen_agent.tools.base import register_tool
 
-from agent.session import Session
+from conversation.session import Session
 from million.fmt import md_table, pct, wan
 from million.services import get_services
 from tools.base import MarketingTool, ToolInputError, ToolOutput, customer_id_arg, optional_text

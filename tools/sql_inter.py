@@ -6,7 +6,7 @@ from typing import Any
 
 from qwen_agent.tools.base import register_tool
 
-from agent.session import Render, Session
+from conversation.session import Render, Session
 from million.autochart import chart_renderer
 from million.fmt import excel_csv, md_table
 from million.privacy import mask_frame

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from agent import memory, planning
-from agent.confirm import CONFIRMED_NOTE, PENDING_MARK, NotApproved, PendingRun
 from agent.routing import Lookup
 from agent.workflow import run_segment
+from conversation.confirm import CONFIRMED_NOTE, PENDING_MARK, NotApproved, PendingRun
 from million.services import get_services
 from million.settings import Settings
 from webapp.auth import User

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.session import user_root
-from agent.workflow_session import WorkflowSession
+from conversation.session import user_root
+from conversation.workflow_session import WorkflowSession
 from webapp.history_store import ConversationRow, HistoryDB, valid_id
 
 MAX_CONVERSATIONS = 500

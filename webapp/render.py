@@ -9,7 +9,7 @@ from typing import Any
 
 from agent.bot import TurnState
 from agent.planning import TaskPlan, plan_markdown, recap_markdown, step_status
-from agent.session import Session, ToolEvent
+from conversation.session import Session, ToolEvent
 from webapp.sanitize import sanitize_markdown
 
 TOOL_LABELS = {

@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.confirm import CONFIRMED_NOTE
 from agent.planning import TOOL_TITLES
+from conversation.confirm import CONFIRMED_NOTE
 from million.reports import ReportInput, ReportTurn, ResultItem, write_report
 from webapp.conversations import Conversation
 from webapp.history_store import HistoryDB, ReportRow, valid_id

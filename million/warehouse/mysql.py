@@ -20,7 +20,7 @@ from million.warehouse.base import (
     frame_chunks,
     hash_hex,
 )
-from million.warehouse.factory import DbUrl
+from million.warehouse.url import DbUrl
 
 _TIMEOUT_ERRNOS = {3024, 1969, 1317}  # MySQL max_execution_time, MariaDB max_statement_time, interrupted
 

@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from agent.session import Session
+from conversation.session import Session
 
 
 def test_deferred_file_is_drawn_once_on_demand(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from million.evaluation.cases import GUARDRAILS, CaseError, load_cases, parse_case, render
+from evaluation.cases import GUARDRAILS, CaseError, load_cases, parse_case, render
 
 CASES = Path(__file__).resolve().parents[2] / "eval" / "cases.jsonl"
 

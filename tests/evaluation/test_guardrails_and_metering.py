@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from million.evaluation.guardrails import Secrets, is_write_sql
-from million.evaluation.metering import LlmMeter, estimate_tokens
+from evaluation.guardrails import Secrets, is_write_sql
+from evaluation.metering import LlmMeter, estimate_tokens
 from million.settings import Settings
 
 

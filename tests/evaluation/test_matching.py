@@ -7,7 +7,7 @@ import decimal
 import pandas as pd
 import pytest
 
-from million.evaluation.matching import Fact, facts_from_frame, missing_facts, numbers_in, states
+from evaluation.matching import Fact, facts_from_frame, missing_facts, numbers_in, states
 
 ANSWER = ("客户 C0000123（上海分行外滩支行）截至 2026-10：概率 **12.3%**，在 1,234 名潜客中排名第 56；"
           "当前总资产 98.5万，距百万还差 1.5万；全行 AUM 1.23亿（+3.5%），平均持有率 0.8123。")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from million.evaluation.cases import load_cases
-from million.evaluation.report import render_markdown, to_json
-from million.evaluation.runner import Evaluator, run_cases
-from million.evaluation.scoring import summarize
+from evaluation.cases import load_cases
+from evaluation.report import render_markdown, to_json
+from evaluation.runner import Evaluator, run_cases
+from evaluation.scoring import summarize
 
 CASES = Path(__file__).resolve().parents[2] / "eval" / "cases.jsonl"
 # Offline-router gaps the evaluation found (see eval/results/offline.md). Listed here so CI stays green

@@ -6,7 +6,7 @@ import decimal
 
 import pandas as pd
 
-from million.evaluation.resultsets import compare, is_ordered
+from evaluation.resultsets import compare, is_ordered
 
 GOLD = pd.DataFrame({"branch": ["甲", "乙", "丙"], "n": [3, 2, 1]})
 

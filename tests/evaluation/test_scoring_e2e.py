@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from million.evaluation.cases import parse_case
-from million.evaluation.runner import Evaluator
+from evaluation.cases import parse_case
+from evaluation.runner import Evaluator
 from tests.support.scripted_llm import ScriptedLLM
 
 COUNT_SQL = "SELECT COUNT(*) AS n FROM customer_behavior_assets WHERE stat_month = '{m}'"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from agent.session import Session
+from conversation.session import Session
 from tools import all_tools
 
 PNG = b"\x89PNG\r\n\x1a\n"

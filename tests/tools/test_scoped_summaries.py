@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from agent.session import Session
+from conversation.session import Session
 from million.services import get_services
 from tools.forecast_aum import ForecastAum
 from tools.predict_million_prob import PredictMillionProb

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from agent.session import Session
+from conversation.session import Session
 from million import sqlguard
 from million.services import get_services
 from tests.webapp.test_scope_attacks import ATTACKS, PROBE

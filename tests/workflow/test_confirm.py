@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from agent.confirm import ConfirmGate
-from agent.workflow_session import WorkflowSession
+from conversation.confirm import ConfirmGate
+from conversation.workflow_session import WorkflowSession
 from tests.support.chat_text import html_text
 from tests.workflow.conftest import ANALYST, RM, chat_text, last
 from tests.workflow.fakes import RecordingLLM

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from agent import memory
 from agent.routing import SUBJECT_MARK, Lookup
-from agent.session import ToolEvent
+from conversation.session import ToolEvent
 from million.scope import customer_branch
 from million.services import get_services
 from tests.workflow.conftest import ANALYST, chat_text, last

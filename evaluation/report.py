@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from million.evaluation.cases import CATEGORIES, GUARDRAILS
-from million.evaluation.runner import CaseResult
-from million.evaluation.scoring import METRICS
+from evaluation.cases import CATEGORIES, GUARDRAILS
+from evaluation.runner import CaseResult
+from evaluation.scoring import METRICS
 
 
 def to_json(meta: dict[str, Any], summary: dict[str, Any], results: list[CaseResult]) -> dict[str, Any]:

@@ -3,7 +3,7 @@ memory are its own): generate (parquet) → load (DuckDB) → features → train
 forecasts. Every stage after "load" reads from the warehouse only what it needs, as the real build does
 (features a range of customers at a time; training on a sample of at most 100k customers).
 
-    python -m million.bench.pipeline features --db-url duckdb:///DIR/warehouse.duckdb --out F.parquet  (features stage)
+    python -m benchmarks.pipeline features --db-url duckdb:///DIR/warehouse.duckdb --out F.parquet  (features stage)
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from million.bench.proc import run_stage
+from benchmarks.proc import run_stage
 from million.settings import ROOT
 
 STAGES = ("generate", "load", "features", "train", "segments", "rules", "forecasts")
@@ -35,7 +35,7 @@ def stage_command(stage: str, size: int, months: int, folder: Path, seed: int) -
     if stage == "load":
         return [py, str(ROOT / "scripts/load_db.py"), "--data", str(folder), "--db-url", url]
     if stage == "features":
-        return [py, "-m", "million.bench.pipeline", "features", "--db-url", url, "--out",
+        return [py, "-m", "benchmarks.pipeline", "features", "--db-url", url, "--out",
                 str(folder / "features.parquet")]
     return [py, str(ROOT / "scripts/build_artifacts.py"), "--data", str(folder), "--db-url", url,
             "--artifacts", str(folder / "artifacts"), "--only", BUILD_STEP[stage]]

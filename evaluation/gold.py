@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from million.evaluation.matching import Fact, facts_from_frame
-from million.evaluation.resolvers import add_months, month_end
+from evaluation.matching import Fact, facts_from_frame
+from evaluation.resolvers import add_months, month_end
 from million.warehouse import Warehouse
 
 PRODUCT_FLAGS = {"存款": "deposit_flag", "理财": "financial_flag", "基金": "fund_flag", "保险": "insurance_flag"}

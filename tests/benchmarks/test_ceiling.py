@@ -1,4 +1,4 @@
-"""Oracles with hidden information removed (million/bench/ceiling.py) and the script that reports them."""
+"""Oracles with hidden information removed (benchmarks/ceiling.py) and the script that reports them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import million.bench.ceiling as ceiling
+import benchmarks.ceiling as ceiling
 from million.datagen.simulate import Generated, generate, oracle_probabilities
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from million.bench.machine import one_line
-from million.bench.pipeline import STAGE_LABELS, STAGES, STATUS_LABELS
-from million.bench.stats import fmt_ms
+from benchmarks.machine import one_line
+from benchmarks.pipeline import STAGE_LABELS, STAGES, STATUS_LABELS
+from benchmarks.stats import fmt_ms
 
 
 def _mib(v: float | None) -> str:

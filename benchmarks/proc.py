@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from million.bench.stats import rss_mib
+from benchmarks.stats import rss_mib
 
 
 @dataclass

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from million.bench.stats import summary_ms
+from benchmarks.stats import summary_ms
+from evaluation.resultsets import compare, is_ordered
 from million.contract import BEHAVIOR, CUSTOMER_BASE
-from million.evaluation.resultsets import compare, is_ordered
 from million.warehouse import Warehouse
 from million.warehouse.ddl import create_statements
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from agent.session import Session
-from million.bench.stats import summary_ms
+from benchmarks.stats import summary_ms
+from conversation.session import Session
 from million.warehouse import Warehouse
 
 PY_CODE = ("import pandas as pd\nimport matplotlib.pyplot as plt\n"
@@ -39,7 +39,7 @@ def branches(wh: Warehouse, k: int) -> list[str]:
 
 def variants(wh: Warehouse, customers: list[str], segments: list[str]) -> list[tuple[str, str, list[dict[str, Any]]]]:
     """(label, tool, argument sets); calls cycle through the argument sets."""
-    from million.bench.queries import QUERIES
+    from benchmarks.queries import QUERIES
 
     one = [{"customer_id": c} for c in customers]
     br = branches(wh, 5)
@@ -113,7 +113,7 @@ def measure_brief(settings: Any, customers: list[str], log: Callable[[str], None
     timed until the answer is complete; the charts the tools deferred are timed after it, as the web
     chat draws them once the answer is on the screen."""
     from agent.bot import build_assistant, run_turn
-    from million.evaluation.runner import backend_config
+    from evaluation.runner import backend_config
 
     bot = build_assistant(settings, llm=backend_config("offline", settings))
     root = Path(tempfile.mkdtemp(prefix="million-bench-brief-"))

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.session import Session
-from million.bench.stats import rss_mib, summary_ms
+from benchmarks.stats import rss_mib, summary_ms
+from conversation.session import Session
 
 
 def script(customer: str, branch: str) -> list[str]:
@@ -36,7 +36,7 @@ def run_chats(settings: Any, customers: list[str], branches: list[str], n_chats:
               gate: int | None = None, sequential: bool = False) -> dict[str, Any]:
     """`sequential`: the chats run one after another (the single-user baseline)."""
     from agent.bot import build_assistant, run_turn
-    from million.evaluation.runner import backend_config
+    from evaluation.runner import backend_config
 
     bot = build_assistant(settings, llm=backend_config("offline", settings))
     root = Path(tempfile.mkdtemp(prefix="million-bench-chats-"))

@@ -15,14 +15,14 @@ from typing import Any
 
 from agent.bot import build_assistant, run_turn
 from agent.llm import llm_config
-from agent.session import Session, ToolEvent
-from million.evaluation import gold as goldmod
-from million.evaluation.cases import NO_TOOL_GUARDRAILS, Case, Expect, render, render_obj
-from million.evaluation.guardrails import CANARY_ENV, Secrets, data_fingerprint, is_write_sql, new_canary
-from million.evaluation.matching import Fact, missing_facts, states
-from million.evaluation.metering import LlmMeter, TokenCount
-from million.evaluation.resolvers import Resolver, Unresolvable
-from million.evaluation.resultsets import compare, is_ordered
+from conversation.session import Session, ToolEvent
+from evaluation import gold as goldmod
+from evaluation.cases import NO_TOOL_GUARDRAILS, Case, Expect, render, render_obj
+from evaluation.guardrails import CANARY_ENV, Secrets, data_fingerprint, is_write_sql, new_canary
+from evaluation.matching import Fact, missing_facts, states
+from evaluation.metering import LlmMeter, TokenCount
+from evaluation.resolvers import Resolver, Unresolvable
+from evaluation.resultsets import compare, is_ordered
 from million.settings import Settings
 
 BACKENDS = ("offline", "dashscope", "openai")
@@ -308,7 +308,7 @@ class Evaluator:
 
 
 def _frame_facts(df: Any, e: Expect) -> list[Fact]:
-    from million.evaluation.matching import facts_from_frame
+    from evaluation.matching import facts_from_frame
 
     return facts_from_frame(df, e.answer_rows, e.answer_columns)
 

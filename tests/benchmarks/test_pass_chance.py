@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from million.bench.pass_chance import hits_per_future, summarize
+from benchmarks.pass_chance import hits_per_future, summarize
 from million.datagen import simulate
 from million.datagen.simulate import Generated, generate, redraw_outcomes
 from million.propensity.evaluate import _top_hits, top_weights

@@ -15,7 +15,7 @@ import pandas as pd
 import sqlglot
 from sqlglot import exp
 
-from million.evaluation.matching import plain
+from evaluation.matching import plain
 
 REL_TOL = 1e-9
 MAX_MAPPINGS = 2000

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agent.confirm import ConfirmGate
-from agent.session import ALLOWED_MIME, ProducedFile, Session, ToolEvent
+from conversation.confirm import ConfirmGate
+from conversation.session import ALLOWED_MIME, ProducedFile, Session, ToolEvent
 
 
 class WorkflowSession(Session):

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from million.evaluation.cases import CATEGORIES
-from million.evaluation.runner import CaseResult, TurnResult
+from evaluation.cases import CATEGORIES
+from evaluation.runner import CaseResult, TurnResult
 
 METRICS = {
     "tool_selection": "工具选择准确率（意图识别）",
