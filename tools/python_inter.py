@@ -12,8 +12,10 @@ from typing import Any
 from qwen_agent.tools.base import register_tool
 
 from conversation.session import Session
+from million.sandbox import SandboxBusy, SandboxUnavailable, check_available, run_python
 from million.services import get_services
 from million.settings import get_settings
+from million.sqlguard import SqlRejected, run_guarded
 from tools.base import MarketingTool, ToolInputError, ToolOutput
 
 MAX_DATASETS = 5
@@ -36,10 +38,6 @@ class PythonInter(MarketingTool):
     }
 
     def run(self, args: dict[str, Any], session: Session) -> ToolOutput:
-        try:
-            from million.sandbox import SandboxBusy, SandboxUnavailable, check_available, run_python
-        except ImportError as e:
-            raise ToolInputError("python_inter 的安全沙箱尚未部署，出于安全考虑拒绝运行代码。请改用 sql_inter 查询。") from e
         try:
             check_available()
         except SandboxUnavailable as e:
@@ -74,8 +72,6 @@ class PythonInter(MarketingTool):
         return ToolOutput("\n\n".join(parts), files=produced, status=status)
 
     def _datasets(self, data_sql: dict[str, Any], branches: tuple[str, ...] | None) -> dict[str, bytes]:
-        from million.sqlguard import SqlRejected, run_guarded
-
         if not isinstance(data_sql, dict) or len(data_sql) > MAX_DATASETS:
             raise ToolInputError(f"data_sql 应为 {{名称: SQL}} 对象，最多 {MAX_DATASETS} 个。")
         s = get_settings()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from million.dashboard.prospects import month_text
+from million.forecast.results import next_months
 from million.warehouse import Warehouse
 
 HORIZON = 3
@@ -17,15 +18,6 @@ DRIFT_WINDOW = 12  # months of changes averaged by the fallback
 Z_95 = 1.96
 SERVICE_MODULE = "million.forecast.serving"
 DRIFT_LABEL = "简单漂移预测（近{n}个月平均月增量外推，临时方案）"
-
-
-def next_months(month: str, n: int) -> list[str]:
-    y, m = int(month[:4]), int(month[5:7])
-    out = []
-    for _ in range(n):
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-        out.append(f"{y:04d}-{m:02d}")
-    return out
 
 
 def drift_forecast(months: list[str], values: list[float], horizon: int = HORIZON) -> dict[str, Any]:

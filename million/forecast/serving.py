@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from million.fmt import pct
 from million.forecast import store
@@ -193,8 +192,3 @@ class ForecastService:
         return {"status": "ok", "label": label, "months": months, "history": [float(v) for v in y], "fc": fc,
                 "backtest": backtest, "backtest_mape": bt_mape, "note": note}
 
-
-def as_frame(result: dict[str, Any]) -> pd.DataFrame:
-    """The forecast months as a table (月份, 预测, 下限, 上限), for callers that want one."""
-    return pd.DataFrame({"month": result["forecast_months"], "forecast": result["forecast"],
-                         "lower": result["lower"], "upper": result["upper"]})

@@ -123,12 +123,6 @@ def stream_features(wh: Warehouse, path: Path, *, data_hash: str, latest: str, c
             "sample": None if sample is None else len(sample)}
 
 
-def write_features(df: pd.DataFrame, path: Path, *, data_hash: str, **extra: Any) -> dict[str, Any]:
-    w = FeatureWriter(path, data_hash=data_hash, **extra)
-    w.write(df)
-    return w.close()
-
-
 def read_features(path: Path, as_of: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The feature rows (only month `as_of` when given: the file holds every month) and the metadata."""
     raw = (pq.read_metadata(path).metadata or {}).get(META_KEY)

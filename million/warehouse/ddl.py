@@ -40,7 +40,3 @@ def create_statements(table: str, dialect: str, target: str | None = None) -> li
     stmts += [f"COMMENT ON COLUMN \"{name}\".\"{c.name}\" IS '{_q(c.comment)}'" for c in cols]
     return stmts
 
-
-def ddl_text(table: str, dialect: str) -> str:
-    """The DDL as shown to the LLM (the MySQL flavour reads well for both engines)."""
-    return ";\n".join(create_statements(table, dialect)) + ";"
