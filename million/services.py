@@ -23,7 +23,8 @@ class Services:
         self.db_url = db_url or settings.warehouse_url
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[str, Any]] = {}
-        self.wh: Warehouse = connect(self.db_url, read_only=True, timeout_s=settings.sql_timeout_s)
+        engine = {"memory_limit": settings.sql_memory_limit} if self.db_url.startswith("duckdb") else {}
+        self.wh: Warehouse = connect(self.db_url, read_only=True, timeout_s=settings.sql_timeout_s, **engine)
 
     @property
     def artifacts(self) -> Path:

@@ -43,8 +43,8 @@ class Settings:
     sql_row_cap: int = 10_000
     sql_memory_limit: str = "2GB"
     # Address-space limit of the process that runs untrusted SQL (the engine's own cap does not hold
-    # for every value); DuckDB alone reserves about 2.2 GB of it.
-    sql_worker_memory_mb: int = 4096
+    # for every value): DuckDB reserves about 2.2 GB of address space, plus its 2 GB memory limit.
+    sql_worker_memory_mb: int = 5120
     python_timeout_s: float = 30.0
     python_memory_mb: int = 1024
     max_tool_calls_per_turn: int = 8
@@ -103,7 +103,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         sql_timeout_s=float(e.get("SQL_TIMEOUT_S", "20")),
         sql_row_cap=int(e.get("SQL_ROW_CAP", "10000")),
         sql_memory_limit=e.get("SQL_MEMORY_LIMIT", "2GB"),
-        sql_worker_memory_mb=int(e.get("SQL_WORKER_MEMORY_MB", "4096")),
+        sql_worker_memory_mb=int(e.get("SQL_WORKER_MEMORY_MB", "5120")),
         python_timeout_s=float(e.get("PYTHON_TIMEOUT_S", "30")),
         python_memory_mb=int(e.get("PYTHON_MEMORY_MB", "1024")),
         max_tool_calls_per_turn=int(e.get("MAX_TOOL_CALLS", "8")),

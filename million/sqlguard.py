@@ -204,7 +204,7 @@ def guard_sql(sql: str, dialect: str, *, row_cap: int = 10_000,
 
 
 def run_guarded(wh: Warehouse, sql: str, *, row_cap: int, timeout_s: float,
-                branches: Sequence[str] | None = None, memory_mb: int = 4096,
+                branches: Sequence[str] | None = None, memory_mb: int = 5120,
                 allowed_tables: Iterable[str] = ALLOWED_TABLES, cell_cap: int = CELL_CAP,
                 runner: IsolatedRunner | None = None) -> tuple[pd.DataFrame, GuardedSql]:
     """Guard, then execute in a query worker (its own memory limit, killed past the deadline).
