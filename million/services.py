@@ -4,13 +4,21 @@ Loaded lazily once, and reloaded when the warehouse file is swapped or artifacts
 
 from __future__ import annotations
 
-import importlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from million.settings import Settings, get_settings
 from million.warehouse import Warehouse, connect
+
+if TYPE_CHECKING:
+    from million.forecast.serving import ForecastService
+    from million.propensity.serving import PropensityService
+    from million.rules.serving import RuleService
+    from million.segments.serving import SegmentService
+
+T = TypeVar("T")
 
 
 class ServiceUnavailable(RuntimeError):
@@ -37,7 +45,7 @@ class Services:
             stamp = "|".join(f"{p.name}:{p.stat().st_mtime_ns}" for p in sorted(marker.glob("*.json")))
         return f"{self.wh.version_token()}|{stamp}|{sub}"
 
-    def _get(self, key: str, loader: Any) -> Any:
+    def _get(self, key: str, loader: Callable[[Path, Warehouse], T]) -> T:
         version = self._version(key)
         with self._lock:
             hit = self._cache.get(key)
@@ -45,28 +53,32 @@ class Services:
                 return hit[1]
             try:
                 svc = loader(self.artifacts, self.wh)
-            except (FileNotFoundError, ModuleNotFoundError) as e:
+            except FileNotFoundError as e:
                 raise ServiceUnavailable(f"模型产物尚未构建（{key}）。请先运行 make artifacts。") from e
             self._cache[key] = (version, svc)
             return svc
 
-    def _service(self, key: str, module: str, cls: str) -> Any:
-        def loader(artifacts: Path, wh: Warehouse) -> Any:
-            return getattr(importlib.import_module(module), cls).load(artifacts, wh)
+    # Typed accessors; each service module is imported when first asked for (the app starts
+    # before a build, and a build step needs only its own).
+    def propensity(self) -> PropensityService:
+        from million.propensity.serving import PropensityService
 
-        return self._get(key, loader)
+        return self._get("propensity", PropensityService.load)
 
-    def propensity(self) -> Any:
-        return self._service("propensity", "million.propensity.serving", "PropensityService")
+    def segments(self) -> SegmentService:
+        from million.segments.serving import SegmentService
 
-    def segments(self) -> Any:
-        return self._service("segments", "million.segments.serving", "SegmentService")
+        return self._get("segments", SegmentService.load)
 
-    def rules(self) -> Any:
-        return self._service("rules", "million.rules.serving", "RuleService")
+    def rules(self) -> RuleService:
+        from million.rules.serving import RuleService
 
-    def forecast(self) -> Any:
-        return self._service("forecast", "million.forecast.serving", "ForecastService")
+        return self._get("rules", RuleService.load)
+
+    def forecast(self) -> ForecastService:
+        from million.forecast.serving import ForecastService
+
+        return self._get("forecast", ForecastService.load)
 
     def latest_month(self) -> str:
         df = self.wh.query("SELECT MAX(stat_month) AS m FROM customer_behavior_assets")
