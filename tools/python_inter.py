@@ -12,7 +12,7 @@ from typing import Any
 from qwen_agent.tools.base import register_tool
 
 from conversation.session import Session
-from million.sandbox import SandboxBusy, SandboxUnavailable, check_available, run_python
+from million import sandbox
 from million.services import get_services
 from million.settings import get_settings
 from million.sqlguard import SqlRejected, run_guarded
@@ -39,17 +39,17 @@ class PythonInter(MarketingTool):
 
     def run(self, args: dict[str, Any], session: Session) -> ToolOutput:
         try:
-            check_available()
-        except SandboxUnavailable as e:
+            sandbox.check_available()
+        except sandbox.SandboxUnavailable as e:
             raise ToolInputError(f"安全沙箱不可用，拒绝运行代码：{e}") from e
         files = self._datasets(args.get("data_sql") or {}, session.branches)
         s = get_settings()
         try:
-            res = run_python(args["code"], files=files, timeout_s=s.python_timeout_s, memory_mb=s.python_memory_mb,
+            res = sandbox.run_python(args["code"], files=files, timeout_s=s.python_timeout_s, memory_mb=s.python_memory_mb,
                              conversation_id=session.conversation_id, cancel=session.cancelled)
-        except SandboxBusy as e:
+        except sandbox.SandboxBusy as e:
             raise ToolInputError(f"沙箱繁忙，请稍后再试：{e}") from e
-        except SandboxUnavailable as e:
+        except sandbox.SandboxUnavailable as e:
             raise ToolInputError(f"安全沙箱不可用，拒绝运行代码：{e}") from e
         # Attacker-written HTML must never be served from our origin: such outputs are not passed on.
         produced = [(o.name, o.data) for o in res.outputs if not o.name.lower().endswith((".html", ".htm"))]
