@@ -55,6 +55,7 @@ def _worker(conn: Connection, memory_mb: int) -> None:  # pragma: no cover - run
             job: Job = conn.recv()
         except (EOFError, KeyboardInterrupt):
             return
+        retire = False  # after a memory failure the process is not reused (the engine may be half-broken)
         try:
             key = pickle.dumps(job.wh)
             wh = open_whs.pop(key, None) or job.wh
@@ -69,19 +70,25 @@ def _worker(conn: Connection, memory_mb: int) -> None:  # pragma: no cover - run
                 payload = pickle.dumps(("error", "WarehouseError",
                                         f"查询结果过大（超过 {MAX_RESULT_MB} MB），请减少返回的列或行。"))
         except MemoryError:
-            payload = pickle.dumps(("error", "Memory", _memory_error(memory_mb)))
+            payload, retire = pickle.dumps(("error", "Memory", _memory_error(memory_mb))), True
         except QueryTimeout as e:
             payload = pickle.dumps(("error", "QueryTimeout", str(e)))
         except WarehouseError as e:
             msg = str(e)
-            kind = "Memory" if "Out of Memory" in msg or "bad allocation" in msg else "WarehouseError"
-            payload = pickle.dumps(("error", kind, _memory_error(memory_mb) if kind == "Memory" else msg))
-        except Exception as e:  # anything else: a message, never the app's traceback
-            payload = pickle.dumps(("error", "WarehouseError", f"查询失败：{type(e).__name__}"))
+            retire = "Out of Memory" in msg or "bad allocation" in msg
+            payload = pickle.dumps(("error", "Memory", _memory_error(memory_mb)) if retire
+                                   else ("error", "WarehouseError", msg))
+        except Exception as e:  # the engine's C++ side failing (a thread or buffer it could not get)
+            first = (str(e).splitlines() or [""])[0][:160]
+            payload, retire = pickle.dumps(("error", "Broken", f"查询失败（{type(e).__name__}：{first}），"
+                                            f"多半是内存接近上限 {memory_mb:,} MB：请缩小查询范围后重试。")), True
         try:
             conn.send_bytes(payload)
         except MemoryError:
             conn.send_bytes(pickle.dumps(("error", "Memory", _memory_error(memory_mb))))
+            retire = True
+        if retire:
+            return  # the host sees the pipe close and starts a fresh worker for the next query
 
 
 class _Proc:
@@ -139,7 +146,7 @@ class IsolatedRunner:
                     w.proc.join(2)
                     raise WarehouseError(f"查询进程异常退出（退出码 {w.proc.exitcode}，多半是内存超过上限 "
                                          f"{self.memory_mb:,} MB）：请缩小查询范围后重试。") from None
-                ok = True
+                ok = reply[0] == "ok" or reply[1] in {"QueryTimeout", "WarehouseError"}  # else: retire it
             finally:
                 if ok:
                     self._idle.put(w)
