@@ -75,8 +75,14 @@ class ChatFlow:
         def in_scope(cid: str) -> bool:
             return branch_of(cid) in branches
 
-        lookup = Lookup(lambda cid: base.lookup.customer_exists(cid) and in_scope(cid), base.lookup.branches,
-                        base.lookup.segments)
+        base_lookup = base.lookup
+
+        def resolve(token: str) -> str | None:
+            cid = base_lookup.canonical(token)
+            return cid if cid and in_scope(cid) else None
+
+        lookup = Lookup(lambda cid: resolve(cid) is not None, base.lookup.branches, base.lookup.segments,
+                        resolve=resolve)
         return memory.Subjects(lookup, lambda cid: branch_of(cid) if in_scope(cid) else None)
 
     def conversation(self, user: User, cid: str | None, confirm_on: bool = False) -> Conversation:
