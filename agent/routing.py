@@ -309,9 +309,9 @@ def brief_facts(results: list[tuple[str, str]]) -> BriefFacts:
     situation = ("prospect" if prob else "million" if "已经是百万客户" in pred
                  else "short" if "历史数据不足" in pred else "missing")
     cool_until = None
-    for text in (pred, rec_text, seg_text):
-        if "营销冷静期" in text:
-            cool_until = _first(r"冷静期（至 ([^）]+)）", text) or ""
+    for text in (pred, rec_text, seg_text):  # the tools' flag, not any mention (plans cite "遵守30天营销冷静期")
+        if "该客户处于营销冷静期" in text:
+            cool_until = _first(r"该客户处于营销冷静期（至 ([^）]+)）", text) or ""
             break
     return BriefFacts(
         situation, prob, cool_until, _first(r"称呼：(\S+)", pred) or "", _first(r"^客户 \S+（([^）]+)）", pred) or "",

@@ -118,7 +118,7 @@ def _single(r: dict[str, Any]) -> ToolOutput:
     text = (f"客户 {cid}（{r.get('branch_name', '-')}）截至 {r.get('as_of')}：\n"
             f"{_salutation_line(r)}"
             f"- 未来3个月总资产达到100万的概率：**{pct(r.get('probability'))}**\n"
-            f"- 在 {n:,} 名潜客中排名第 {r.get('rank', '-'):,}{top_share}\n"
+            f"- 在 {n:,} 名已评分潜客中排名第 {r.get('rank', '-'):,}{top_share}\n"
             f"- 当前总资产：{wan(r.get('total_assets'))}，距百万还差 {wan(r.get('gap_to_million'))}\n"
             f"- 模型：{r.get('model', '-')}，样本外 ROC-AUC {r.get('oot_auc', float('nan')):.3f}{cool}")
     return ToolOutput(text)

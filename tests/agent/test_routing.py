@@ -89,7 +89,8 @@ def test_brief_uses_only_tool_results() -> None:
 PROSPECT = ("客户 C0000123（上海分行外滩支行）截至 2026-10：\n- 称呼：王先生\n- 未来3个月总资产达到100万的概率：**12.5%**\n"
             "- 当前总资产：88.0万，距百万还差 12.0万")
 EXPLAIN = "**推动因素**\n\n| 因素 | 取值 | 对概率的影响 |\n|---|---|---|\n| {driver} | 1 | +3.0个百分点 |\n"
-SEGMENT = "客户 C0000123 属于「高潜力活跃型客户」（客群 1）。\n\n营销方案：\n- 参考话术：您好，现在有一款理财…"
+SEGMENT = ("客户 C0000123 属于「高潜力活跃型客户」（客群 1）。\n\n营销方案：\n- 频率：人工联系每30天不超过1次（遵守30天营销冷静期）"
+           "\n- 参考话术：您好，现在有一款理财…")
 RECOMMEND = "| 推荐产品 | 规则 |\n|---|---|\n| 基金 | 理财 → 基金 |"
 
 
@@ -127,6 +128,7 @@ def test_script_opening_fits_the_customer() -> None:
                 for d in ("近3月理财复购次数增加", "APP登录次数变化（当月-前两月均值）", "月收入")}
     assert len(openings) == 3
     one = script_of(brief(PROSPECT))
+    assert "冷静期" not in one  # the segment plan's "遵守30天营销冷静期" is not the customer's cool period
     assert "王先生您好" in one and "上海分行外滩支行" in one and "理财" in one and "基金" in one
     assert "12.0万" in one  # close to the line: the RM can say how close
     far = script_of(brief(PROSPECT.replace("距百万还差 12.0万", "距百万还差 60.0万")))

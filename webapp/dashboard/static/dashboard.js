@@ -363,7 +363,11 @@
     prospects: function (d) {
       var asof = document.getElementById('prospects-asof');
       if (d.empty) { asof.textContent = '下季度达百万概率'; return empty(d.reason); }
-      asof.textContent = '评分月 ' + d.as_of + (d.stale ? '（模型待更新）' : '') + ' · 共 ' + num(d.scored) + ' 名潜客';
+      // the same prospects as the KPI card (总资产 < 100万); the list, like the chat's, leaves out the cool period
+      asof.textContent = '评分月 ' + d.as_of + (d.stale ? '（模型待更新）' : '') + ' · 潜客 ' + num(d.prospects) +
+        ' 人 · 冷静期 ' + num(d.cool_excluded) + ' 人不上榜';
+      asof.title = '潜客 = 总资产未达100万；其中满3个月数据、已由模型评分 ' + num(d.scored) + ' 人；' +
+        '处于营销冷静期的 ' + num(d.cool_excluded) + ' 人不列入榜单（与对话中的高潜客户名单一致）';
       var rows = d.rows.slice().reverse();
       return {
         grid: { left: 8, right: 54, top: 8, bottom: 6, containLabel: true },
