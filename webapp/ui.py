@@ -21,14 +21,41 @@ from webapp.reports import NothingToReport, ReportLibrary
 
 log = logging.getLogger(__name__)
 
+# Each suggestion must be answered exactly as it reads (tests/webapp/test_suggestions.py asks every
+# one in order, as a person clicking down the list would). {customer}, {branch} and {segment} are
+# real values from the data (webapp/app.py, suggestion_examples).
 SUGGESTIONS = {
     "客户经理": ["{customer}", "他适合什么产品？", "那他所在分行呢？", "高潜客户名单 {branch}", "客群概览"],
     "数据分析师": ["各分行最新月总AUM排名前10",
                  "SELECT stat_month, COUNT(*) AS 百万客户数 FROM customer_behavior_assets "
                  "WHERE total_assets >= 1000000 GROUP BY stat_month ORDER BY stat_month",
                  "AUM预测 6个月"],
-    "培训讲师": ["产品关联规则", "全局解释", "客群 高潜力活跃型客户"],
+    "培训讲师": ["产品关联规则", "全局解释", "客群 {segment}"],
 }
+
+
+def suggestion_examples(examples: dict[str, str]) -> dict[str, str]:
+    """The examples with a segment that exists in this bank's data (the names come from clustering)."""
+    out = {"customer": "C0000001", "branch": "", "segment": "高潜力活跃型客户", **examples}
+    if "segment" not in examples:
+        try:
+            from million.services import get_services
+
+            segs = get_services().segments().all()
+            names = [str(s.get("segment_name")) for s in segs]
+            if segs and out["segment"] not in names:  # else the segment with the most prospects
+                best = max(segs, key=lambda s: float((s.get("profile") or s).get("prospect_share") or 0)
+                           * float((s.get("profile") or s).get("size") or 0))
+                out["segment"] = str(best.get("segment_name") or out["segment"])
+        except Exception:  # segments not built: keep the default name
+            log.info("no segments for the suggestions", exc_info=True)
+    return out
+
+
+def suggestions(examples: dict[str, str]) -> list[tuple[str, str]]:
+    """(group, text) for every suggestion button, in order."""
+    ex = suggestion_examples(examples)
+    return [(group, item.format(**ex)) for group, items in SUGGESTIONS.items() for item in items]
 
 CSS = """
 #mode-badge {font-weight: 600; padding: 6px 12px; border-radius: 6px; background: #eef4ff; color: #1d4ed8;}
@@ -65,9 +92,6 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
         name = getattr(request, "username", None) or "local"
         return users.get(name) or User(name, "", None, "analyst")
 
-    def fmt(s: str) -> str:
-        return s.format(**examples)
-
     with gr.Blocks(title="百万客群营销助手") as demo:
         conv_id = gr.State(None)
         pending_id = gr.State(None)
@@ -89,12 +113,13 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
         with gr.Row():
             with gr.Column(scale=1, min_width=220):
                 sugg_buttons = []
-                for group, items in SUGGESTIONS.items():
-                    gr.Markdown(f"**{group}**")
-                    for item in items:
-                        text = fmt(item)
-                        b = gr.Button(text[:40] + ("…" if len(text) > 40 else ""), size="sm")
-                        sugg_buttons.append((b, text))
+                shown_group = None
+                for group, text in suggestions(examples):
+                    if group != shown_group:
+                        gr.Markdown(f"**{group}**")
+                        shown_group = group
+                    b = gr.Button(text[:40] + ("…" if len(text) > 40 else ""), size="sm", elem_classes=["suggestion"])
+                    sugg_buttons.append((b, text))
                 files = gr.File(label="下载（查询结果等）", file_count="multiple", interactive=False)
             with gr.Column(scale=4):
                 with gr.Row(equal_height=True):
@@ -221,8 +246,12 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
 
         def on_load(request: gr.Request) -> tuple:
             user = user_of(request)
-            return (gr.Checkbox(value=confirm_default(user, bool(users))), gr.Radio(choices=flow.conversations(user)),
-                    gr.Radio(choices=flow.report_choices(user)))
+            confirm = gr.Checkbox(value=confirm_default(user, bool(users)))
+            reports_radio = gr.Radio(choices=flow.report_choices(user))
+            v = flow.resume(user)
+            if v is None:
+                return (*[gr.skip()] * 7, gr.Radio(choices=flow.conversations(user)), gr.skip(), confirm, reports_radio)
+            return (*show(v, user), confirm, reports_radio)
 
         ev1 = send.click(respond, [box, conv_id, plan_cb, confirm_cb], [*view_outputs, box])
         ev2 = box.submit(respond, [box, conv_id, plan_cb, confirm_cb], [*view_outputs, box])
@@ -237,7 +266,7 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
         report_btn.click(make_report, [conv_id], [report_list, report_files, notice])
         report_list.input(pick_report, [report_list], report_files)
         del_report.click(delete_report, [report_list], [report_list, report_files, notice])
-        demo.load(on_load, None, [confirm_cb, conv_list, report_list])
+        demo.load(on_load, None, [*view_outputs, confirm_cb, report_list])
         for b, text in sugg_buttons:
             b.click(lambda t=text: t, None, box)
     return demo
