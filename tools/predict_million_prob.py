@@ -10,7 +10,7 @@ from qwen_agent.tools.base import register_tool
 
 from agent.session import Session
 from million.fmt import excel_csv, md_table, pct, wan
-from million.privacy import mask_frame
+from million.privacy import mask_name
 from million.services import get_services
 from million.settings import get_settings
 from tools.base import MarketingTool, ToolInputError, ToolOutput, customer_id_arg, optional_text
@@ -61,10 +61,8 @@ class PredictMillionProb(MarketingTool):
                 f"{'，已排除营销冷静期内的客户（冷静期内不主动营销）' if not include_cool else ''}"
                 f"（评分月 {as_of}；“全行排名”是在全部已评分潜客中的名次，与单个客户查询的排名一致）。"
                 f"预计其中约 {df['probability'].sum():.1f} 人会在3个月内达到百万。")
-        s = get_settings()
-        llm_view = mask_frame(view) if s.mask_personal_data and s.llm_mode != "offline" else view
         name = "_".join(x for x in ("高潜客户名单", branch, optional_text(args, "segment"), as_of, f"前{len(df)}名") if x)
-        return ToolOutput(head + "\n\n" + md_table(llm_view, 20), head + "\n\n" + md_table(view, 200),
+        return ToolOutput(head + "\n\n" + md_table(view, 20), head + "\n\n" + md_table(view, 200),
                           [(f"{name}.csv", excel_csv(prospect_csv(df)))], rows=len(df))
 
 
@@ -74,7 +72,9 @@ def _yes_no(v: object) -> str:
 
 def prospect_view(df: pd.DataFrame, include_cool: bool) -> pd.DataFrame:
     """The list as people read it: 排名 1..n in this list, the bank-wide rank beside it, 万 and %."""
-    view = pd.DataFrame({"排名": range(1, len(df) + 1), "客户ID": df["customer_id"], "姓名": df["name"],
+    # names masked as on the dashboard (王**): lists are shown on shared screens and forwarded; the
+    # customer ID is what the RM looks up, the brief gives the form of address (王先生)
+    view = pd.DataFrame({"排名": range(1, len(df) + 1), "客户ID": df["customer_id"], "姓名": df["name"].map(mask_name),
                          "网点": df["branch_name"], "总资产": df["total_assets"].map(wan),
                          "距百万": df["gap_to_million"].map(wan), "百万概率": df["probability"].map(pct),
                          "全行排名": df["rank"].map(lambda r: f"{int(r):,}")})
@@ -87,7 +87,7 @@ def prospect_view(df: pd.DataFrame, include_cool: bool) -> pd.DataFrame:
 def prospect_csv(df: pd.DataFrame) -> pd.DataFrame:
     """The download: Chinese headers, money in 元 to the cent, probability in percent."""
     out = pd.DataFrame({"排名": range(1, len(df) + 1), "全行排名": df["rank"].astype(int), "客户ID": df["customer_id"],
-                        "姓名": df["name"], "网点": df["branch_name"],
+                        "姓名": df["name"].map(mask_name), "网点": df["branch_name"],
                         "总资产（元）": df["total_assets"].astype(float).round(2),
                         "距百万（元）": df["gap_to_million"].astype(float).round(2),
                         "百万概率（%）": (df["probability"].astype(float) * 100).round(2),
