@@ -63,6 +63,13 @@ CSS = """
 #confirm-panel {border: 2px solid #f59e0b; border-radius: 8px; padding: 8px; background: #fffbeb;}
 #notice p {color: #b45309; margin: 0;}
 footer {display: none !important;}
+/* the chat fits the window (1366×768 included), and shrinks while code waits for 运行 so the
+   buttons stay on screen without scrolling */
+#chat {height: max(360px, calc(100vh - 310px)) !important;}
+body:has(#confirm-panel) #chat {height: max(200px, calc(100vh - 590px)) !important;}
+/* download names in full (高潜客户名单_上海分行_2026-10_前20名.csv), wrapped instead of cut */
+.file-preview .filename, .file-preview .filename .stem {white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important; word-break: break-all; direction: ltr !important;}
 """
 
 
@@ -130,7 +137,8 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
                                   group_consecutive_messages=False, elem_id="chat")
                 with gr.Group(visible=False, elem_id="confirm-panel") as confirm_panel:
                     confirm_info = gr.Markdown(elem_id="confirm-info")
-                    code = gr.Code(value="", language="sql", interactive=False, lines=6, wrap_lines=True, elem_id="confirm-code",
+                    code = gr.Code(value="", language="sql", interactive=False, lines=4, max_lines=8, wrap_lines=True,
+                                   elem_id="confirm-code",
                                    label="待运行的代码")
                     with gr.Row():
                         run_btn = gr.Button("运行", variant="primary", elem_id="confirm-run")

@@ -60,7 +60,8 @@ def inert(text: str) -> str:
     """Markdown from elsewhere, made safe to render: HTML escaped, images and links reduced to text
     (outside code fences; inside them everything is shown as code anyway)."""
     def clean(seg: str) -> str:
-        seg = seg.replace("<", "&lt;").replace(">", "&gt;")
+        # "<" alone can open a tag; ">" cannot, so it stays readable (提升度>1, not 提升度&gt;1)
+        seg = seg.replace("<", "&lt;")
         seg = _MD_IMAGE.sub(lambda m: f"[图片已移除：{m.group(1)}]", seg)
         return _MD_LINK.sub(lambda m: m.group(1), seg)
 
@@ -82,8 +83,8 @@ def gist(text: str, limit: int = 240) -> str:
     lines: list[str] = []
     for raw in (text or "").splitlines():
         s = raw.strip()
-        if not s or s.startswith(("```", "|")):
-            continue
+        if not s or s.startswith(("```", "|", "#")) or re.fullmatch(r"\*\*[^*]+\*\*[：:]?", s):
+            continue  # tables, headings and bold section labels (**推动因素**) are not the headline
         lines.append(s.lstrip("-*# ").replace("**", ""))
     out = lines[:1]
     for nxt in lines[1:3]:

@@ -97,12 +97,14 @@ def test_export_as_markdown(make_flow) -> None:
                                    ("answer", "见上。![t](https://evil.example/p.png)")]))
     v = _talk(flow)
     path = flow.export(ANALYST, v.cid)
-    assert path is not None and path.suffix == ".md" and path.parent == flow.store.get(v.cid, ANALYST.name).session.dir
+    assert path is not None and path.suffix == ".md" and path.name.startswith("对话记录_")
+    assert path.is_relative_to(flow.store.get(v.cid, ANALYST.name).session.dir)
     md = path.read_text(encoding="utf-8")
     assert "# 对话记录：各城市级别的客户数" in md and "## 第 1 问：各城市级别的客户数" in md
     assert "sql_inter（SQL 查询）· 完成" in md and "查询成功，返回 1 行 2 列" in md and "见上。" in md
     prose = re.sub(r"```.*?```", "", md, flags=re.S)  # inside code fences it is shown as code
-    assert "<script>" not in prose and "&lt;script&gt;x" in prose and "evil.example/p.png)" not in md
+    assert "<script>" not in prose and "&lt;script>x" in prose and "evil.example/p.png)" not in md
+    assert "&gt;" not in md  # nothing to escape in ">" alone: the export reads like text
     assert str(path) in flow.open(ANALYST, v.cid).files  # offered for download with the other files
 
 
