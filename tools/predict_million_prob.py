@@ -58,8 +58,8 @@ class PredictMillionProb(MarketingTool):
         scope = f"（{branch}）" if branch else ""
         as_of = df.attrs.get("as_of") or ""
         head = (f"高潜客户名单{scope}：共 {len(df)} 人，按未来3个月达到100万的概率排序"
-                f"{'，已排除营销冷静期内的客户（冷静期内不主动营销）' if not include_cool else ''}"
-                f"（评分月 {as_of}；“全行排名”是在全部已评分潜客中的名次，与单个客户查询的排名一致）。"
+                f"{'，已排除营销冷静期内的客户' if not include_cool else ''}"
+                f"（评分月 {as_of}；全行排名与单个客户查询的排名一致）。"
                 f"预计其中约 {df['probability'].sum():.1f} 人会在3个月内达到百万。")
         name = "_".join(x for x in ("高潜客户名单", branch, optional_text(args, "segment"), as_of, f"前{len(df)}名") if x)
         return ToolOutput(head + "\n\n" + md_table(view, 20), head + "\n\n" + md_table(view, 200),

@@ -67,6 +67,9 @@ footer {display: none !important;}
    buttons stay on screen without scrolling */
 #chat {height: max(360px, calc(100vh - 310px)) !important;}
 body:has(#confirm-panel) #chat {height: max(200px, calc(100vh - 590px)) !important;}
+/* tables keep IDs, amounts and percentages on one line (C0018504, 99.4万), scrolling sideways if needed */
+#chat table {display: block; overflow-x: auto; max-width: 100%;}
+#chat table th, #chat table td {white-space: nowrap; padding: 4px 8px !important;}
 /* download names in full (高潜客户名单_上海分行_2026-10_前20名.csv), wrapped instead of cut */
 .file-preview .filename, .file-preview .filename .stem {white-space: normal !important; overflow: visible !important;
   text-overflow: clip !important; word-break: break-all; direction: ltr !important;}

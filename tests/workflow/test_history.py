@@ -115,3 +115,25 @@ def test_history_db_refuses_to_overwrite_another_users_row(tmp_path) -> None:
     with pytest.raises(PermissionError):
         db.save_conversation("bob", cid, "t", {"x": 2})
     assert db.load_conversation("alice", cid) == ("t", {"x": 1}) and db.load_conversation("bob", cid) is None
+
+
+def test_page_visits_continue_the_latest_conversation(make_flow) -> None:
+    """Reloading the page does not add a saved conversation; equal titles are told apart; an empty or
+    over-long message gets a notice."""
+    from webapp.chat_flow import EMPTY_NOTICE, MAX_QUESTION
+
+    flow = make_flow()
+    assert flow.resume(ANALYST) is None  # nothing yet: a visit starts fresh
+    _, v = last(flow.ask(ANALYST, None, "客群概览"))
+    for _ in range(3):  # three page visits, each asking again in the conversation it opens
+        resumed = flow.resume(ANALYST)
+        assert resumed is not None and resumed.cid == v.cid
+        last(flow.ask(ANALYST, resumed.cid, "客群概览"))
+    assert len(flow.conversations(ANALYST)) == 1
+    _, w = last(flow.ask(ANALYST, None, "客群概览"))  # "＋ 新对话" and the same question
+    labels = [label for label, _ in flow.conversations(ANALYST)]
+    assert len(labels) == 2 and len({lb.split(" · ")[0] for lb in labels}) == 2, labels
+    _, e = last(flow.ask(ANALYST, w.cid, "   "))
+    assert e.notice == EMPTY_NOTICE
+    views, _ = last(flow.ask(ANALYST, w.cid, "客群概览" + "好" * MAX_QUESTION))
+    assert all("只处理了前 4,000 字" in x.notice for x in views)
