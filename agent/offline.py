@@ -83,6 +83,8 @@ class OfflineRouter(BaseChatModel):
             return Message(role=ASSISTANT, content=plan.message)
         if plan.kind == "brief":
             return Message(role=ASSISTANT, content=routing.compose_brief(plan.subject, done))
+        if plan.kind == "products":
+            return Message(role=ASSISTANT, content=routing.compose_products(plan.subject, done))
         return Message(role=ASSISTANT, content=routing.compose_single(done))
 
     def _previous_customer(self, history: list[Message]) -> str | None:

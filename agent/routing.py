@@ -44,7 +44,7 @@ class Call:
 
 @dataclass
 class Plan:
-    kind: str  # brief | single | help | refuse | answer (a fixed reply in `message`, no tool)
+    kind: str  # brief | products | single | help | refuse | answer (a fixed reply in `message`, no tool)
     calls: list[Call]
     subject: str = ""
     message: str = ""
@@ -188,7 +188,8 @@ def plan_for(text: str, previous_customer: str | None, lookup: Lookup) -> Plan:
         return Plan("single", [Call("explain_customer", {}, "全局解释")])
     if previous_customer:  # follow-ups about the customer under discussion
         if re.search(r"产品|推荐|适合|买", t):
-            return Plan("single", [Call("recommend_products", {"customer_id": previous_customer})], previous_customer)
+            return Plan("products", [Call("recommend_products", {"customer_id": previous_customer, "top_k": 5},
+                                          "推荐产品及理由")], previous_customer)
         if re.search(r"为什么|原因|解释", t):
             return Plan("single", [Call("explain_customer", {"customer_id": previous_customer})], previous_customer)
         if re.search(r"概率|可能|达到", t):
@@ -394,6 +395,28 @@ def compose_brief(cid: str, results: list[tuple[str, str]]) -> str:
     if summary:
         parts.insert(2, "**要点**：" + "；".join(summary) + "。\n")
     return "\n".join(parts)
+
+
+def compose_products(cid: str, results: list[tuple[str, str]]) -> str:
+    """"他适合什么产品？" in words: what the customer holds, which products to add and why (the rule
+    read as 'of similar customers, X% hold it, N times the average'), then the table as evidence."""
+    text = dict(results).get("recommend_products", "")
+    held = _first(r"当前持有：([^。\n]+)。", text)
+    rows = re.findall(r"^\| ([^|]+?) \| (.+?) → [^|]+ \| ([\d.]+%) \| ([\d.]+%) \| ([\d.]+) \|$", text, re.M)
+    out = [f"客户 {cid} 目前持有：{held}。" if held else f"客户 {cid} 的产品推荐："]
+    if not rows:
+        out.append(text)
+        return "\n\n".join(out)
+    reasons = [f"**{p}**：与他情况相近的客户（{ante}）中有 {conf} 持有{p}，是全体客户平均持有率的 {lift} 倍"
+               for p, ante, _sup, conf, lift in rows]
+    out.append("最适合补充的是" + reasons[0] + "。")
+    if len(reasons) > 1:
+        out.append("其次：" + "；".join(reasons[1:]) + "。")
+    if "该客户处于营销冷静期" in text:
+        until = _first(r"营销冷静期（至 ([^）]+)）", text)
+        out.append(f"⚠ 该客户处于营销冷静期{f'（至 {until}）' if until else ''}：以上建议留待冷静期结束后使用，现在不主动营销。")
+    out.append("规则依据：\n\n" + "\n".join(ln for ln in text.splitlines() if ln.startswith("|")))
+    return "\n\n".join(out)
 
 
 def compose_single(results: list[tuple[str, str]]) -> str:

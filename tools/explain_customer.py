@@ -10,7 +10,7 @@ from qwen_agent.tools.base import register_tool
 from agent.session import Session
 from million.fmt import md_table, pct
 from million.services import get_services
-from tools.base import MarketingTool, ToolInputError, ToolOutput, customer_id_arg
+from tools.base import MarketingTool, ToolOutput, customer_id_arg, unknown_customer
 from tools.scope import check_customer_scope
 
 
@@ -73,7 +73,7 @@ class ExplainCustomer(MarketingTool):
         r = svc.explain(cid, top_k=k)
         status = r.get("status", "ok")
         if status == "unknown":
-            raise ToolInputError(f"未找到客户 {cid}，请确认客户ID是否正确。")
+            raise unknown_customer(cid, session)
         if status in {"insufficient_history", "already_million"}:
             msg = r.get("message") or ("该客户已是百万客户，无需解释达标概率。" if status == "already_million"
                                        else "该客户历史数据不足3个月，无法解释。")

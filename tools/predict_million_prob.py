@@ -13,7 +13,14 @@ from million.fmt import excel_csv, md_table, pct, wan
 from million.privacy import mask_name
 from million.services import get_services
 from million.settings import get_settings
-from tools.base import MarketingTool, ToolInputError, ToolOutput, customer_id_arg, optional_text
+from tools.base import (
+    MarketingTool,
+    ToolInputError,
+    ToolOutput,
+    customer_id_arg,
+    optional_text,
+    unknown_customer,
+)
 from tools.scope import check_customer_scope, scoped_branch
 
 
@@ -39,7 +46,7 @@ class PredictMillionProb(MarketingTool):
             cid = customer_id_arg(args["customer_id"])
             check_customer_scope(cid, session)
             session.context["customer_id"] = cid
-            return _single(get_services().propensity().predict(cid))
+            return _single(get_services().propensity().predict(cid), session)
         branch = scoped_branch(optional_text(args, "branch_name"), session)
         svc = get_services().propensity()
         n = int(args.get("top_n", 20))
@@ -99,11 +106,11 @@ def prospect_csv(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _single(r: dict[str, Any]) -> ToolOutput:
+def _single(r: dict[str, Any], session: Session) -> ToolOutput:
     cid = r.get("customer_id", "")
     status = r.get("status")
     if status == "unknown":
-        raise ToolInputError(f"未找到客户 {cid}，请确认客户ID是否正确。")
+        raise unknown_customer(cid, session)
     if status == "insufficient_history":
         return ToolOutput(f"客户 {cid} 的历史数据不足3个月（{r.get('months_of_history', '不足3')} 个月），无法预测达到百万的概率。")
     if status == "already_million":

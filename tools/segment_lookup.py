@@ -11,7 +11,14 @@ from qwen_agent.tools.base import register_tool
 from agent.session import Session
 from million.fmt import md_table, pct, wan
 from million.services import get_services
-from tools.base import MarketingTool, ToolInputError, ToolOutput, customer_id_arg, optional_text
+from tools.base import (
+    MarketingTool,
+    ToolInputError,
+    ToolOutput,
+    customer_id_arg,
+    optional_text,
+    unknown_customer,
+)
 from tools.scope import check_customer_scope
 
 PROFILE_LABELS = {
@@ -83,7 +90,7 @@ class SegmentLookup(MarketingTool):
             session.context["customer_id"] = cid
             r = svc.for_customer(cid)
             if r.get("status") == "unknown":
-                raise ToolInputError(f"未找到客户 {cid}，请确认客户ID是否正确。")
+                raise unknown_customer(cid, session)
             name = r.get("segment_name", "-")
             session.context["segment"] = str(name)
             head = f"客户 {cid} 属于「{name}」（客群 {r.get('segment_id', '-')}）。\n\n"

@@ -60,7 +60,7 @@ def test_sql_message_runs_as_sql() -> None:
 
 
 def test_follow_ups_use_the_previous_customer() -> None:
-    assert routing.plan_for("他适合什么产品？", "C0000123", LOOKUP).calls[0].args == {"customer_id": "C0000123"}
+    assert routing.plan_for("他适合什么产品？", "C0000123", LOOKUP).calls[0].args == {"customer_id": "C0000123", "top_k": 5}
     assert tools_of(routing.plan_for("为什么？", "C0000123", LOOKUP)) == ["explain_customer"]
     # the branch follow-up answers about the branch only (no second probability), money in 亿/万
     plan = routing.plan_for("那他所在分行呢？", "C0000123", LOOKUP)
@@ -154,3 +154,16 @@ def test_branch_ranking_request_runs_the_ranking_sql() -> None:
     assert "LIMIT 10" in sql and "INSTR(b.branch_name, '分行')" in sql and "MAX(stat_month)" in sql
     assert "LIMIT 5" in routing.plan_for("各网点AUM排名前5", None, LOOKUP).calls[0].args["sql"]
     assert "forecast_aum" not in tools_of(plan)
+
+
+def test_product_follow_up_says_why_in_words() -> None:
+    rec = ("客户 C0000123 当前持有：存款 + 基金。\n\n推荐产品（按规则强度排序）：\n\n"
+           "| 推荐产品 | 规则 | 支持度 | 置信度 | 提升度 |\n|---|---|---|---|---|\n"
+           "| 理财 | 基金 + 年龄40-49岁 → 理财 | 2.1% | 50.2% | 1.31 |\n| 保险 | 基金 → 保险 | 4.1% | 37.4% | 1.28 |")
+    text = routing.compose_products("C0000123", [("recommend_products", rec)])
+    assert text.startswith("客户 C0000123 目前持有：存款 + 基金。")
+    assert "最适合补充的是**理财**：与他情况相近的客户（基金 + 年龄40-49岁）中有 50.2% 持有理财，是全体客户平均持有率的 1.31 倍" in text
+    assert "其次：**保险**" in text and "冷静期" not in text
+    cool = routing.compose_products("C0000123", [("recommend_products", rec.replace(
+        "。\n\n推荐", "。\n【提醒】该客户处于营销冷静期（至 2026-11-11），冷静期内请勿主动营销。\n\n推荐"))])
+    assert "营销冷静期（至 2026-11-11）：以上建议留待冷静期结束后使用" in cool

@@ -221,3 +221,13 @@ def test_explanation_speaks_in_percentage_points(t, session, known_customers) ->
     out = t["explain_customer"].call({}, session=session)
     shares = [float(x) for x in re.findall(r"\| ([\d.]+)% \|", out)]
     assert shares and all(0 < s <= 100 for s in shares) and "平均|SHAP|" not in out
+
+
+def test_ids_in_another_case_and_unknown_ids(t, session, known_customers) -> None:
+    """An LLM that passes c0000123 gets the customer C0000123; an unknown ID gets the nearest IDs."""
+    cid = known_customers["prospect"]
+    out = t["predict_million_prob"].call({"customer_id": cid.lower()}, session=session)
+    assert "概率" in out and session.events[-1].status == "ok" and session.context["customer_id"] == cid
+    wrong = cid[:-1] + ("9" if cid[-1] != "9" else "8")
+    out = t["segment_lookup"].call({"customer_id": wrong + "7"}, session=session)
+    assert session.events[-1].status == "error" and f"客户 {wrong}7 不存在" in out and "相近的客户ID" in out

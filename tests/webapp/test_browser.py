@@ -136,8 +136,8 @@ def test_rm_walkthrough(chromium_browser, base_url, known_customers) -> None:
     script = brief.split("建议话术", 1)[1]
     assert salutation in script and pred["branch_name"] in script
     assert "基准值" not in brief and "个百分点" in brief  # SHAP in percentage points
-    answer = c.ask("他适合什么产品？", "当前持有")
-    assert f"客户 {cid} 当前持有" in answer
+    answer = c.ask("他适合什么产品？", "目前持有")
+    assert f"客户 {cid} 目前持有" in answer
     answer = c.ask("那他所在分行呢？", "总AUM_亿元")
     assert pred["branch_name"] in answer and "概率" not in answer
     wrong = "C" + "9" * (len(cid) - 1)

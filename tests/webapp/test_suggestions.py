@@ -64,7 +64,7 @@ def _brief(answer, events, ex, wh) -> None:
 
 def _products(answer, events, ex, wh) -> None:
     assert [(e.tool, e.args.get("customer_id")) for e in events] == [("recommend_products", ex["customer"])]
-    assert f"客户 {ex['customer']} 当前持有" in answer
+    assert f"客户 {ex['customer']} 目前持有" in answer
 
 
 def _branch(answer, events, ex, wh) -> None:
