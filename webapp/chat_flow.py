@@ -27,6 +27,7 @@ from webapp.reports import MadeReport, ReportLibrary
 
 log = logging.getLogger(__name__)
 MAX_QUESTION = 4000
+BUSY_NOTICE = "上一个问题还在处理中（图表在绘制），您的问题还在输入框里，请稍后再点“发送”。"
 EMPTY_NOTICE = "请先输入客户ID（如 C0000123）或问题，再点“发送”。"
 TOO_LONG_NOTICE = "您的消息有 {n:,} 个字，超过了 {limit:,} 字的上限：只处理了前 {limit:,} 字，后面的内容没有读取。请分几次发送。"
 RESUME_WITHIN_S = 8 * 3600  # a page visit continues the latest conversation from the same working day
@@ -150,7 +151,7 @@ class ChatFlow:
 
     def _ask(self, conv: Conversation, user: User, text: str, plan_mode: bool, confirm_on: bool) -> Iterator[View]:
         if not conv.lock.acquire(blocking=False):
-            yield self.view(conv, notice="上一个问题还在处理中，请稍候。")
+            yield self.view(conv, notice=BUSY_NOTICE)
             return
         try:
             self._void_pending(conv, "提出了新问题，未运行的代码已作废。")

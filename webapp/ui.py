@@ -15,7 +15,7 @@ import gradio as gr
 from agent.llm import mode_label
 from million.settings import Settings
 from webapp.auth import User
-from webapp.chat_flow import ChatFlow, View, confirm_default
+from webapp.chat_flow import BUSY_NOTICE, ChatFlow, View, confirm_default
 from webapp.conversations import ConversationStore
 from webapp.reports import NothingToReport, ReportLibrary
 
@@ -71,8 +71,12 @@ body:has(#confirm-panel) #chat {height: max(200px, calc(100vh - 590px)) !importa
 #chat table {display: block; overflow-x: auto; max-width: 100%;}
 #chat table th, #chat table td {white-space: nowrap; padding: 4px 8px !important;}
 /* download names in full (高潜客户名单_上海分行_2026-10_前20名.csv), wrapped instead of cut */
-.file-preview .filename, .file-preview .filename .stem {white-space: normal !important; overflow: visible !important;
-  text-overflow: clip !important; word-break: break-all; direction: ltr !important;}
+.file-preview tr.file {display: flex !important; flex-wrap: wrap; align-items: baseline;}
+.file-preview td.filename {flex: 1 1 100%; max-width: 100%; box-sizing: border-box; display: block !important; white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important; word-break: break-all; direction: ltr !important;}
+.file-preview td.filename .stem, .file-preview td.filename .ext {display: inline !important; white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important;}
+.file-preview td.download {min-width: 0 !important; flex: 0 0 auto; box-sizing: border-box;}
 """
 
 
@@ -188,8 +192,16 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
                 if not ok:
                     yield (gr.skip(),) * len(view_outputs[:-1]) + ("系统繁忙，请稍后再试。",) + (message,)
                     return
-                for out in stream(flow.ask(user, cid, message, plan_mode=plan_on, confirm_on=confirm_on), user, cid):
-                    yield (*out, "")
+                notices: list[str] = []
+
+                def tap(views: Iterator[View]) -> Iterator[View]:
+                    for v in views:
+                        notices.append(v.notice)
+                        yield v
+
+                for out in stream(tap(flow.ask(user, cid, message, plan_mode=plan_on, confirm_on=confirm_on)), user, cid):
+                    # the question stays in the box when it could not be asked yet (the last one still runs)
+                    yield (*out, message if notices and notices[-1] == BUSY_NOTICE else "")
 
         def run_code(text: str, cid: str | None, pid: str | None, request: gr.Request) -> Iterator[tuple]:
             user = user_of(request)

@@ -86,6 +86,15 @@ class Chat:
         n = self.page.evaluate("document.querySelectorAll('#chat [data-testid=user]').length")
         self.page.fill("#question textarea", text)
         self.page.click("#send")
+        for _ in range(60):  # the last answer's charts may still be drawing: the question waits in the box
+            self.page.wait_for_function(
+                "n => document.querySelectorAll('#chat [data-testid=user]').length > n || "
+                "document.querySelector('#notice').innerText.includes('还在处理中')", arg=n, timeout=timeout)
+            if self.page.evaluate("document.querySelectorAll('#chat [data-testid=user]').length") > n:
+                break
+            assert self.page.input_value("#question textarea") == text  # not lost
+            self.page.wait_for_timeout(1000)
+            self.page.click("#send")
         self.page.wait_for_function(
             "([n, until]) => document.querySelectorAll('#chat [data-testid=user]').length > n && "
             "document.querySelector('#chat').innerText.includes(until)", arg=[n, until], timeout=timeout)
@@ -149,6 +158,11 @@ def test_rm_walkthrough(chromium_browser, base_url, known_customers) -> None:
     assert name not in answer and f"{name[0]}*" in answer  # masked, as on the dashboard
     files = c.page.locator(".file-preview .filename").all_inner_texts()
     assert any(f.replace(" ", "").startswith("高潜客户名单_") and f.strip().endswith(".csv") for f in files), files
+    cut = c.page.evaluate("""() => [...document.querySelectorAll('.file-preview tr.file')].filter(tr => {
+        const name = tr.querySelector('td.filename'), dl = tr.querySelector('td.download');
+        const box = tr.closest('.file-preview').getBoundingClientRect();
+        return name.scrollWidth > name.clientWidth + 1 || dl.getBoundingClientRect().right > box.right + 1; }).length""")
+    assert cut == 0  # the whole name and the download link are visible in the narrow column
     c.local_only()
     c.page.close()
 
