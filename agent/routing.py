@@ -162,7 +162,11 @@ def plan_for(text: str, previous_customer: str | None, lookup: Lookup) -> Plan:
         level, n = ranking
         return Plan("single", [Call("sql_inter", {"sql": ranking_sql(level, n)}, f"各{level}最新月总AUM排名")])
     if "高潜" in k or "潜客" in k or "名单" in k:
-        args: dict = {"top_n": 20}
+        # "前50名" / "top 50" / "50个" is the length asked for; "含冷静期" lists those customers too
+        n = _TOP_N.search(k) or re.search(r"(\d{1,3})\s*[个名位人]", k)
+        args: dict = {"top_n": min(max(int(n.group(1)), 1), 200) if n else 20}
+        if re.search(r"(含|包括|包含|加上)\S{0,3}冷静期", k):
+            args["include_cool"] = True
         if branch:
             args["branch_name"] = branch
         if segment:

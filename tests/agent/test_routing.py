@@ -167,3 +167,10 @@ def test_product_follow_up_says_why_in_words() -> None:
     cool = routing.compose_products("C0000123", [("recommend_products", rec.replace(
         "。\n\n推荐", "。\n【提醒】该客户处于营销冷静期（至 2026-11-11），冷静期内请勿主动营销。\n\n推荐"))])
     assert "营销冷静期（至 2026-11-11）：以上建议留待冷静期结束后使用" in cool
+
+
+def test_list_length_and_cool_period_as_asked() -> None:
+    assert routing.plan_for("高潜客户名单 前50名", None, LOOKUP).calls[0].args == {"top_n": 50}
+    assert routing.plan_for("给我30个潜客", None, LOOKUP).calls[0].args == {"top_n": 30}
+    args = routing.plan_for("高潜客户名单（包括冷静期客户）", None, LOOKUP).calls[0].args
+    assert args == {"top_n": 20, "include_cool": True}
