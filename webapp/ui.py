@@ -71,12 +71,15 @@ body:has(#confirm-panel) #chat {height: max(200px, calc(100vh - 590px)) !importa
 #chat table {display: block; overflow-x: auto; max-width: 100%;}
 #chat table th, #chat table td {white-space: nowrap; padding: 4px 8px !important;}
 /* download names in full (高潜客户名单_上海分行_2026-10_前20名.csv), wrapped instead of cut */
-.file-preview tr.file {display: flex !important; flex-wrap: wrap; align-items: baseline;}
-.file-preview td.filename {flex: 1 1 100%; max-width: 100%; box-sizing: border-box; display: block !important; white-space: normal !important;
-  overflow: visible !important; text-overflow: clip !important; word-break: break-all; direction: ltr !important;}
-.file-preview td.filename .stem, .file-preview td.filename .ext {display: inline !important; white-space: normal !important;
-  overflow: visible !important; text-overflow: clip !important;}
-.file-preview td.download {min-width: 0 !important; flex: 0 0 auto; box-sizing: border-box;}
+#downloads .file-preview tr.file {display: flex !important; flex-wrap: wrap; align-items: baseline;}
+#downloads .file-preview tr.file > td {flex: 0 0 auto; position: static !important;}
+#downloads .file-preview td.filename {flex: 1 1 100%; max-width: 100%; box-sizing: border-box; display: block !important;
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; word-break: break-all;
+  direction: ltr !important;}
+#downloads .file-preview td.filename .stem, #downloads .file-preview td.filename .ext {display: inline !important;
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;}
+#downloads .file-preview td.download {min-width: 0 !important; box-sizing: border-box;}
+#downloads .file-preview .label-clear-button {display: none !important;}  /* lay over the link; nothing to remove */
 """
 
 
@@ -134,7 +137,7 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
                         shown_group = group
                     b = gr.Button(text[:40] + ("…" if len(text) > 40 else ""), size="sm", elem_classes=["suggestion"])
                     sugg_buttons.append((b, text))
-                files = gr.File(label="下载（查询结果等）", file_count="multiple", interactive=False)
+                files = gr.File(label="下载（查询结果等）", file_count="multiple", interactive=False, elem_id="downloads")
             with gr.Column(scale=4):
                 with gr.Row(equal_height=True):
                     plan_cb = gr.Checkbox(False, label="计划模式：先列出步骤再执行", elem_id="plan-mode")
@@ -199,9 +202,16 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
                         notices.append(v.notice)
                         yield v
 
+                first = True
                 for out in stream(tap(flow.ask(user, cid, message, plan_mode=plan_on, confirm_on=confirm_on)), user, cid):
-                    # the question stays in the box when it could not be asked yet (the last one still runs)
-                    yield (*out, message if notices and notices[-1] == BUSY_NOTICE else "")
+                    # The box is emptied once, when the question is taken; later updates leave it alone, so
+                    # what the person types while the answer streams is not wiped. A question that could
+                    # not be asked yet (the last one still runs) stays in the box.
+                    if notices and notices[-1] == BUSY_NOTICE:
+                        yield (*out, message)
+                    else:
+                        yield (*out, "" if first else gr.skip())
+                    first = False
 
         def run_code(text: str, cid: str | None, pid: str | None, request: gr.Request) -> Iterator[tuple]:
             user = user_of(request)
@@ -269,15 +279,19 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
 
         def on_load(request: gr.Request) -> tuple:
             user = user_of(request)
-            confirm = gr.Checkbox(value=confirm_default(user, bool(users)))
-            reports_radio = gr.Radio(choices=flow.report_choices(user))
-            v = flow.resume(user)
-            if v is None:
-                return (*[gr.skip()] * 7, gr.Radio(choices=flow.conversations(user)), gr.skip(), confirm, reports_radio)
-            return (*show(v, user), confirm, reports_radio)
+            return (gr.Checkbox(value=confirm_default(user, bool(users))), gr.Radio(choices=flow.conversations(user)),
+                    gr.Radio(choices=flow.report_choices(user)))
 
-        ev1 = send.click(respond, [box, conv_id, plan_cb, confirm_cb], [*view_outputs, box])
-        ev2 = box.submit(respond, [box, conv_id, plan_cb, confirm_cb], [*view_outputs, box])
+        def resume(request: gr.Request) -> tuple:
+            """After the page loads: continue the day's latest conversation (a reload adds none)."""
+            user = user_of(request)
+            v = flow.resume(user)
+            return show(v, user) if v is not None else (gr.skip(),) * len(view_outputs)
+
+        # always_last: a question sent while the last answer is still finishing (its charts being drawn)
+        # runs right after it, instead of being ignored (Gradio's default for a pending event)
+        ev1 = send.click(respond, [box, conv_id, plan_cb, confirm_cb], [*view_outputs, box], trigger_mode="always_last")
+        ev2 = box.submit(respond, [box, conv_id, plan_cb, confirm_cb], [*view_outputs, box], trigger_mode="always_last")
         ev3 = run_btn.click(run_code, [code, conv_id, pending_id], view_outputs)
         stop.click(None, None, None, cancels=[ev1, ev2, ev3])
         edit_btn.click(lambda: gr.Code(interactive=True), None, code)
@@ -289,7 +303,7 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
         report_btn.click(make_report, [conv_id], [report_list, report_files, notice])
         report_list.input(pick_report, [report_list], report_files)
         del_report.click(delete_report, [report_list], [report_list, report_files, notice])
-        demo.load(on_load, None, [*view_outputs, confirm_cb, report_list])
+        demo.load(on_load, None, [confirm_cb, conv_list, report_list]).then(resume, None, view_outputs)
         for b, text in sugg_buttons:
             b.click(lambda t=text: t, None, box)
     return demo

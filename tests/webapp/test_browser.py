@@ -69,7 +69,9 @@ def test_customer_brief_in_the_browser(base_url, known_customers, tmp_path) -> N
 
 # -- walk-throughs: what a new RM, analyst and manager read on the screen --------------------------
 
-LAST_BOT = "() => { const b = document.querySelectorAll('#chat [data-testid=bot]'); return b.length ? b[b.length - 1].innerText : ''; }"
+# the last answer that holds the text waited for (the plan recap may follow it)
+LAST_BOT = ("u => { const b = [...document.querySelectorAll('#chat [data-testid=bot]')].filter(e => e.innerText.includes(u)); "
+            "return b.length ? b[b.length - 1].innerText : ''; }")
 
 
 class Chat:
@@ -99,7 +101,7 @@ class Chat:
             "([n, until]) => document.querySelectorAll('#chat [data-testid=user]').length > n && "
             "document.querySelector('#chat').innerText.includes(until)", arg=[n, until], timeout=timeout)
         self.page.wait_for_timeout(300)
-        return self.page.evaluate(LAST_BOT)
+        return self.page.evaluate(LAST_BOT, until)
 
     def click_suggestion(self, label: str, until: str) -> str:
         n = self.page.evaluate("document.querySelectorAll('#chat [data-testid=user]').length")
@@ -110,7 +112,7 @@ class Chat:
             "([n, until]) => document.querySelectorAll('#chat [data-testid=user]').length > n && "
             "document.querySelector('#chat').innerText.includes(until)", arg=[n, until], timeout=90_000)
         self.page.wait_for_timeout(300)
-        return self.page.evaluate(LAST_BOT)
+        return self.page.evaluate(LAST_BOT, until)
 
     def local_only(self) -> None:
         hosts = {urlparse(u).hostname for u in self.requests if not u.startswith(("data:", "blob:"))}
@@ -156,13 +158,16 @@ def test_rm_walkthrough(chromium_browser, base_url, known_customers) -> None:
     ranks = re.findall(r"^(\d+)\t", answer, re.M)
     assert ranks and [int(r) for r in ranks] == list(range(1, len(ranks) + 1)), answer[:800]
     assert name not in answer and f"{name[0]}*" in answer  # masked, as on the dashboard
-    files = c.page.locator(".file-preview .filename").all_inner_texts()
+    files = c.page.locator("#downloads .file-preview .filename").all_inner_texts()
     assert any(f.replace(" ", "").startswith("高潜客户名单_") and f.strip().endswith(".csv") for f in files), files
-    cut = c.page.evaluate("""() => [...document.querySelectorAll('.file-preview tr.file')].filter(tr => {
-        const name = tr.querySelector('td.filename'), dl = tr.querySelector('td.download');
-        const box = tr.closest('.file-preview').getBoundingClientRect();
-        return name.scrollWidth > name.clientWidth + 1 || dl.getBoundingClientRect().right > box.right + 1; }).length""")
-    assert cut == 0  # the whole name and the download link are visible in the narrow column
+    c.page.locator("#downloads .file-preview").first.scroll_into_view_if_needed()
+    cut = c.page.evaluate("""() => [...document.querySelectorAll('#downloads .file-preview tr.file')].filter(tr => {
+        tr.scrollIntoView({block: 'center'});
+        const name = tr.querySelector('td.filename'), link = tr.querySelector('td.download a');
+        const box = tr.closest('.file-preview').getBoundingClientRect(), r = link.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return name.scrollWidth > name.clientWidth + 1 || r.right > box.right + 1 || !link.contains(hit); }).length""")
+    assert cut == 0  # the whole name, and a download link that is visible and clickable, in the narrow column
     c.local_only()
     c.page.close()
 
