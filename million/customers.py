@@ -28,6 +28,22 @@ def shape(token: str) -> str:
     return re.sub(r"[0-9]", "9", re.sub(r"[A-Za-z]", "A", token))
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (IDs are short)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _runs(folded: str) -> str:
+    """A9999999 → A9: the pattern without its lengths."""
+    return re.sub(r"(.)\1+", r"\1", folded)
+
+
 @dataclass(frozen=True)
 class IdShapes:
     lengths: frozenset[int]
@@ -38,11 +54,15 @@ class IdShapes:
     count: int = 0
 
     def matches(self, token: str) -> bool:
-        if len(token) not in self.lengths or not re.search(r"\d", token):
+        """Shaped like an ID, allowing a mistyped one: up to two characters more or fewer, the same
+        pattern of letters and digits (C001234 for C0001234)."""
+        if not self.lengths or not re.search(r"\d", token):
+            return False
+        if not min(self.lengths) - 2 <= len(token) <= max(self.lengths) + 2:
             return False
         if self.letters and not re.search(r"[A-Za-z]", token):
             return False
-        return self.shapes is None or shape(token) in self.shapes
+        return self.shapes is None or _runs(shape(token)) in {_runs(s) for s in self.shapes}
 
     def range_text(self) -> str:
         """现有客户ID从 C0000001 到 C0020000（共 20,000 位） when the IDs follow one pattern."""
@@ -111,17 +131,29 @@ class CustomerIndex:
         return self.shapes().matches(token)
 
     def nearest(self, token: str, k: int = NEAREST) -> list[str]:
-        """Stored IDs sharing the longest prefix with a mistyped one (at least half of it), most similar first."""
+        """Stored IDs closest to a mistyped one, fewest edits first: the ID with the zeros the person left
+        out or added (C000041 → C0000041), and IDs sharing the longest prefix (at least half of it)."""
         t = (token or "").strip().upper()
         if not t or len(t) > 64 or "_" in t or "%" in t:
             return []
+        found: set[str] = set()
+        m = re.fullmatch(r"([A-Z]*)(\d+)", t)
+        if m:
+            for n in sorted(self.shapes().lengths):
+                width = n - len(m.group(1))
+                digits = m.group(2).lstrip("0") or "0"
+                if len(digits) <= width:
+                    hit = self.resolve(m.group(1) + digits.zfill(width))
+                    if hit:
+                        found.add(hit)
         for n in range(len(t) - 1, max(len(t) // 2, 1) - 1, -1):
             rows = self.wh.query("SELECT customer_id FROM customer_base WHERE UPPER(customer_id) LIKE ? "
                                  "ORDER BY customer_id LIMIT 500", [t[:n] + "%"])
             if len(rows):
-                ids = [str(x) for x in rows["customer_id"]]
-                return sorted(ids, key=lambda i: (-difflib.SequenceMatcher(None, t, i.upper()).ratio(), i))[:k]
-        return []
+                found |= {str(x) for x in rows["customer_id"]}
+                break
+        return sorted(found, key=lambda i: (edit_distance(t, i.upper()),
+                                            -difflib.SequenceMatcher(None, t, i.upper()).ratio(), i))[:k]
 
     def missing_text(self, token: str) -> str:
         """客户 C9999999 不存在。… with the nearest IDs, or the range of IDs there are."""
