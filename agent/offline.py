@@ -13,6 +13,7 @@ from qwen_agent.llm.base import BaseChatModel, register_llm
 from qwen_agent.llm.schema import ASSISTANT, FUNCTION, SYSTEM, USER, FunctionCall, Message
 
 from agent import routing
+from million.customers import CustomerIndex
 from million.services import get_services
 
 
@@ -25,14 +26,8 @@ def _text(msg: Message) -> str:
 
 def default_lookup() -> routing.Lookup:
     svc = get_services()
-
-    @lru_cache(maxsize=4096)
-    def exists_in(cid: str, token: str) -> bool:
-        return not svc.wh.query("SELECT 1 FROM customer_base WHERE customer_id = ?", [cid]).empty
-
-    def exists(cid: str) -> bool:
-        # Asked on each of a turn's calls (the router re-reads the conversation); cached per data version.
-        return exists_in(cid, svc.wh.version_token())
+    # Asked on each of a turn's calls (the router re-reads the conversation); cached per data version.
+    index = CustomerIndex(svc.wh)
 
     @lru_cache(maxsize=1)
     def branches_for(token: str) -> tuple[str, ...]:
@@ -45,8 +40,9 @@ def default_lookup() -> routing.Lookup:
         except Exception:  # segments not built yet: the router simply does not recognise names
             return ()
 
-    return routing.Lookup(exists, lambda: list(branches_for(svc.wh.version_token())),
-                          lambda: list(segments_for(svc.wh.version_token())))
+    return routing.Lookup(index.exists, lambda: list(branches_for(svc.wh.version_token())),
+                          lambda: list(segments_for(svc.wh.version_token())), resolve=index.resolve,
+                          looks_like_id=index.looks_like_id, missing=index.missing_text)
 
 
 @register_llm("offline_router")
@@ -83,8 +79,12 @@ class OfflineRouter(BaseChatModel):
             return Message(role=ASSISTANT, content=routing.help_text(routing.ENABLE_LLM_HINT))
         if plan.kind == "refuse":
             return Message(role=ASSISTANT, content=routing.REFUSE_WRITE)
+        if plan.kind == "answer":
+            return Message(role=ASSISTANT, content=plan.message)
         if plan.kind == "brief":
             return Message(role=ASSISTANT, content=routing.compose_brief(plan.subject, done))
+        if plan.kind == "products":
+            return Message(role=ASSISTANT, content=routing.compose_products(plan.subject, done))
         return Message(role=ASSISTANT, content=routing.compose_single(done))
 
     def _previous_customer(self, history: list[Message]) -> str | None:

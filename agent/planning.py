@@ -162,12 +162,11 @@ def plan_markdown(plan: TaskPlan, status: list[tuple[str, Any]]) -> str:
 
 
 def _gist(text: str, limit: int = 140) -> str:
-    for line in (text or "").splitlines():
-        line = line.strip(" -*#>")
-        if line and not line.startswith("|"):
-            line = line.replace("**", "")
-            return line[:limit] + ("…" if len(line) > limit else "")
-    return ""
+    """A result's headline, as the report's findings read it: a line ending in a colon is followed by
+    what it introduces (客户 X 截至 2026-10： 未来3个月…概率：97.5%), section labels are skipped."""
+    from million.reports.build import gist
+
+    return gist(text, limit)
 
 
 def recap_markdown(plan: TaskPlan, status: list[tuple[str, Any]]) -> str:

@@ -128,8 +128,10 @@ class Session:
         if suffix not in ALLOWED_MIME:
             raise ValueError(f"不允许的文件类型：{suffix}")
         fid = uuid.uuid4().hex[:16]
-        self.dir.mkdir(parents=True, exist_ok=True)
-        path = self.dir / f"{fid}{suffix}"
+        # One folder per file, the file under its own name: a download is called 高潜客户名单_上海分行.csv,
+        # not 3f9c…e1.csv (browsers and the file list show the path's last part).
+        path = self.dir / fid / safe
+        path.parent.mkdir(parents=True, exist_ok=True)
         if callable(data):
             pf = ProducedFile(fid, safe, mime or ALLOWED_MIME[suffix], path, render=data)
             if self.render_in_background:

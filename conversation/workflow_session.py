@@ -3,11 +3,12 @@ conversation (its files, tool results, subject and held code) survives a restart
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from conversation.confirm import ConfirmGate
-from conversation.session import ALLOWED_MIME, ProducedFile, Session, ToolEvent
+from conversation.session import ALLOWED_MIME, ProducedFile, Session, ToolEvent, _safe_name
 
 
 class WorkflowSession(Session):
@@ -19,7 +20,8 @@ class WorkflowSession(Session):
 
     def to_record(self) -> dict[str, Any]:
         return {
-            "files": [{"id": f.id, "name": f.name, "mime": f.mime, "file": f.path.name} for f in self.files.values()],
+            "files": [{"id": f.id, "name": f.name, "mime": f.mime, "file": f.path.relative_to(self.dir).as_posix()}
+                      for f in self.files.values()],
             "events": [{"call_no": e.call_no, "tool": e.tool, "args": e.args, "duration_s": e.duration_s,
                         "status": e.status, "text": e.text, "display": e.display, "rows": e.rows,
                         "files": [f.id for f in e.files]} for e in self.events],
@@ -31,11 +33,17 @@ class WorkflowSession(Session):
         """Load a saved record. Only files that exist inside this session's own folder come back:
         the record is data, never a source of paths."""
         for f in rec.get("files") or []:
+            fid = str(f.get("id", ""))
+            if not re.fullmatch(r"[0-9a-f]{16}", fid):
+                continue
             name = Path(str(f.get("file", ""))).name
             suffix = Path(name).suffix.lower()
-            path = self.dir / name
-            if suffix in ALLOWED_MIME and path.is_file() and name == f"{f.get('id')}{suffix}":
-                self.files[str(f["id"])] = ProducedFile(str(f["id"]), str(f.get("name") or name), ALLOWED_MIME[suffix], path)
+            if suffix not in ALLOWED_MIME:
+                continue
+            # <id>/<name> (named downloads) or, for conversations saved before, <id><suffix>
+            path = self.dir / fid / _safe_name(name) if name != f"{fid}{suffix}" else self.dir / name
+            if path.is_file() and path.resolve().is_relative_to(self.dir.resolve()):
+                self.files[fid] = ProducedFile(fid, str(f.get("name") or name), ALLOWED_MIME[suffix], path)
         for e in rec.get("events") or []:
             files = [self.files[i] for i in e.get("files") or [] if i in self.files]
             self.events.append(ToolEvent(int(e.get("call_no", len(self.events) + 1)), str(e.get("tool", "")),

@@ -35,11 +35,27 @@ def chart_renderer(df: pd.DataFrame, title: str = "") -> Callable[[], bytes] | N
     if len(cats) != 1 or not nums:
         return None
     x = df[cats[0]].astype(str)
-    ys = nums[:3]
+    ys = chart_columns(df, nums)
+    if not ys:
+        return None
     is_month = x.map(lambda v: bool(_MONTH.match(v))).all()
     if not is_month and len(df) > MAX_BARS:
         return None
     return partial(render_png, partial(_figure, df, x, ys, cats[0], is_month, title))
+
+
+_RANK_LIKE = re.compile(r"排名|名次|序号|^rank$|^no$|^id$|_id$", re.I)
+
+
+def chart_columns(df: pd.DataFrame, nums: list[str]) -> list[str]:
+    """The numbers worth drawing on one axis: not ranks or IDs, and of the first one's magnitude (a count
+    of 1,600 beside an AUM of 24亿 would be an invisible bar), at most three."""
+    cols = [c for c in nums if not _RANK_LIKE.search(str(c))]
+    if not cols:
+        return []
+    top = float(df[cols[0]].abs().max() or 0)
+    same = [c for c in cols[1:] if top and 0.1 <= float(df[c].abs().max() or 0) / top <= 10]
+    return [cols[0], *same][:3]
 
 
 def _figure(df: pd.DataFrame, x: pd.Series, ys: list[str], cat: str, is_month: bool, title: str):  # noqa: ANN202
@@ -74,3 +90,4 @@ def _scale(vmax: float) -> tuple[float, str]:
     if vmax >= 1e5:
         return 1e4, "万"
     return 1.0, "数值"
+

@@ -21,7 +21,7 @@ from qwen_agent.tools.base import BaseTool
 from conversation import confirm
 from conversation.session import Render, Session, ToolEvent
 from million import audit
-from million.services import ServiceUnavailable
+from million.services import ServiceUnavailable, get_services
 from million.settings import get_settings
 from million.warehouse import WarehouseError
 
@@ -54,7 +54,39 @@ def customer_id_arg(value: Any) -> str:
         raise ToolInputError("customer_id 过长（最多32个字符），请检查客户ID是否正确。")
     if not _CUSTOMER_ID.fullmatch(v):
         raise ToolInputError("customer_id 只能包含英文字母、数字、下划线、点或连字符，请检查是否输入了全角字符或多余符号。")
-    return v
+    return _canonical(v)
+
+
+def _customer_index() -> Any:
+    from million.customers import CustomerIndex
+
+    wh = get_services().wh
+    idx = _INDEX.get(id(wh))
+    if idx is None:
+        idx = _INDEX[id(wh)] = CustomerIndex(wh)
+    return idx
+
+
+_INDEX: dict[int, Any] = {}
+
+
+def _canonical(cid: str) -> str:
+    """The stored ID for one typed in another letter case (c0000034 → C0000034); unchanged otherwise."""
+    try:
+        return _customer_index().resolve(cid) or cid
+    except Exception:  # no warehouse yet: the tool reports the customer as unknown in its own words
+        return cid
+
+
+def unknown_customer(cid: str, session: Session) -> ToolInputError:
+    """客户 X 不存在 with the nearest IDs (not for a user limited to some branches: the nearest IDs
+    could belong to other branches)."""
+    if session.branches is not None:
+        return ToolInputError(f"未找到客户 {cid}，请确认客户ID是否正确。")
+    try:
+        return ToolInputError(_customer_index().missing_text(cid))
+    except Exception:
+        return ToolInputError(f"未找到客户 {cid}，请确认客户ID是否正确。")
 
 
 def optional_text(args: dict[str, Any], key: str, max_len: int = 100) -> str | None:

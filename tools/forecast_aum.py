@@ -11,7 +11,14 @@ from qwen_agent.tools.base import register_tool
 from conversation.session import Session
 from million.fmt import md_table, wan
 from million.services import get_services
-from tools.base import MarketingTool, ToolInputError, ToolOutput, customer_id_arg, optional_text
+from tools.base import (
+    MarketingTool,
+    ToolInputError,
+    ToolOutput,
+    customer_id_arg,
+    optional_text,
+    unknown_customer,
+)
 from tools.scope import check_customer_scope, scoped_branch
 
 
@@ -49,6 +56,8 @@ class ForecastAum(MarketingTool):
         r = svc.forecast(customer_id=cid, segment=segment, branch=branch, horizon=horizon)
         if r.get("status") not in (None, "ok"):
             msg = r.get("message") or "无法预测。"
+            if r.get("status") == "unknown" and cid:
+                raise unknown_customer(cid, session)
             if r.get("status") in {"unknown", "invalid", "ambiguous"}:
                 raise ToolInputError(msg)
             return ToolOutput(msg)

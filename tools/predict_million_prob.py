@@ -5,14 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from qwen_agent.tools.base import register_tool
 
 from conversation.session import Session
 from million.fmt import excel_csv, md_table, pct, wan
-from million.privacy import mask_frame
+from million.privacy import mask_name
 from million.services import get_services
 from million.settings import get_settings
-from tools.base import MarketingTool, ToolInputError, ToolOutput, customer_id_arg, optional_text
+from tools.base import (
+    MarketingTool,
+    ToolInputError,
+    ToolOutput,
+    customer_id_arg,
+    optional_text,
+    unknown_customer,
+)
 from tools.scope import check_customer_scope, scoped_branch
 
 
@@ -38,7 +46,7 @@ class PredictMillionProb(MarketingTool):
             cid = customer_id_arg(args["customer_id"])
             check_customer_scope(cid, session)
             session.context["customer_id"] = cid
-            return _single(get_services().propensity().predict(cid, branches=session.branches))
+            return _single(get_services().propensity().predict(cid, branches=session.branches), session)
         branch = scoped_branch(optional_text(args, "branch_name"), session)
         svc = get_services().propensity()
         n = int(args.get("top_n", 20))
@@ -50,46 +58,94 @@ class PredictMillionProb(MarketingTool):
             raise ToolInputError(str(e)) from e
         if df.empty:
             return ToolOutput("没有符合条件的潜客（可能分行名称不对，或都在冷静期内）。", rows=0)
-        view = df.copy()
-        cols = [c for c in ("rank", "customer_id", "name", "branch_name", "total_assets", "probability", "in_cool_period")
-                if c in view.columns]
-        view = view[cols]
-        if "total_assets" in view:
-            view["total_assets"] = view["total_assets"].map(wan)
-        if "probability" in view:
-            view["probability"] = view["probability"].map(pct)
-        view = view.rename(columns={"rank": "排名", "customer_id": "客户ID", "name": "姓名", "branch_name": "分行",
-                                    "total_assets": "总资产", "probability": "百万概率", "in_cool_period": "冷静期"})
+        include_cool = bool(args.get("include_cool", False))
+        scoped = session.branches is not None
+        view = prospect_view(df, include_cool, rank_label="分行内排名" if scoped else "全行排名")
         scope = f"（{branch}）" if branch else ""
+        as_of = df.attrs.get("as_of") or ""
         head = (f"高潜客户名单{scope}：共 {len(df)} 人，按未来3个月达到100万的概率排序"
-                f"{'，已排除营销冷静期内的客户' if not args.get('include_cool') else ''}。"
+                f"{'，已排除营销冷静期内的客户' if not include_cool else ''}"
+                f"（评分月 {as_of}；{'分行内排名是您负责的分行中' if scoped else '全行排名'}与单个客户查询的排名一致）。"
                 f"预计其中约 {df['probability'].sum():.1f} 人会在3个月内达到百万。")
-        s = get_settings()
-        llm_view = mask_frame(view) if s.mask_personal_data and s.llm_mode != "offline" else view
-        return ToolOutput(head + "\n\n" + md_table(llm_view, 20), head + "\n\n" + md_table(view, 200),
-                          [("高潜客户名单.csv", excel_csv(df))], rows=len(df))
+        name = "_".join(x for x in ("高潜客户名单", branch, optional_text(args, "segment"), as_of, f"前{len(df)}名") if x)
+        return ToolOutput(head + "\n\n" + md_table(view, 20), head + "\n\n" + md_table(view, 200),
+                          [(f"{name}.csv", excel_csv(prospect_csv(df)))], rows=len(df))
 
 
-def _single(r: dict[str, Any]) -> ToolOutput:
+def _yes_no(v: object) -> str:
+    return "是" if bool(v) else "否"
+
+
+def prospect_view(df: pd.DataFrame, include_cool: bool, rank_label: str = "全行排名") -> pd.DataFrame:
+    """The list as people read it: 排名 1..n in this list, the bank-wide rank (a scoped user's: the
+    rank in their branches) beside it, 万 and %."""
+    # names masked as on the dashboard (王**): lists are shown on shared screens and forwarded; the
+    # customer ID is what the RM looks up, the brief gives the form of address (王先生)
+    view = pd.DataFrame({"排名": range(1, len(df) + 1), "客户ID": df["customer_id"], "姓名": df["name"].map(mask_name),
+                         "网点": df["branch_name"], "总资产": df["total_assets"].map(wan),
+                         "距百万": df["gap_to_million"].map(wan), "百万概率": df["probability"].map(pct),
+                         rank_label: df["rank"].map(lambda r: f"{int(r):,}")})
+    if include_cool:
+        view["冷静期"] = [f"是（至 {u}）" if c and u else _yes_no(c)
+                        for c, u in zip(df["in_cool_period"], df["cool_period_until"], strict=True)]
+    return view.reset_index(drop=True)
+
+
+def prospect_csv(df: pd.DataFrame) -> pd.DataFrame:
+    """The download: Chinese headers, money in 元 to the cent, probability in percent."""
+    out = pd.DataFrame({"排名": range(1, len(df) + 1), "全行排名": df["rank"].astype(int), "客户ID": df["customer_id"],
+                        "姓名": df["name"].map(mask_name), "网点": df["branch_name"],
+                        "总资产（元）": df["total_assets"].astype(float).round(2),
+                        "距百万（元）": df["gap_to_million"].astype(float).round(2),
+                        "百万概率（%）": (df["probability"].astype(float) * 100).round(2),
+                        "冷静期": df["in_cool_period"].map(_yes_no),
+                        "冷静期至": df["cool_period_until"].fillna("")})
+    for c in ("segment_name",):
+        if c in df.columns:
+            out["客群"] = df[c].to_numpy()
+    return out
+
+
+def _single(r: dict[str, Any], session: Session) -> ToolOutput:
     cid = r.get("customer_id", "")
     status = r.get("status")
     if status == "unknown":
-        raise ToolInputError(f"未找到客户 {cid}，请确认客户ID是否正确。")
+        raise unknown_customer(cid, session)
     if status == "insufficient_history":
         return ToolOutput(f"客户 {cid} 的历史数据不足3个月（{r.get('months_of_history', '不足3')} 个月），无法预测达到百万的概率。")
     if status == "already_million":
-        return ToolOutput(f"客户 {cid} 在 {r.get('as_of')} 的总资产为 {wan(r.get('total_assets'))}，已经是百万客户，"
-                          "不需要预测达标概率；建议关注资产保有与配置优化。")
+        cool = (f"\n【提醒】该客户处于营销冷静期（至 {r.get('cool_period_until')}），冷静期内请勿主动营销。"
+                if r.get("in_cool_period") else "")
+        return ToolOutput(f"客户 {cid}（{r.get('branch_name', '-')}）在 {r.get('as_of')} 的总资产为 {wan(r.get('total_assets'))}，"
+                          f"已经是百万客户，不需要预测达标概率；建议关注资产保有与配置优化。\n{_salutation_line(r)}{cool}")
     cool = (f"\n【提醒】该客户处于营销冷静期（至 {r.get('cool_period_until')}），冷静期内请勿主动营销。"
             if r.get("in_cool_period") else "")
     n = r.get("n_prospects") or 0
     top_share = f"（前 {_top_share(r['rank'] / n)}）" if n and r.get("rank") else ""
     text = (f"客户 {cid}（{r.get('branch_name', '-')}）截至 {r.get('as_of')}：\n"
+            f"{_salutation_line(r)}"
             f"- 未来3个月总资产达到100万的概率：**{pct(r.get('probability'))}**\n"
-            f"- 在 {n:,} 名潜客中排名第 {r.get('rank', '-'):,}{top_share}\n"
+            f"- 在 {n:,} 名已评分潜客中排名第 {r.get('rank', '-'):,}{top_share}\n"
             f"- 当前总资产：{wan(r.get('total_assets'))}，距百万还差 {wan(r.get('gap_to_million'))}\n"
             f"- 模型：{r.get('model', '-')}，样本外 ROC-AUC {r.get('oot_auc', float('nan')):.3f}{cool}")
     return ToolOutput(text)
+
+
+def salutation(name: object, gender: object) -> str:
+    """王先生 / 李女士 from the name and gender (the surname only: it is what an RM says on the phone)."""
+    n = str(name or "").strip()
+    if not n or n in {"nan", "None"}:
+        return ""
+    title = {"男": "先生", "女": "女士"}.get(str(gender or "").strip(), "")
+    return n[0] + title if title else n
+
+
+def _salutation_line(r: dict[str, Any]) -> str:
+    s = get_settings()
+    if s.mask_personal_data and s.llm_mode != "offline":  # the surname would go to an external LLM
+        return ""
+    text = salutation(r.get("name"), r.get("gender"))
+    return f"- 称呼：{text}\n" if text else ""
 
 
 def _top_share(share: float) -> str:

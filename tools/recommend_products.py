@@ -10,7 +10,7 @@ from qwen_agent.tools.base import register_tool
 from conversation.session import Session
 from million.fmt import md_table
 from million.services import get_services
-from tools.base import MarketingTool, ToolInputError, ToolOutput, customer_id_arg
+from tools.base import MarketingTool, ToolOutput, customer_id_arg, unknown_customer
 from tools.scope import check_customer_scope
 
 
@@ -48,7 +48,7 @@ class RecommendProducts(MarketingTool):
         session.context["customer_id"] = cid
         r = svc.recommend(cid, top_k=int(args.get("top_k", 3)))
         if r.get("status") == "unknown":
-            raise ToolInputError(f"未找到客户 {cid}，请确认客户ID是否正确。")
+            raise unknown_customer(cid, session)
         recs = r.get("recommendations", [])
         held = r.get("held_products") or r.get("holdings")
         lines = [f"客户 {cid} 当前持有：{_rule_text(held) if held else '未知'}。"]

@@ -11,7 +11,14 @@ from qwen_agent.tools.base import register_tool
 from conversation.session import Session
 from million.fmt import md_table, pct, wan
 from million.services import get_services
-from tools.base import MarketingTool, ToolInputError, ToolOutput, customer_id_arg, optional_text
+from tools.base import (
+    MarketingTool,
+    ToolInputError,
+    ToolOutput,
+    customer_id_arg,
+    optional_text,
+    unknown_customer,
+)
 from tools.scope import check_customer_scope
 
 PROFILE_LABELS = {
@@ -37,10 +44,10 @@ def _fmt_value(key: str, v: Any) -> str:
     return str(v)
 
 
-def profile_md(seg: dict[str, Any]) -> str:
+def profile_md(seg: dict[str, Any], *, with_plan: bool = True) -> str:
     prof = seg.get("profile", seg)
     lines = [f"- {PROFILE_LABELS[k]}：{_fmt_value(k, prof[k])}" for k in PROFILE_LABELS if k in prof]
-    plan = seg.get("plan") or seg.get("marketing_plan")
+    plan = (seg.get("plan") or seg.get("marketing_plan")) if with_plan else None
     if isinstance(plan, dict):
         lines.append("\n营销方案：")
         names = {"goal": "目标", "products": "主推产品", "channel": "渠道", "frequency": "频率", "script": "参考话术"}
@@ -52,6 +59,16 @@ def profile_md(seg: dict[str, Any]) -> str:
 
 def _scope_note(session: Session) -> str:
     return "（画像按您负责的分行统计）" if session.branches is not None else ""
+
+
+def cool_until(cid: str) -> str | None:
+    """The end of the customer's marketing cool period when in one now (the propensity model's rule,
+    the same one the prospect lists and the dashboard use), else None; None too without the model."""
+    try:
+        r = get_services().propensity().predict(cid)
+    except Exception:  # the model is not built yet: the segment answer does not depend on it
+        return None
+    return (r.get("cool_period_until") or "冷静期结束") if r.get("in_cool_period") else None
 
 
 @register_tool("segment_lookup")
@@ -77,14 +94,19 @@ class SegmentLookup(MarketingTool):
             session.context["customer_id"] = cid
             r = svc.for_customer(cid)
             if r.get("status") == "unknown":
-                raise ToolInputError(f"未找到客户 {cid}，请确认客户ID是否正确。")
+                raise unknown_customer(cid, session)
             name = r.get("segment_name", "-")
             session.context["segment"] = str(name)
             seg = r.get("segment", r)
             if session.branches is not None and r.get("segment_id") is not None:
                 seg = svc.in_branches(session.branches)[int(r["segment_id"])]
-            return ToolOutput(f"客户 {cid} 属于「{name}」（客群 {r.get('segment_id', '-')}）{_scope_note(session)}。\n\n"
-                              + profile_md(seg))
+            head = f"客户 {cid} 属于「{name}」（客群 {r.get('segment_id', '-')}）{_scope_note(session)}。\n\n"
+            until = cool_until(cid)
+            if until is not None:  # no sales plan or pitch for a customer who must not be marketed to now
+                return ToolOutput(head + profile_md(seg, with_plan=False)
+                                  + f"\n\n【冷静期】该客户处于营销冷静期（至 {until}），本客群的营销方案与参考话术"
+                                    "暂不适用；冷静期内只做服务性联系，不主动营销。")
+            return ToolOutput(head + profile_md(seg))
         name = optional_text(args, "segment")
         if name:
             try:

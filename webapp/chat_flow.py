@@ -28,6 +28,10 @@ from webapp.sanitize import safe_chat
 
 log = logging.getLogger(__name__)
 MAX_QUESTION = 4000
+BUSY_NOTICE = "上一个问题还在处理中（图表在绘制），您的问题还在输入框里，请稍后再点“发送”。"
+EMPTY_NOTICE = "请先输入客户ID（如 C0000123）或问题，再点“发送”。"
+TOO_LONG_NOTICE = "您的消息有 {n:,} 个字，超过了 {limit:,} 字的上限：只处理了前 {limit:,} 字，后面的内容没有读取。请分几次发送。"
+RESUME_WITHIN_S = 8 * 3600  # a page visit continues the latest conversation from the same working day
 
 
 @dataclass
@@ -76,8 +80,14 @@ class ChatFlow:
         def in_scope(cid: str) -> bool:
             return branch_of(cid) in branches
 
-        lookup = Lookup(lambda cid: base.lookup.customer_exists(cid) and in_scope(cid), base.lookup.branches,
-                        base.lookup.segments)
+        base_lookup = base.lookup
+
+        def resolve(token: str) -> str | None:
+            cid = base_lookup.canonical(token)
+            return cid if cid and in_scope(cid) else None
+
+        lookup = Lookup(lambda cid: resolve(cid) is not None, base.lookup.branches, base.lookup.segments,
+                        resolve=resolve)
         return memory.Subjects(lookup, lambda cid: branch_of(cid) if in_scope(cid) else None)
 
     def conversation(self, user: User, cid: str | None, confirm_on: bool = False) -> Conversation:
@@ -130,12 +140,21 @@ class ChatFlow:
     def ask(self, user: User, cid: str | None, text: str, *, plan_mode: bool = False,
             confirm_on: bool = False) -> Iterator[View]:
         conv = self.conversation(user, cid, confirm_on)
-        text = (text or "").strip()[:MAX_QUESTION]
+        text = (text or "").strip()
         if not text:
-            yield self.view(conv)
+            yield self.view(conv, notice=EMPTY_NOTICE)
             return
+        if len(text) > MAX_QUESTION:  # said, not done silently: the person must know the rest was not read
+            cut = TOO_LONG_NOTICE.format(n=len(text), limit=MAX_QUESTION)
+            for v in self._ask(conv, user, text[:MAX_QUESTION], plan_mode, confirm_on):
+                v.notice = v.notice or cut
+                yield v
+            return
+        yield from self._ask(conv, user, text, plan_mode, confirm_on)
+
+    def _ask(self, conv: Conversation, user: User, text: str, plan_mode: bool, confirm_on: bool) -> Iterator[View]:
         if not conv.lock.acquire(blocking=False):
-            yield self.view(conv, notice="上一个问题还在处理中，请稍候。")
+            yield self.view(conv, notice=BUSY_NOTICE)
             return
         try:
             self._void_pending(conv, "提出了新问题，未运行的代码已作废。")
@@ -281,8 +300,22 @@ class ChatFlow:
         return self.store.delete(cid, user.name)
 
     def conversations(self, user: User) -> list[tuple[str, str]]:
-        return [(f"{r.title} · {time.strftime('%m-%d %H:%M', time.localtime(r.updated))}", r.id)
-                for r in self.store.list(user.name)]
+        rows = self.store.list(user.name)
+        seen: dict[str, int] = {}
+        out = []
+        for r in reversed(rows):  # oldest first, so the first of equal titles keeps the plain one
+            n = seen[r.title] = seen.get(r.title, 0) + 1
+            title = r.title if n == 1 else f"{r.title}（{n}）"
+            out.append((f"{title} · {time.strftime('%m-%d %H:%M', time.localtime(r.updated))}", r.id))
+        return out[::-1]
+
+    def resume(self, user: User) -> View | None:
+        """A page visit (reload, new tab) continues the latest saved conversation of the day instead of
+        starting one more; "＋ 新对话" starts a new one."""
+        rows = self.store.list(user.name)
+        if not rows or time.time() - rows[0].updated > RESUME_WITHIN_S:
+            return None
+        return self.open(user, rows[0].id)
 
     def export(self, user: User, cid: str | None) -> Path | None:
         conv = self.store.get(cid, user.name, user.branches)

@@ -4,6 +4,7 @@ restart and can be listed, reopened and deleted."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -61,9 +62,20 @@ class Conversation:
                 "session": self.session.to_record()}
 
 
+_SQL = re.compile(r"^\s*(select|with)\b", re.I)
+_TABLE = re.compile(r"\b(?:from|join)\s+([A-Za-z_][A-Za-z0-9_]*)", re.I)
+
+
 def title_for(question: str) -> str:
+    """The first question, shortened; a SQL statement is named by what it reads, not shown raw."""
     t = " ".join((question or "").split())
-    return (t[:TITLE_CHARS] + ("…" if len(t) > TITLE_CHARS else "")) or "新对话"
+    if _SQL.match(t):
+        tables = list(dict.fromkeys(m for m in _TABLE.findall(t)))
+        t = "SQL查询：" + ("、".join(tables[:3]) if tables else "自定义查询")
+        limit = 2 * TITLE_CHARS  # table names are long and mean more than the first words of the SQL
+    else:
+        limit = TITLE_CHARS
+    return (t[:limit] + ("…" if len(t) > limit else "")) or "新对话"
 
 
 class ConversationStore:

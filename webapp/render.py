@@ -27,8 +27,9 @@ def tool_block(ev: ToolEvent, title: str | None = None) -> dict[str, Any]:
     body = f"参数：\n```json\n{args}\n```\n\n{sanitize_markdown(ev.display)}"
     head = title or f"调用工具 {ev.tool}（{TOOL_LABELS.get(ev.tool, ev.tool)}）"
     return {"role": "assistant", "content": body,
-            "metadata": {"title": f"{STATUS_LABELS.get(ev.status, '')} {head}",
-                         "status": "pending" if ev.status == "pending" else "done", "duration": round(ev.duration_s, 3)}}
+            # held code is not running: no spinner while it waits for the person ([待确认] says so)
+            "metadata": {"title": f"{STATUS_LABELS.get(ev.status, '')} {head}", "status": "done",
+                         "duration": round(ev.duration_s, 3)}}
 
 
 def pending_block(name: str, arguments: str) -> dict[str, Any]:

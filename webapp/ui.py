@@ -15,20 +15,47 @@ import gradio as gr
 from agent.llm import mode_label
 from million.settings import Settings
 from webapp.auth import User
-from webapp.chat_flow import ChatFlow, View, confirm_default
+from webapp.chat_flow import BUSY_NOTICE, ChatFlow, View, confirm_default
 from webapp.conversations import ConversationStore
 from webapp.reports import NothingToReport, ReportLibrary
 
 log = logging.getLogger(__name__)
 
+# Each suggestion must be answered exactly as it reads (tests/webapp/test_suggestions.py asks every
+# one in order, as a person clicking down the list would). {customer}, {branch} and {segment} are
+# real values from the data (webapp/app.py, suggestion_examples).
 SUGGESTIONS = {
     "客户经理": ["{customer}", "他适合什么产品？", "那他所在分行呢？", "高潜客户名单 {branch}", "客群概览"],
     "数据分析师": ["各分行最新月总AUM排名前10",
                  "SELECT stat_month, COUNT(*) AS 百万客户数 FROM customer_behavior_assets "
                  "WHERE total_assets >= 1000000 GROUP BY stat_month ORDER BY stat_month",
                  "AUM预测 6个月"],
-    "培训讲师": ["产品关联规则", "全局解释", "客群 高潜力活跃型客户"],
+    "培训讲师": ["产品关联规则", "全局解释", "客群 {segment}"],
 }
+
+
+def suggestion_examples(examples: dict[str, str]) -> dict[str, str]:
+    """The examples with a segment that exists in this bank's data (the names come from clustering)."""
+    out = {"customer": "C0000001", "branch": "", "segment": "高潜力活跃型客户", **examples}
+    if "segment" not in examples:
+        try:
+            from million.services import get_services
+
+            segs = get_services().segments().all()
+            names = [str(s.get("segment_name")) for s in segs]
+            if segs and out["segment"] not in names:  # else the segment with the most prospects
+                best = max(segs, key=lambda s: float((s.get("profile") or s).get("prospect_share") or 0)
+                           * float((s.get("profile") or s).get("size") or 0))
+                out["segment"] = str(best.get("segment_name") or out["segment"])
+        except Exception:  # segments not built: keep the default name
+            log.info("no segments for the suggestions", exc_info=True)
+    return out
+
+
+def suggestions(examples: dict[str, str]) -> list[tuple[str, str]]:
+    """(group, text) for every suggestion button, in order."""
+    ex = suggestion_examples(examples)
+    return [(group, item.format(**ex)) for group, items in SUGGESTIONS.items() for item in items]
 
 CSS = """
 #mode-badge {font-weight: 600; padding: 6px 12px; border-radius: 6px; background: #eef4ff; color: #1d4ed8;}
@@ -36,6 +63,23 @@ CSS = """
 #confirm-panel {border: 2px solid #f59e0b; border-radius: 8px; padding: 8px; background: #fffbeb;}
 #notice p {color: #b45309; margin: 0;}
 footer {display: none !important;}
+/* the chat fits the window (1366×768 included), and shrinks while code waits for 运行 so the
+   buttons stay on screen without scrolling */
+#chat {height: max(360px, calc(100vh - 310px)) !important;}
+body:has(#confirm-panel) #chat {height: max(200px, calc(100vh - 590px)) !important;}
+/* tables keep IDs, amounts and percentages on one line (C0018504, 99.4万), scrolling sideways if needed */
+#chat table {display: block; overflow-x: auto; max-width: 100%;}
+#chat table th, #chat table td {white-space: nowrap; padding: 4px 8px !important;}
+/* download names in full (高潜客户名单_上海分行_2026-10_前20名.csv), wrapped instead of cut */
+#downloads .file-preview tr.file {display: flex !important; flex-wrap: wrap; align-items: baseline;}
+#downloads .file-preview tr.file > td {flex: 0 0 auto; position: static !important;}
+#downloads .file-preview td.filename {flex: 1 1 100%; max-width: 100%; box-sizing: border-box; display: block !important;
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important; word-break: break-all;
+  direction: ltr !important;}
+#downloads .file-preview td.filename .stem, #downloads .file-preview td.filename .ext {display: inline !important;
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;}
+#downloads .file-preview td.download {min-width: 0 !important; box-sizing: border-box;}
+#downloads .file-preview .label-clear-button {display: none !important;}  /* lay over the link; nothing to remove */
 """
 
 
@@ -65,9 +109,6 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
         name = getattr(request, "username", None) or "local"
         return users.get(name) or User(name, "", None, "analyst")
 
-    def fmt(s: str) -> str:
-        return s.format(**examples)
-
     with gr.Blocks(title="百万客群营销助手") as demo:
         conv_id = gr.State(None)
         pending_id = gr.State(None)
@@ -89,13 +130,14 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
         with gr.Row():
             with gr.Column(scale=1, min_width=220):
                 sugg_buttons = []
-                for group, items in SUGGESTIONS.items():
-                    gr.Markdown(f"**{group}**")
-                    for item in items:
-                        text = fmt(item)
-                        b = gr.Button(text[:40] + ("…" if len(text) > 40 else ""), size="sm")
-                        sugg_buttons.append((b, text))
-                files = gr.File(label="下载（查询结果等）", file_count="multiple", interactive=False)
+                shown_group = None
+                for group, text in suggestions(examples):
+                    if group != shown_group:
+                        gr.Markdown(f"**{group}**")
+                        shown_group = group
+                    b = gr.Button(text[:40] + ("…" if len(text) > 40 else ""), size="sm", elem_classes=["suggestion"])
+                    sugg_buttons.append((b, text))
+                files = gr.File(label="下载（查询结果等）", file_count="multiple", interactive=False, elem_id="downloads")
             with gr.Column(scale=4):
                 with gr.Row(equal_height=True):
                     plan_cb = gr.Checkbox(False, label="计划模式：先列出步骤再执行", elem_id="plan-mode")
@@ -105,7 +147,8 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
                                   group_consecutive_messages=False, elem_id="chat")
                 with gr.Group(visible=False, elem_id="confirm-panel") as confirm_panel:
                     confirm_info = gr.Markdown(elem_id="confirm-info")
-                    code = gr.Code(value="", language="sql", interactive=False, lines=6, wrap_lines=True, elem_id="confirm-code",
+                    code = gr.Code(value="", language="sql", interactive=False, lines=4, max_lines=8, wrap_lines=True,
+                                   elem_id="confirm-code",
                                    label="待运行的代码")
                     with gr.Row():
                         run_btn = gr.Button("运行", variant="primary", elem_id="confirm-run")
@@ -152,8 +195,23 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
                 if not ok:
                     yield (gr.skip(),) * len(view_outputs[:-1]) + ("系统繁忙，请稍后再试。",) + (message,)
                     return
-                for out in stream(flow.ask(user, cid, message, plan_mode=plan_on, confirm_on=confirm_on), user, cid):
-                    yield (*out, "")
+                notices: list[str] = []
+
+                def tap(views: Iterator[View]) -> Iterator[View]:
+                    for v in views:
+                        notices.append(v.notice)
+                        yield v
+
+                first = True
+                for out in stream(tap(flow.ask(user, cid, message, plan_mode=plan_on, confirm_on=confirm_on)), user, cid):
+                    # The box is emptied once, when the question is taken; later updates leave it alone, so
+                    # what the person types while the answer streams is not wiped. A question that could
+                    # not be asked yet (the last one still runs) stays in the box.
+                    if notices and notices[-1] == BUSY_NOTICE:
+                        yield (*out, message)
+                    else:
+                        yield (*out, "" if first else gr.skip())
+                    first = False
 
         def run_code(text: str, cid: str | None, pid: str | None, request: gr.Request) -> Iterator[tuple]:
             user = user_of(request)
@@ -224,8 +282,16 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
             return (gr.Checkbox(value=confirm_default(user, bool(users))), gr.Radio(choices=flow.conversations(user)),
                     gr.Radio(choices=flow.report_choices(user)))
 
-        ev1 = send.click(respond, [box, conv_id, plan_cb, confirm_cb], [*view_outputs, box])
-        ev2 = box.submit(respond, [box, conv_id, plan_cb, confirm_cb], [*view_outputs, box])
+        def resume(request: gr.Request) -> tuple:
+            """After the page loads: continue the day's latest conversation (a reload adds none)."""
+            user = user_of(request)
+            v = flow.resume(user)
+            return show(v, user) if v is not None else (gr.skip(),) * len(view_outputs)
+
+        # always_last: a question sent while the last answer is still finishing (its charts being drawn)
+        # runs right after it, instead of being ignored (Gradio's default for a pending event)
+        ev1 = send.click(respond, [box, conv_id, plan_cb, confirm_cb], [*view_outputs, box], trigger_mode="always_last")
+        ev2 = box.submit(respond, [box, conv_id, plan_cb, confirm_cb], [*view_outputs, box], trigger_mode="always_last")
         ev3 = run_btn.click(run_code, [code, conv_id, pending_id], view_outputs)
         stop.click(None, None, None, cancels=[ev1, ev2, ev3])
         edit_btn.click(lambda: gr.Code(interactive=True), None, code)
@@ -237,7 +303,7 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
         report_btn.click(make_report, [conv_id], [report_list, report_files, notice])
         report_list.input(pick_report, [report_list], report_files)
         del_report.click(delete_report, [report_list], [report_list, report_files, notice])
-        demo.load(on_load, None, [confirm_cb, conv_list, report_list])
+        demo.load(on_load, None, [confirm_cb, conv_list, report_list]).then(resume, None, view_outputs)
         for b, text in sugg_buttons:
             b.click(lambda t=text: t, None, box)
     return demo

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from million import contact
 from million.dashboard.filters import Filters
 from million.warehouse import Warehouse
 
@@ -65,14 +66,23 @@ def prospects(wh: Warehouse, f: Filters, scores: pd.DataFrame | str, latest_mont
     if scores.empty:
         return {"empty": True, "reason": "暂无：当前网点没有潜客评分"}
     as_of = month_text(scores["as_of"].max())
-    best = scores.nlargest(top, "probability")
+    # The same list the chat gives (predict_million_prob): customers in the marketing cool period are
+    # not listed, by the one rule in million/contact.py.
+    cool = contact.cool_customers(wh, as_of, f.branches)
+    listable = scores[~scores["customer_id"].isin(set(cool))]
+    best = listable.sort_values(["probability", "customer_id"], ascending=[False, True], kind="stable").head(top)
     ids = best["customer_id"].tolist()
-    info = wh.query("SELECT customer_id, name, branch_name FROM customer_base WHERE customer_id IN ("
-                    + ", ".join("?" for _ in ids) + ")", ids)
-    info["customer_id"] = info["customer_id"].astype(str)
-    by_id = info.set_index("customer_id").to_dict("index")
-    rows = [{"customer_id": cid, "name": mask_name(by_id.get(cid, {}).get("name")),
-             "branch": str(by_id.get(cid, {}).get("branch_name") or "-"), "probability": round(float(p), 4)}
-            for cid, p in zip(best["customer_id"], best["probability"], strict=True)]
+    rows: list[dict[str, Any]] = []
+    if ids:
+        info = wh.query("SELECT customer_id, name, branch_name FROM customer_base WHERE customer_id IN ("
+                        + ", ".join("?" for _ in ids) + ")", ids)
+        info["customer_id"] = info["customer_id"].astype(str)
+        by_id = info.set_index("customer_id").to_dict("index")
+        rows = [{"customer_id": cid, "name": mask_name(by_id.get(cid, {}).get("name")),
+                 "branch": str(by_id.get(cid, {}).get("branch_name") or "-"), "probability": round(float(p), 4)}
+                for cid, p in zip(best["customer_id"], best["probability"], strict=True)]
+    cool_scored = int(scores["customer_id"].isin(set(cool)).sum())
     return {"as_of": as_of, "stale": bool(latest_month and as_of < latest_month), "scored": len(scores),
+            "prospects": contact.prospect_count(wh, as_of, f.branches), "cool_excluded": cool_scored,
+            "contactable": len(scores) - cool_scored,
             "expected_new": round(float(scores["probability"].sum()), 1), "rows": rows}

@@ -1,4 +1,4 @@
-"""The forecast chart: history, forecast mean and 95% interval, Chinese labels, 万 on the axis."""
+"""The forecast chart: history, forecast mean and 95% interval, Chinese labels, 万 or 亿 on the axis."""
 
 from __future__ import annotations
 
@@ -8,10 +8,7 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter
 
 from million.charts import render_png, setup_matplotlib
-
-
-def _wan_axis(v: float, _pos: int) -> str:
-    return f"{v / 1e4:,.0f}万" if abs(v) >= 1e4 or v == 0 else f"{v / 1e4:,.2f}万"
+from million.fmt import axis_money, money_unit
 
 
 def forecast_chart(result: dict, path: Path | None = None) -> bytes:
@@ -40,8 +37,10 @@ def forecast_figure(result: dict) -> plt.Figure:
     ticks = list(range(0, len(labels), step))
     ax.set_xticks(ticks)
     ax.set_xticklabels([labels[i] for i in ticks], rotation=45, ha="right", fontsize=8)
-    ax.yaxis.set_major_formatter(FuncFormatter(_wan_axis))
-    ax.set_ylabel("AUM（万元）")
+    # the unit follows the numbers, as in the text beside the chart (169.07亿, 97.7万)
+    scale, unit = money_unit(max(abs(v) for v in [*hv, *up, *lo] if v == v))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: axis_money(v, scale, unit)))
+    ax.set_ylabel(f"AUM（{unit}元）" if unit != "元" else "AUM（元）")
     ax.set_xlabel("月份")
     ax.set_title(f"{result.get('label', '')} AUM 预测（未来{len(fm)}个月，{result.get('model', '')}）", fontsize=11)
     ax.grid(alpha=0.3)

@@ -33,18 +33,33 @@ def local_explanation(bundle: ModelBundle, x: np.ndarray, top_k: int = 6,
         parts = (phi2[0], float(base[0]))
     phi, base0 = parts
     order = np.argsort(-np.abs(phi))
+    scale, p0, p = probability_scale(phi, base0)
 
     def item(i: int) -> dict[str, Any]:
         f = bundle.features[i]
         return {"feature": f, "label": label(f), "value": float(x[i]), "value_text": format_value(f, x[i]),
-                "shap": float(phi[i])}
+                "shap": float(phi[i]), "impact": float(phi[i] * scale)}
 
     pos = [item(i) for i in order[:2 * top_k + 20] if phi[i] > 0][:top_k]
     neg = [item(i) for i in order[:2 * top_k + 20] if phi[i] < 0][:top_k]
-    logit_p = base0 + float(phi.sum())
-    return {"factors_for": pos, "factors_against": neg, "base_value": base0,
-            "base_probability": float(1 / (1 + np.exp(-base0))),
-            "probability": float(1 / (1 + np.exp(-logit_p))), "units": "校准后对数几率（log-odds）"}
+    return {"factors_for": pos, "factors_against": neg, "base_value": base0, "base_probability": p0,
+            "probability": p, "units": "校准后对数几率（log-odds）",
+            "impact_units": "对概率的贡献（0.01 = 1个百分点），基准概率 + 各项之和 = 该客户概率"}
+
+
+def _sigmoid(z: float) -> float:
+    return float(1 / (1 + np.exp(-z)))
+
+
+def probability_scale(phi: np.ndarray, base: float) -> tuple[float, float, float]:
+    """(k, p0, p): multiplying a log-odds SHAP part by k gives its share of the probability change,
+    so that p0 + Σ k·phi = p exactly (p0 = sigmoid(base), p = sigmoid(base + Σ phi)). People read
+    "+3.2个百分点", not "+0.11 log-odds"; the sign and the order of the parts stay as they are."""
+    total = float(np.sum(phi))
+    p0, p = _sigmoid(base), _sigmoid(base + total)
+    if abs(total) < 1e-9:
+        return p * (1 - p), p0, p  # the slope of the sigmoid: the limit of (p - p0) / total
+    return (p - p0) / total, p0, p
 
 
 def global_importance(bundle: ModelBundle, X: np.ndarray, phi: np.ndarray | None = None) -> pd.DataFrame:

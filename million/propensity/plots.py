@@ -112,6 +112,11 @@ def shap_waterfall_chart(phi: np.ndarray, base: float, x: np.ndarray, names: lis
     plt = _plt()
     import shap
 
+    from million.propensity.explain import probability_scale
+
+    # phi and base are calibrated log-odds; drawn in percentage points of probability, like the table
+    k, p0, _p = probability_scale(np.asarray(phi, dtype=float), float(base))
+    phi, base = np.asarray(phi, dtype=float) * k * 100, p0 * 100
     fig = plt.figure(figsize=(9, 6.5))
     shap.plots.waterfall(_explanation(phi, base, x, names, np.array(display, dtype=object)), max_display=top,
                          show=False)
@@ -121,5 +126,6 @@ def shap_waterfall_chart(phi: np.ndarray, base: float, x: np.ndarray, names: lis
     if any("other features" in t.get_text() for t in ticks):  # shap writes this one label in English
         ax.set_yticks(ax.get_yticks(), [t.get_text().replace(" other features", " 个其余特征合计") for t in ticks])
     fig.suptitle(title, fontsize=12)
-    fig.text(0.01, 0.005, "单位：校准后对数几率；f(x) 为该客户的对数几率，E[f(X)] 为全体平均", fontsize=8, color="#555")
+    fig.text(0.01, 0.005, "单位：百分点（%）；f(x) 为该客户达到百万的概率，E[f(X)] 为潜客平均概率，"
+             "各因素的贡献相加即从平均到该客户", fontsize=8, color="#555")
     return fig

@@ -13,7 +13,7 @@ Public API (stable names; other modules call these):
         prospect), rank (1 = highest probability among prospects), n_prospects, percentile,
         total_assets, gap_to_million, asset_level, in_cool_period (bool, at the month end),
         cool_period_until (YYYY-MM-DD or None), model, oot_auc (out-of-time ROC-AUC of the model),
-        oot_pr_auc, test_month, branch_name, name, months_of_history, message (Chinese).
+        oot_pr_auc, test_month, branch_name, name, gender, months_of_history, message (Chinese).
         Never raises for any input: unknown IDs, short histories and odd strings get a status.
 
     svc.top(n=20, branch_name=None, segment=None, include_cool=False) -> pandas.DataFrame
@@ -121,7 +121,8 @@ class PropensityService:
         scores = score_features(self.bundle, feats)
         beh = tables.behavior
         last = beh.loc[beh["stat_month"] == month].set_index("customer_id")
-        c = tables.base.set_index("customer_id")[["name", "branch_name"]].copy()
+        c = tables.base.set_index("customer_id")[[k for k in ("name", "branch_name", "gender")
+                                                  if k in tables.base.columns]].copy()
         c["months"] = beh.groupby("customer_id").size().reindex(c.index).fillna(0).astype(int)
         c["total_assets"] = last["total_assets"].reindex(c.index)
         f = feats.set_index("customer_id")
@@ -194,7 +195,7 @@ class PropensityService:
             return {**out, "status": "unknown", "message": "未找到该客户ID，请核对后重试（客户ID需与系统中完全一致）"}
         r = snap.customers.loc[key]
         out.update({"customer_id": key, "name": r["name"], "branch_name": r["branch_name"],
-                    "months_of_history": int(r["months"])})
+                    "gender": r.get("gender"), "months_of_history": int(r["months"])})
         if not r["has_features"]:
             return {**out, "status": "insufficient_history", "total_assets": _num(r["total_assets"]),
                     "message": f"该客户截至 {snap.as_of} 只有 {int(r['months'])} 个月的数据，"

@@ -100,8 +100,8 @@ def gist(text: str, limit: int = 240) -> str:
     lines: list[str] = []
     for raw in (text or "").splitlines():
         s = raw.strip()
-        if not s or s.startswith(("```", "|")):
-            continue
+        if not s or s.startswith(("```", "|", "#")) or re.fullmatch(r"\*\*[^*]+\*\*[：:]?", s):
+            continue  # tables, headings and bold section labels (**推动因素**) are not the headline
         lines.append(s.lstrip("-*# ").replace("**", ""))
     out = lines[:1]
     for nxt in lines[1:3]:

@@ -27,7 +27,9 @@ def test_follow_up_refers_to_the_previous_customer(session, known_customers) -> 
     n = len(session.events)
     second = ask(session, "他适合什么产品？", history)
     assert [e.tool for e in session.events[n:]] == ["recommend_products"]
-    assert session.events[-1].args == {"customer_id": cid} and second.error is None
+    assert session.events[-1].args == {"customer_id": cid, "top_k": 5} and second.error is None
+    answer = second.messages[-1]["content"]
+    assert f"客户 {cid} 目前持有" in answer and ("最适合补充的是" in answer or "全部" in answer)
 
 
 def test_sql_command_and_help(session) -> None:

@@ -141,3 +141,43 @@ def test_bad_filter_in_the_address_shows_a_message(browser: Any, base_url: str) 
     assert "网点" in v.page.locator("#banner").inner_text()
     v.assert_local()
     v.page.close()
+
+
+TEXTS_JS = """() => {
+  const out = [];
+  for (const [name, chart] of Object.entries(window.__dashboard.charts)) {
+    if (!chart || !chart.getZr) continue;
+    chart.getZr().storage.getDisplayList(true).forEach(el => {
+      const own = el.style && el.style.text;
+      if (own) out.push([name, String(own)]);
+      const tc = el.getTextContent && el.getTextContent();
+      if (tc && tc.style && tc.style.text) out.push([name, String(tc.style.text)]);
+    });
+  }
+  return out;
+}"""
+CUT_HEADERS_JS = """() => Array.from(document.querySelectorAll('.panel h2'))
+  .filter(h => h.scrollWidth > h.clientWidth + 1).map(h => h.innerText)"""
+
+
+@pytest.mark.parametrize("size", [(1500, 900), (1366, 768), (1920, 1080)])
+def test_no_label_is_cut(browser: Any, base_url: str, service: DashboardService, size: tuple[int, int]) -> None:
+    """Every branch and occupation is labelled, no label ends in an ellipsis, no panel title is cut."""
+    v = Visit(browser, *size)
+    v.open(base_url + "/dashboard")
+    v.page.wait_for_timeout(600)  # animations end; labels are laid out
+    texts = v.page.evaluate(TEXTS_JS)
+    cut = [(n, t) for n, t in texts if t.endswith(("...", "…")) or "..." in t]
+    assert not cut, cut
+    data = service.data()["charts"]
+    labelled = [t for n, t in texts if n == "branches" and t.startswith("No.")]
+    assert len(labelled) == len(data["branches"]["rows"]), labelled
+    occ = {t for n, t in texts if n == "occupation"}
+    assert set(data["occupation"]["types"]) <= occ, set(data["occupation"]["types"]) - occ
+    assert v.page.evaluate(CUT_HEADERS_JS) == []
+    # the prospect panel counts the prospects the KPI card counts
+    kpi = v.page.locator('.kpi[data-kpi="prospects"] .kpi-value').inner_text().strip()
+    count = kpi.split("人")[0].strip()
+    assert count[0].isdigit() and f"潜客 {count} · 冷静期" in v.page.locator("#prospects-asof").inner_text()
+    assert v.errors == []
+    v.page.close()

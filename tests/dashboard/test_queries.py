@@ -136,8 +136,21 @@ def test_segments_from_the_table(service: DashboardService, snapshot: pd.DataFra
 def test_prospects_top_list_and_expected_new(service: DashboardService, dash_artifacts, snapshot: pd.DataFrame) -> None:
     scores = pd.read_parquet(dash_artifacts / SCORES_PATH)
     p = service.data()["charts"]["prospects"]
-    best = scores.nlargest(10, "probability")
+    # Customers in the marketing cool period at the month's end are not listed (as in the chat's list),
+    # from the generated files themselves.
+    month = str(scores["as_of"].max())
+    rows = at(snapshot, month).drop_duplicates("customer_id").set_index("customer_id")
+    end = pd.Timestamp(month + "-01") + pd.offsets.MonthEnd(0)
+    cool = set(rows.index[pd.to_datetime(rows["marketing_cool_period"]) > end])
+    assert cool & set(scores["customer_id"]), "the fixture must hold scored customers in the cool period"
+    best = scores[~scores["customer_id"].isin(cool)].sort_values(["probability", "customer_id"],
+                                                                 ascending=[False, True]).head(10)
     assert [r["customer_id"] for r in p["rows"]] == best["customer_id"].tolist()
+    assert p["cool_excluded"] == len(cool & set(scores["customer_id"]))
+    assert p["contactable"] == len(scores) - p["cool_excluded"]
+    # one definition of prospect: the panel's count is the KPI card's count
+    kpi = {c["key"]: c for c in service.data()["kpis"]}["prospects"]
+    assert p["prospects"] == kpi["value"] == int((rows["total_assets"] < 1_000_000).sum())
     assert p["expected_new"] == pytest.approx(scores["probability"].sum(), abs=0.05)
     names = snapshot.drop_duplicates("customer_id").set_index("customer_id")["name"]
     for r in p["rows"]:

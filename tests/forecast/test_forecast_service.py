@@ -143,3 +143,24 @@ def test_short_histories_on_hex_data(hex_built: Built) -> None:
         full = counts[counts == counts.max()].index[0]
         assert svc.forecast(customer_id=full)["status"] == "ok"
         assert svc.forecast()["history_months"][-1] == "2025-06"
+
+
+def test_total_chart_axis_reads_in_yi_like_the_text() -> None:
+    """The bank-wide series is in the tens of 亿: the axis says 160亿, not 1,600,000万."""
+    from million.forecast.charts import forecast_figure
+
+    months = [f"2025-{m:02d}" for m in range(1, 13)]
+    hist = [1.55e10 + i * 1.2e8 for i in range(12)]
+    res = {"status": "ok", "label": "全行", "model": "ARIMA", "history_months": months, "history": hist,
+           "forecast_months": ["2026-01", "2026-02", "2026-03"], "forecast": [1.69e10] * 3,
+           "lower": [1.6e10] * 3, "upper": [1.78e10] * 3}
+    fig = forecast_figure(res)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert labels and all(t.endswith("亿") for t in labels), labels
+    assert all(len(t.rstrip("亿").replace(",", "").split(".")[0]) <= 3 for t in labels), labels
+    assert ax.get_ylabel() == "AUM（亿元）"
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)

@@ -30,3 +30,13 @@ def test_shapes_that_do_not_fit_get_no_chart() -> None:
     assert chart_for(pd.DataFrame({"name": list("abcdefghijklmnopqrstuvwxyzABCDEFG"), "v": range(33)})) is None
     mixed = pd.DataFrame({"k": ["x", "y"], "v": [Decimal("1.5"), "n/a"]})  # text in a column is not a number
     assert chart_for(mixed) is None
+
+
+def test_ranks_and_numbers_of_another_magnitude_are_not_drawn_on_one_axis() -> None:
+    from million.autochart import chart_columns
+
+    df = pd.DataFrame({"排名": [1, 2, 3], "分行": ["北京分行", "上海分行", "深圳分行"], "总AUM_亿元": [24.3, 23.9, 23.3],
+                       "客户数": [1618, 1676, 1606], "百万客户数": [607, 637, 590], "人均AUM_万元": [15.0, 14.3, 14.5]})
+    assert chart_columns(df, ["排名", "总AUM_亿元", "客户数", "百万客户数", "人均AUM_万元"]) == ["总AUM_亿元", "人均AUM_万元"]
+    assert chart_columns(df, ["客户数", "百万客户数"]) == ["客户数", "百万客户数"]
+    assert chart_for(df[["排名", "分行"]]) is None  # only a rank: nothing worth a chart

@@ -159,3 +159,75 @@ def test_python_inter_stops_when_the_conversation_is_cancelled(t, session) -> No
     started = time.monotonic()
     out = t["python_inter"].call({"code": "import time\ntime.sleep(600)"}, session=session)
     assert "已取消" in out and time.monotonic() - started < 15, out
+
+
+def _table(text: str) -> tuple[list[str], list[list[str]]]:
+    lines = [ln for ln in text.splitlines() if ln.startswith("| ")]
+    rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
+    return rows[0], rows[1:]
+
+
+def test_top_list_reads_like_a_list(t, session) -> None:
+    """排名 1..n without gaps (the bank-wide rank beside it), 冷静期 as 是/否, names masked as on the dashboard."""
+    import io
+
+    import pandas as pd
+
+    from million.services import get_services
+
+    t["predict_million_prob"].call({"top_n": 30, "include_cool": True}, session=session)
+    ev = session.events[-1]
+    head, rows = _table(ev.display)
+    assert head[:3] == ["排名", "客户ID", "姓名"] and "全行排名" in head and head[-1] == "冷静期"
+    assert [int(r[0]) for r in rows] == list(range(1, len(rows) + 1))
+    cool = [r[-1] for r in rows]
+    assert set(c[0] for c in cool) <= {"是", "否"} and not any("False" in c or "True" in c for c in cool)
+    top = get_services().propensity().top(30, include_cool=True)
+    assert cool == [f"是（至 {u}）" if c else "否" for c, u in zip(top["in_cool_period"], top["cool_period_until"], strict=True)]
+    full = dict(zip(top["customer_id"], top["name"], strict=True))
+    for r in rows:
+        assert r[2] != full[r[1]] and r[2].startswith(full[r[1]][0]) and r[2].endswith("*")
+    # the download: a name that says what it holds, Chinese headers, clean numbers
+    f = ev.files[0]
+    assert f.name.startswith("高潜客户名单_") and f.name.endswith(f"前{len(rows)}名.csv") and f.path.name == f.name
+    csv = pd.read_csv(io.BytesIO(f.path.read_bytes()), encoding="utf-8-sig")
+    assert list(csv.columns[:5]) == ["排名", "全行排名", "客户ID", "姓名", "网点"]
+    assert set(csv["冷静期"]) <= {"是", "否"}
+    assert all(len(str(v).split(".")[-1]) <= 2 for v in csv["总资产（元）"])
+    # without the cool-period customers the list still counts 1..n
+    t["predict_million_prob"].call({"top_n": 30}, session=session)
+    head, rows = _table(session.events[-1].display)
+    assert "冷静期" not in head and [int(r[0]) for r in rows] == list(range(1, len(rows) + 1))
+
+
+def test_explanation_speaks_in_percentage_points(t, session, known_customers) -> None:
+    """The table is in 个百分点 of probability, adding up from the average prospect to the customer."""
+    from million.services import get_services
+
+    cid = known_customers["prospect"]
+    out = t["explain_customer"].call({"customer_id": cid}, session=session)
+    assert "基准值" not in out and "SHAP)" not in out and "个百分点" in out
+    from million.propensity.explain import local_explanation
+    from tools.explain_customer import points
+
+    svc = get_services().propensity()
+    snap = svc.snapshot
+    full = local_explanation(svc.bundle, snap.X[snap.row_of[cid]], top_k=len(svc.bundle.features))
+    parts = [f["impact"] for f in full["factors_for"] + full["factors_against"]]
+    assert full["base_probability"] + sum(parts) == pytest.approx(full["probability"], abs=1e-6)
+    r = svc.explain(cid)
+    assert f"{r['probability']:.1%}" in out and f"{r['base_probability']:.1%}" in out
+    assert points(r["factors_for"][0]["impact"]) in out and points(r["factors_for"][0]["impact"]).startswith("+")
+    out = t["explain_customer"].call({}, session=session)
+    shares = [float(x) for x in re.findall(r"\| ([\d.]+)% \|", out)]
+    assert shares and all(0 < s <= 100 for s in shares) and "平均|SHAP|" not in out
+
+
+def test_ids_in_another_case_and_unknown_ids(t, session, known_customers) -> None:
+    """An LLM that passes c0000123 gets the customer C0000123; an unknown ID gets the nearest IDs."""
+    cid = known_customers["prospect"]
+    out = t["predict_million_prob"].call({"customer_id": cid.lower()}, session=session)
+    assert "概率" in out and session.events[-1].status == "ok" and session.context["customer_id"] == cid
+    wrong = cid[:-1] + ("9" if cid[-1] != "9" else "8")
+    out = t["segment_lookup"].call({"customer_id": wrong + "7"}, session=session)
+    assert session.events[-1].status == "error" and f"客户 {wrong}7 不存在" in out and "相近的客户ID" in out

@@ -97,12 +97,14 @@ def test_export_as_markdown(make_flow) -> None:
                                    ("answer", "见上。![t](https://evil.example/p.png)")]))
     v = _talk(flow)
     path = flow.export(ANALYST, v.cid)
-    assert path is not None and path.suffix == ".md" and path.parent == flow.store.get(v.cid, ANALYST.name).session.dir
+    assert path is not None and path.suffix == ".md" and path.name.startswith("对话记录_")
+    assert path.is_relative_to(flow.store.get(v.cid, ANALYST.name).session.dir)
     md = path.read_text(encoding="utf-8")
     assert "# 对话记录：各城市级别的客户数" in md and "## 第 1 问：各城市级别的客户数" in md
     assert "sql_inter（SQL 查询）· 完成" in md and "查询成功，返回 1 行 2 列" in md and "见上。" in md
     prose = re.sub(r"```.*?```", "", md, flags=re.S)  # inside code fences it is shown as code
     assert "<script>" not in prose and "&lt;script>x" in prose and "evil.example/p.png)" not in md
+    assert "&gt;" not in md  # nothing to escape in ">" alone: the export reads like text
     assert str(path) in flow.open(ANALYST, v.cid).files  # offered for download with the other files
 
 
@@ -113,3 +115,25 @@ def test_history_db_refuses_to_overwrite_another_users_row(tmp_path) -> None:
     with pytest.raises(PermissionError):
         db.save_conversation("bob", cid, "t", {"x": 2})
     assert db.load_conversation("alice", cid) == ("t", {"x": 1}) and db.load_conversation("bob", cid) is None
+
+
+def test_page_visits_continue_the_latest_conversation(make_flow) -> None:
+    """Reloading the page does not add a saved conversation; equal titles are told apart; an empty or
+    over-long message gets a notice."""
+    from webapp.chat_flow import EMPTY_NOTICE, MAX_QUESTION
+
+    flow = make_flow()
+    assert flow.resume(ANALYST) is None  # nothing yet: a visit starts fresh
+    _, v = last(flow.ask(ANALYST, None, "客群概览"))
+    for _ in range(3):  # three page visits, each asking again in the conversation it opens
+        resumed = flow.resume(ANALYST)
+        assert resumed is not None and resumed.cid == v.cid
+        last(flow.ask(ANALYST, resumed.cid, "客群概览"))
+    assert len(flow.conversations(ANALYST)) == 1
+    _, w = last(flow.ask(ANALYST, None, "客群概览"))  # "＋ 新对话" and the same question
+    labels = [label for label, _ in flow.conversations(ANALYST)]
+    assert len(labels) == 2 and len({lb.split(" · ")[0] for lb in labels}) == 2, labels
+    _, e = last(flow.ask(ANALYST, w.cid, "   "))
+    assert e.notice == EMPTY_NOTICE
+    views, _ = last(flow.ask(ANALYST, w.cid, "客群概览" + "好" * MAX_QUESTION))
+    assert all("只处理了前 4,000 字" in x.notice for x in views)

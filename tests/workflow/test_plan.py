@@ -115,3 +115,13 @@ def test_offline_single_command_plans_only_when_asked(make_flow) -> None:
     assert "执行计划" not in chat_text(v)
     _, v = last(flow.ask(ANALYST, None, "客群概览", plan_mode=True))
     assert "1. ✓ 客群（segment_lookup" in chat_text(v) and "计划回顾" in chat_text(v)
+
+
+def test_recap_lines_do_not_end_on_a_colon() -> None:
+    from agent.planning import _gist
+
+    pred = ("客户 C0018504（天津分行和平支行）截至 2026-10：\n- 称呼：蒋女士\n"
+            "- 未来3个月总资产达到100万的概率：**97.5%**\n- 在 15,580 名已评分潜客中排名第 1")
+    g = _gist(pred)
+    assert not g.endswith("：") and "97.5%" in g
+    assert _gist("**推动因素**\n\n| a | b |\n|---|---|\n| 1 | 2 |") == ""

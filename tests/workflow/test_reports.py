@@ -164,3 +164,24 @@ def test_exported_markdown_stays_inert_in_a_permissive_viewer() -> None:
         tags = {t for t, _ in Elements(html).found}
         assert not tags & {"img", "a", "form", "script", "iframe", "svg", "style", "input", "image"}, (name, html)
     assert inert("AUM > 100万") == "AUM > 100万"  # a plain '>' is not written as &gt;
+
+
+def test_sql_question_titles_and_clean_findings(make_flow) -> None:
+    """A conversation that starts with SQL is titled by what it reads (not the raw SQL), and a
+    finding's headline skips section labels (no "推动因素 拖累因素")."""
+    from million.reports.build import gist
+    from webapp.conversations import title_for
+
+    assert title_for(BRANCH_SQL) == "SQL查询：customer_behavior_assets、customer_base"
+    assert title_for("各分行最新月的客户数") == "各分行最新月的客户数"
+    explain = ("客户 C0000034 达到百万的概率为 7.3%；潜客的平均概率为 4.7%，下面各因素把概率从平均水平推高（+）或拉低（-）"
+               "了多少个百分点：\n\n**推动因素**\n\n| 因素 | 取值 | 对概率的影响 |\n|---|---|---|\n| 月收入 | 2万 | +1.0个百分点 |"
+               "\n\n**拖累因素**\n\n| 因素 | 取值 | 对概率的影响 |\n|---|---|---|\n| 年龄 | 60岁 | -1.0个百分点 |")
+    g = gist(explain)
+    assert "推动因素" not in g and "拖累因素" not in g and g.startswith("客户 C0000034 达到百万的概率为 7.3%")
+    flow = make_flow(RecordingLLM([("call", "sql_inter", {"sql": BRANCH_SQL}), ("answer", "见上，提升度>1。")]))
+    _, v = last(flow.ask(ANALYST, None, BRANCH_SQL))
+    made = flow.make_report(ANALYST, v.cid)
+    md = made.files[2].read_text(encoding="utf-8")
+    assert md.startswith("# 数据分析报告：SQL查询：customer_behavior_assets、customer_base")
+    assert "&gt;" not in md and "提升度>1" in md

@@ -257,7 +257,8 @@
         } }),
         xAxis: { type: 'value', axisLabel: { formatter: axisMoney }, splitNumber: 3 },
         yAxis: { type: 'category', data: rows.map(function (r) { return r.branch; }),
-          axisLabel: { color: C.text, fontSize: 12, formatter: function (v, i) { return 'No.' + rows[i].rank + '  ' + shortBranch(v); } } },
+          // interval 0: every branch is labelled, also when the panel is short (1500 px screens)
+          axisLabel: { color: C.text, fontSize: 11, interval: 0, formatter: function (v, i) { return 'No.' + rows[i].rank + '  ' + shortBranch(v); } } },
         series: [cuboidSeries({ name: 'AUM', horizontal: true, ratio: 0.55, maxWidth: 16,
           data: rows.map(function (r, i) { return [r.aum, i]; }),
           color: function (i) { return rows[i].branch === d.selected ? C.gold : (rows[i].rank <= 3 ? '#26c6ff' : '#2f7bff'); },
@@ -306,15 +307,15 @@
             ['达到该阶段及以后', num(s.reached) + '人'], ['较上一层转化', pct(s.conversion)],
             ['AUM', wan(s.aum)], ['百万客户', num(s.millionaires) + '人']]);
         } },
-        graphic: [{ type: 'group', left: 10, bottom: 10, children: [
-          { type: 'rect', shape: { width: 118, height: 44, r: 4 },
+        graphic: [{ type: 'group', left: 10, bottom: 4, children: [
+          { type: 'rect', shape: { width: 200, height: 24, r: 4 },
             style: { fill: 'rgba(255,107,107,0.14)', stroke: C.red, lineWidth: 1 } },
-          { type: 'text', x: 10, y: 6, style: { text: '⚠ 流失预警客户', fill: C.red, font: '12px ' + FONT } },
-          { type: 'text', x: 10, y: 24, style: { text: num(d.churn.customers) + '人 · ' + pct(d.churn.share),
-            fill: '#ffd6d6', font: 'bold 13px ' + FONT } }
+          // one line under the funnel (a box beside it covered the narrow end on 1500 px screens)
+          { type: 'text', x: 8, y: 5, style: { text: '⚠ 流失预警 ' + num(d.churn.customers) + '人 · ' + pct(d.churn.share),
+            fill: '#ffd6d6', font: 'bold 12px ' + FONT } }
         ] }],
         series: [{
-          type: 'funnel', sort: 'none', left: '6%', width: '62%', top: 10, bottom: 12, gap: 4, min: 0, max: top,
+          type: 'funnel', sort: 'none', left: '6%', width: '58%', top: 8, bottom: 34, gap: 4, min: 0, max: top,
           minSize: '18%', funnelAlign: 'center',
           data: d.stages.map(function (s, i) {
             return { name: s.stage, value: s.reached,
@@ -344,15 +345,16 @@
           textStyle: { color: '#fff', fontSize: 16, fontWeight: 'bold' }, subtextStyle: { color: C.muted, fontSize: 11 },
           itemGap: 2 },
         series: [{
-          type: 'pie', radius: ['36%', '60%'], center: ['50%', '52%'], minAngle: 6, avoidLabelOverlap: true,
+          type: 'pie', radius: ['34%', '56%'], center: ['50%', '54%'], minAngle: 6, avoidLabelOverlap: true,
           data: d.segments.map(function (s, i) {
             var c = PALETTE[i % PALETTE.length];
             return { name: s.name, value: s.customers, itemStyle: { color: grad(shade(c, 0.2), shade(c, -0.5)) } };
           }),
           itemStyle: { borderRadius: 4, borderColor: '#061636', borderWidth: 2, shadowBlur: 14, shadowOffsetY: 6,
             shadowColor: 'rgba(0,0,0,0.6)' },
-          label: { color: C.text, fontSize: 11, formatter: function (p) {
-            return p.name + '\n{p|' + pct(p.percent / 100, 0) + '} ' + num(p.value) + '人';
+          // the names without the common 客户 suffix and never cut (高潜力活跃型客户 → 高潜力活跃型)
+          label: { color: C.text, fontSize: 11, overflow: 'none', formatter: function (p) {
+            return String(p.name).replace(/客户$/, '') + '\n{p|' + pct(p.percent / 100, 0) + '} ' + num(p.value) + '人';
           }, rich: { p: { color: C.gold, fontWeight: 'bold' } } },
           labelLine: { length: 8, length2: 8, lineStyle: { color: C.muted } },
           emphasis: { scaleSize: 8 }
@@ -363,7 +365,11 @@
     prospects: function (d) {
       var asof = document.getElementById('prospects-asof');
       if (d.empty) { asof.textContent = '下季度达百万概率'; return empty(d.reason); }
-      asof.textContent = '评分月 ' + d.as_of + (d.stale ? '（模型待更新）' : '') + ' · 共 ' + num(d.scored) + ' 名潜客';
+      // the same prospects as the KPI card (总资产 < 100万); the list, like the chat's, leaves out the cool period
+      asof.textContent = '潜客 ' + num(d.prospects) + ' · 冷静期 ' + num(d.cool_excluded) + ' 人不上榜' +
+        (d.stale ? '（模型待更新）' : '');
+      asof.title = '评分月 ' + d.as_of + '。潜客 = 总资产未达100万；其中满3个月数据、已由模型评分 ' + num(d.scored) + ' 人；' +
+        '处于营销冷静期的 ' + num(d.cool_excluded) + ' 人不列入榜单（与对话中的高潜客户名单一致）';
       var rows = d.rows.slice().reverse();
       return {
         grid: { left: 8, right: 54, top: 8, bottom: 6, containLabel: true },
@@ -408,7 +414,7 @@
           { type: 'value', position: 'top', splitLine: { show: false }, splitNumber: 3,
             axisLabel: { color: C.gold, formatter: axisMoney } }
         ],
-        yAxis: { type: 'category', data: types, axisLabel: { color: C.text } },
+        yAxis: { type: 'category', data: types, axisLabel: { color: C.text, fontSize: 11, interval: 0 } },
         series: [
           Object.assign(cuboidSeries({ name: '平均月收入', horizontal: true, ratio: 0.5, maxWidth: 14,
             data: types.map(function (t, i) { return [income[i], i]; }), color: '#26c6ff',
