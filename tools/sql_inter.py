@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 
+import pandas as pd
 from qwen_agent.tools.base import register_tool
 
 from conversation.session import Render, Session
 from million.autochart import chart_renderer
-from million.fmt import excel_csv, md_table
+from million.fmt import excel_csv, md_table, wan
 from million.privacy import mask_frame
 from million.services import get_services
 from million.settings import get_settings
@@ -17,6 +20,21 @@ from tools.base import MarketingTool, ToolInputError, ToolOutput
 
 LLM_ROWS = 15  # the LLM sees a summary and the first rows; the person gets the whole table
 DISPLAY_ROWS = 50
+
+
+_MONEY = re.compile(r"aum|asset|balance|income|expense|amount|资产|余额|收入|消费|金额", re.I)
+
+
+def money_in_wan(df: pd.DataFrame) -> pd.DataFrame:
+    """The table a person reads: money-like columns (by name, values reaching 1万) in 万/亿; the
+    CSV and the LLM keep the exact numbers."""
+    out = df.copy()
+    for i, name in enumerate(out.columns):
+        col = out.iloc[:, i]
+        if (_MONEY.search(str(name)) and pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+                and col.abs().max() >= 1e4):
+            out.isetitem(i, col.map(wan))
+    return out
 
 
 @register_tool("sql_inter")
@@ -43,12 +61,13 @@ class SqlInter(MarketingTool):
         summary = f"查询成功，返回 {len(df):,} 行 {len(df.columns)} 列{note}。"
         files: list[tuple[str, bytes | Render]] = []
         if len(df):
-            files.append(("查询结果.csv", excel_csv(df)))
+            stem = "_".join(["查询结果", *guarded.tables[:2], time.strftime("%Y%m%d_%H%M")])
+            files.append((f"{stem}.csv", excel_csv(df)))
         draw = chart_renderer(df)
         if draw:
             files.append(("查询图表.png", draw))
         # An external LLM gets names masked when configured; the person sees the full table.
         llm_df = mask_frame(df) if s.mask_personal_data and s.llm_mode != "offline" else df
         text = summary + "\n\n" + md_table(llm_df, LLM_ROWS)
-        display = summary + "\n\n" + md_table(df, DISPLAY_ROWS)
+        display = summary + "\n\n" + md_table(money_in_wan(df), DISPLAY_ROWS)
         return ToolOutput(text, display, files, rows=len(df))

@@ -127,3 +127,16 @@ def test_python_data_sql_is_scoped(app_settings, branch_counts, tmp_path, monkey
     PythonInter().call({"code": code, "data_sql": {"d": ";SELECT * FROM customer_base"}}, session=session)
     ev = session.events[-1]
     assert f"ROWS {n} BRANCHES 1" in ev.text, ev.text
+
+
+def test_people_read_money_in_wan_and_files_say_what_they_hold(app_settings, tmp_path) -> None:
+    session = Session(tmp_path / "s")
+    SqlInter().call({"sql": "SELECT b.branch_name, SUM(a.total_assets) AS total_aum, COUNT(*) AS n "
+                            "FROM customer_behavior_assets a JOIN customer_base b ON a.customer_id = b.customer_id "
+                            "GROUP BY 1 ORDER BY 2 DESC"}, session=session)
+    ev = session.events[-1]
+    assert ev.status == "ok" and ("亿" in ev.display or "万" in ev.display)
+    assert "亿" not in ev.text and "万 |" not in ev.text  # the model gets the exact numbers
+    names = [f.name for f in ev.files]
+    assert any(n.startswith("查询结果_") and "customer_base" in n and "customer_behavior_assets" in n
+               and n.endswith(".csv") for n in names), names
