@@ -50,4 +50,4 @@ lint: $(VENV)/.installed
 	@$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(STAMP) $(DATA)/*.xlsx $(DATA)/*.csv $(DATA)/*.parquet $(DATA)/*.duckdb artifacts/*
+	rm -rf $(STAMP) $(DATA)/*.xlsx $(DATA)/*.csv $(DATA)/*.parquet $(DATA)/*.duckdb $(DATA)/.scoped artifacts/*
