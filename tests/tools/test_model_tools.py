@@ -99,13 +99,13 @@ def test_sql_inter_table_chart_and_csv(t, session) -> None:
                                       "GROUP BY asset_level ORDER BY asset_level"}, session=session)
     assert "查询成功，返回 5 行" in out
     names = [f.name for f in session.events[-1].files]
-    assert "查询结果.csv" in names and "查询图表.png" in names
+    assert any(n.startswith("查询结果_") and n.endswith(".csv") for n in names) and "查询图表.png" in names
 
 
 def test_sql_result_csv_does_not_run_formulas_in_excel(t, session) -> None:
     """Warehouse text comes from imported files; a cell like =HYPERLINK(...) must open in Excel as text."""
     t["sql_inter"].call({"sql": "SELECT '=HYPERLINK(''http://x'',''点我'')' AS link, -5 AS n"}, session=session)
-    csv = next(f for f in session.events[-1].files if f.name == "查询结果.csv").path.read_bytes().decode("utf-8-sig")
+    csv = next(f for f in session.events[-1].files if f.name.startswith("查询结果_")).path.read_bytes().decode("utf-8-sig")
     assert csv.splitlines() == ["link,n", "\"'=HYPERLINK('http://x','点我')\",-5"]
 
 

@@ -34,7 +34,7 @@ def test_a_customers_rank_is_within_the_users_branches(scoped_case, tmp_path) ->
     session = _session(tmp_path, branch)
     PredictMillionProb().call({"customer_id": cid}, session=session)
     text = session.events[-1].text
-    m = re.search(r"在 ([\d,]+) 名潜客中排名第 ([\d,]+)", text)
+    m = re.search(r"在 ([\d,]+) 名(?:已评分)?潜客中排名第 ([\d,]+)", text)
     assert m, text
     n, rank = int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
     assert n == n_branch < bank["n_prospects"] and rank <= bank["rank"] and rank <= n
