@@ -114,8 +114,9 @@ def augment(train_all: pd.DataFrame, copies: int, growth: tuple[float, float],
 
 
 def _fit_one_lgbm(X: np.ndarray, y: np.ndarray, val: pd.DataFrame, params: dict[str, Any],
-                  seed: int) -> lgb.Booster:
-    """One booster with `seed`, early-stopped on the validation months and cut at its best iteration."""
+                  seed: int) -> tuple[lgb.Booster, int]:
+    """One booster with `seed`, early-stopped on the validation months and cut at its best iteration,
+    and the number of rounds trained (best + the early-stopping patience, or max_rounds)."""
     p = {**params["lgbm"], "seed": seed, "num_threads": params["threads"]}
     dtrain = lgb.Dataset(X, y, feature_name=FEATURE_COLUMNS, free_raw_data=True)
     dval = lgb.Dataset(val[FEATURE_COLUMNS].to_numpy(dtype=np.float32), val["label"].to_numpy(), reference=dtrain)
@@ -123,7 +124,7 @@ def _fit_one_lgbm(X: np.ndarray, y: np.ndarray, val: pd.DataFrame, params: dict[
                         callbacks=[lgb.early_stopping(params["early_stopping"], verbose=False)])
     best = booster.best_iteration or booster.current_iteration()
     # keep only the trees up to the best iteration, so every later predict uses exactly those
-    return lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    return lgb.Booster(model_str=booster.model_to_string(num_iteration=best)), booster.current_iteration()
 
 
 def fit_lgbm_boosters(data: TrainData, params: dict[str, Any], k: int,
@@ -131,15 +132,21 @@ def fit_lgbm_boosters(data: TrainData, params: dict[str, Any], k: int,
                       ) -> tuple[list[lgb.Booster], dict[str, Any]]:
     """k boosters on the same augmented training set, with seeds seed, seed+1, ..., seed+k-1, and the
     training-set details. `on_booster(i, seconds)` is called after each one (timing for experiments)."""
+    t0 = time.perf_counter()
     rng = np.random.default_rng(params["seed"])
     X, y = augment(data.train_all, params["augment_copies"], tuple(params["augment_growth"]), rng)
-    boosters = []
+    augment_s = time.perf_counter() - t0
+    boosters, seconds, trained = [], [], []
     for i in range(k):
         t0 = time.perf_counter()
-        boosters.append(_fit_one_lgbm(X, y, data.val, params, params["seed"] + i))
-        on_booster(i, time.perf_counter() - t0)
+        booster, rounds = _fit_one_lgbm(X, y, data.val, params, params["seed"] + i)
+        boosters.append(booster)
+        trained.append(rounds)
+        seconds.append(round(time.perf_counter() - t0, 2))
+        on_booster(i, seconds[-1])
     return boosters, {"train_rows": len(y), "train_rows_real": int(len(data.train)),
-                      "train_positive_rate": float(y.mean())}
+                      "train_positive_rate": float(y.mean()), "augment_seconds": round(augment_s, 2),
+                      "booster_seconds": seconds, "rounds_trained": trained}
 
 
 _TREE_HEADER = re.compile(r"^Tree=\d+$", re.M)
@@ -212,7 +219,9 @@ def fit_lgbm(data: TrainData, params: dict[str, Any]) -> tuple[lgb.Booster, dict
         raise ValueError("bag_seeds 至少为 1")
     boosters, info = fit_lgbm_boosters(data, params, k)
     bests = [b.current_iteration() for b in boosters]
+    t0 = time.perf_counter()
     booster = merge_boosters(boosters)
+    info["merge_seconds"] = round(time.perf_counter() - t0, 2)
     return booster, {
         # one booster: its early-stopping round; several: each booster's round, e.g. "412/398/455"
         "best_iteration": bests[0] if k == 1 else "/".join(map(str, bests)),
