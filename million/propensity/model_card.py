@@ -13,6 +13,7 @@ from million.propensity.evaluate import (
     expected_sentence,
     expected_top1,
     no_oracle_note,
+    top1_note,
     top_count,
 )
 
@@ -61,10 +62,11 @@ def _expected(metrics: dict[str, Any]) -> str:
     if e is None:
         return ""
     k = top_count(metrics["overall"]["lgbm"]["n"], 0.01)
+    note = top1_note(metrics)
     return (f"\n前1%只有 {k} 位客户，一次实际结果的运气很大。{expected_sentence(e)}"
             "Oracle 知道模型看不到的隐藏状态（如意向会持续几个月），去掉这些信息后的 Oracle 能达到的上限见 "
             "bench/results/ceiling.md；把测试月之后的 3 个月重新抽取多次、数各排序达标的比例，见 "
-            "bench/results/pass_chance.md。\n")
+            "bench/results/pass_chance.md。\n" + (f"\n{note}\n" if note else ""))
 
 
 def _refit(info: dict[str, Any]) -> str:
