@@ -143,22 +143,29 @@ def main() -> None:
     ap.add_argument("--db-url", default=None)
     ap.add_argument("--rounds", type=int, default=60)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    ap.add_argument("--skip-step", action="store_true", help="keep part 1 from the last profile_propensity.json")
+    ap.add_argument("--skip-step", action="store_true", help="keep part 1 from the last <name>.json")
+    ap.add_argument("--skip-factors", action="store_true", help="keep parts 2-3 from --factors-from")
+    ap.add_argument("--factors-from", default="profile_propensity", help="report whose parts 2-3 --skip-factors keeps")
+    ap.add_argument("--name", default="profile_propensity", help="report name: <out>/<name>.md")
     args = ap.parse_args()
     db_url = args.db_url or f"duckdb:///{args.data / 'warehouse.duckdb'}"
     load_start = os.getloadavg()
     t0 = time.perf_counter()
     if args.skip_step:
-        step = json.loads((args.out / "profile_propensity.json").read_text(encoding="utf-8"))["step"]
+        step = json.loads((args.out / f"{args.name}.json").read_text(encoding="utf-8"))["step"]
     else:
         print("第一部分：构建百万概率模型一次 …", flush=True)
         step = run_step(db_url, args.data)
-    print("第二部分：LightGBM 各因素的单轮成本 …", flush=True)
-    importance = step.get("importance") or []
-    factors = lgbm_factors(db_url, args.rounds, importance or list(FEATURE_COLUMNS))
-    result = {"step": step, "factors": factors, "machine": run_machine(1, load_start),
+    if args.skip_factors:
+        kept = json.loads((args.out / f"{args.factors_from}.json").read_text(encoding="utf-8"))
+        factors = {**kept["factors"], "from": f"{args.factors_from}.json（{kept['generated_at']}）"}
+    else:
+        print("第二部分：LightGBM 各因素的单轮成本 …", flush=True)
+        importance = step.get("importance") or []
+        factors = lgbm_factors(db_url, args.rounds, importance or list(FEATURE_COLUMNS))
+    result = {"step": step, "params": DEFAULT_PARAMS, "factors": factors, "machine": run_machine(1, load_start),
               "wall_seconds": round(time.perf_counter() - t0, 1), "generated_at": time.strftime("%Y-%m-%d %H:%M:%S")}
-    print(save_report(args.out, "profile_propensity", result, render_md))
+    print(save_report(args.out, args.name, result, render_md))
 
 
 def render_md(r: dict[str, Any]) -> str:
@@ -188,12 +195,17 @@ def render_md(r: dict[str, Any]) -> str:
     total_trained = sum(trained)
     return "\n".join([
         "# 百万概率模型步骤的耗时剖析（scripts/profile_propensity.py 生成）", "",
-        "默认数据（20,000 位客户 × 24 个月）。CPU 秒是本进程（所有线程）的 CPU 时间，墙钟秒受机器负载影响（见文末负载）。", "",
+        "默认数据（20,000 位客户 × 24 个月）。CPU 秒是本进程（所有线程）的 CPU 时间，墙钟秒受机器负载影响（见文末负载）。"
+        + ("训练参数：" + json.dumps({k: r["params"][k] for k in ("bag_seeds", "early_stopping", "augment_copies")},
+                                ensure_ascii=False) + "，LightGBM " + json.dumps(
+            {k: r["params"]["lgbm"][k] for k in ("learning_rate", "bagging_fraction", "max_bin")}) + "。"
+           if r.get("params") else ""), "",
         "## 一、整个步骤按阶段", "", md_table(pd.DataFrame(stage_rows)), "",
         "## 二、LightGBM 的组成（同一次构建）", "", md_table(pd.DataFrame(lgbm_rows)), "",
         f"三个 booster 共训练 {total_trained} 轮，其中 {patience * len(trained)} 轮（{patience * len(trained) / max(total_trained, 1):.0%}）"
         "是最佳轮之后为早停而多训练、随后被丢弃的轮。", "",
         f"## 三、LightGBM 各因素的单轮成本（同一份增广训练集，各训练 {f['rounds']} 轮，不早停）", "",
+        *([f"本节取自 {f['from']}。", ""] if f.get("from") else []),
         f"阈值增广本身：墙钟 {f['augment_wall']} 秒，CPU {f['augment_cpu']} 秒。", "",
         md_table(pd.DataFrame(factor_rows)), "",
         "## 四、SHAP", "",
