@@ -176,8 +176,10 @@ def render_md(r: dict[str, Any]) -> str:
     stage_rows.append({"阶段": "合计（整个步骤）", "墙钟秒": st["wall"], "CPU 秒": st["cpu"], "CPU 占比": "100%"})
     ms = st["model_seconds"]
     boosters = lg.get("booster_seconds", [])
-    trained = lg.get("rounds_trained", [])
-    patience = DEFAULT_PARAMS["early_stopping"]
+    # rounds trained: early stopping ends `patience` rounds after the best one (or at max_rounds)
+    params = r.get("params") or DEFAULT_PARAMS
+    patience = params["early_stopping"]
+    trained = [min(b + patience, params["max_rounds"]) for b in lg["best_iterations"]]
     lgbm_rows = [
         {"部分": "阈值增广（生成增广行）", "墙钟秒": lg.get("augment_seconds"), "说明": f"{lg['train_rows']:,} 行（真实潜客行 {lg['train_rows_real']:,}）"},
         *[{"部分": f"booster {i + 1}（种子装袋）", "墙钟秒": s,

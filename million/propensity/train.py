@@ -123,8 +123,11 @@ def _fit_one_lgbm(X: np.ndarray, y: np.ndarray, val: pd.DataFrame, params: dict[
     booster = lgb.train(p, dtrain, params["max_rounds"], valid_sets=[dval],
                         callbacks=[lgb.early_stopping(params["early_stopping"], verbose=False)])
     best = booster.best_iteration or booster.current_iteration()
+    # lgb.train already cut the returned booster at the best iteration; training stopped `early_stopping`
+    # rounds after it, or at max_rounds
+    trained = min(best + int(params["early_stopping"]), int(params["max_rounds"]))
     # keep only the trees up to the best iteration, so every later predict uses exactly those
-    return lgb.Booster(model_str=booster.model_to_string(num_iteration=best)), booster.current_iteration()
+    return lgb.Booster(model_str=booster.model_to_string(num_iteration=best)), trained
 
 
 def fit_lgbm_boosters(data: TrainData, params: dict[str, Any], k: int,
