@@ -147,6 +147,7 @@ def main() -> None:
     ap.add_argument("--skip-factors", action="store_true", help="keep parts 2-3 from --factors-from")
     ap.add_argument("--factors-from", default="profile_propensity", help="report whose parts 2-3 --skip-factors keeps")
     ap.add_argument("--name", default="profile_propensity", help="report name: <out>/<name>.md")
+    ap.add_argument("--compare", default=None, help="an earlier report (name) whose stages to set beside these")
     args = ap.parse_args()
     db_url = args.db_url or f"duckdb:///{args.data / 'warehouse.duckdb'}"
     load_start = os.getloadavg()
@@ -165,7 +166,28 @@ def main() -> None:
         factors = lgbm_factors(db_url, args.rounds, importance or list(FEATURE_COLUMNS))
     result = {"step": step, "params": DEFAULT_PARAMS, "factors": factors, "machine": run_machine(1, load_start),
               "wall_seconds": round(time.perf_counter() - t0, 1), "generated_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if args.compare:
+        result["before"] = before_of(args.out, args.compare)
     print(save_report(args.out, args.name, result, render_md))
+
+
+def before_of(out: Path, name: str) -> dict[str, Any]:
+    """What a comparison needs of an earlier report: its stages, step totals, parameters and load."""
+    old = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))
+    return {"name": name, "generated_at": old["generated_at"], "stages": old["step"]["stages"],
+            "wall": old["step"]["wall"], "cpu": old["step"]["cpu"], "load_end": old["machine"]["load_average_end"]}
+
+
+def compare_rows(before: dict[str, Any], step: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for k in step["stages"]:
+        a, b = before["stages"].get(k, {}), step["stages"][k]
+        rows.append({"阶段": STAGE_TITLES.get(k, k), "改动前 CPU 秒": a.get("cpu"), "改动后 CPU 秒": b["cpu"],
+                     "CPU 倍数": round(a["cpu"] / b["cpu"], 1) if a.get("cpu") and b["cpu"] else "-",
+                     "改动前墙钟秒": a.get("wall"), "改动后墙钟秒": b["wall"]})
+    rows.append({"阶段": "合计（整个步骤）", "改动前 CPU 秒": before["cpu"], "改动后 CPU 秒": step["cpu"],
+                 "CPU 倍数": round(before["cpu"] / step["cpu"], 1), "改动前墙钟秒": before["wall"], "改动后墙钟秒": step["wall"]})
+    return rows
 
 
 def render_md(r: dict[str, Any]) -> str:
@@ -182,7 +204,7 @@ def render_md(r: dict[str, Any]) -> str:
     trained = [min(b + patience, params["max_rounds"]) for b in lg["best_iterations"]]
     lgbm_rows = [
         {"部分": "阈值增广（生成增广行）", "墙钟秒": lg.get("augment_seconds"), "说明": f"{lg['train_rows']:,} 行（真实潜客行 {lg['train_rows_real']:,}）"},
-        *[{"部分": f"booster {i + 1}（种子装袋）", "墙钟秒": s,
+        *[{"部分": f"booster {i + 1}" + ("（种子装袋）" if len(boosters) > 1 else ""), "墙钟秒": s,
            "说明": f"训练 {t} 轮，最佳 {b} 轮，早停耐心 {patience} 轮占 {patience / t:.0%}"}
           for i, (s, t, b) in enumerate(zip(boosters, trained, lg["best_iterations"], strict=False))],
         {"部分": "合并 booster", "墙钟秒": lg.get("merge_seconds"), "说明": f"合并后 {st['trees']} 棵树"},
@@ -203,8 +225,11 @@ def render_md(r: dict[str, Any]) -> str:
             {k: r["params"]["lgbm"][k] for k in ("learning_rate", "bagging_fraction", "max_bin")}) + "。"
            if r.get("params") else ""), "",
         "## 一、整个步骤按阶段", "", md_table(pd.DataFrame(stage_rows)), "",
+        *([f"### 与改动前（{r['before']['name']}.md，{r['before']['generated_at']}，结束时负载 {r['before']['load_end']}）对比", "",
+           md_table(pd.DataFrame(compare_rows(r["before"], st))), "",
+           "墙钟秒随机器负载变化很大（两次测量时本机都另有其他任务），比较请看 CPU 秒。", ""] if r.get("before") else []),
         "## 二、LightGBM 的组成（同一次构建）", "", md_table(pd.DataFrame(lgbm_rows)), "",
-        f"三个 booster 共训练 {total_trained} 轮，其中 {patience * len(trained)} 轮（{patience * len(trained) / max(total_trained, 1):.0%}）"
+        f"{len(trained)} 个 booster 共训练 {total_trained} 轮，其中 {patience * len(trained)} 轮（{patience * len(trained) / max(total_trained, 1):.0%}）"
         "是最佳轮之后为早停而多训练、随后被丢弃的轮。", "",
         f"## 三、LightGBM 各因素的单轮成本（同一份增广训练集，各训练 {f['rounds']} 轮，不早停）", "",
         *([f"本节取自 {f['from']}。", ""] if f.get("from") else []),
