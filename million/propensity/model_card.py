@@ -44,7 +44,8 @@ def _verdict(passed: bool | None) -> str:
 def _bagging(lgbm: dict[str, Any]) -> str:
     k = int(lgbm.get("bag_seeds", 1))
     if k == 1:
-        return f"早停在第 {lgbm['best_iteration']} 轮。"
+        return (f"单个模型，早停在第 {lgbm['best_iteration']} 轮（不做种子装袋：按事先定好的规则，"
+                "更省的单个模型在默认数据和另外四份数据上保持了质量，bench/results/speed.md）。")
     return (f"种子装袋：{k} 个只差随机种子的模型（种子 {'、'.join(map(str, lgbm['seeds']))}）各自早停（第 "
             f"{lgbm['best_iteration']} 轮），合并为一个模型（对数几率取平均，共 {lgbm['trees']:,} 棵树），"
             "K 由验证月的前1%精确率按事先定好的规则选出（bench/results/bagging.md）。")
