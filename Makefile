@@ -16,13 +16,13 @@ GEN_ARGS := --customers $(CUSTOMERS) --months $(MONTHS) --seed $(SEED) --format 
 $(shell mkdir -p $(STAMP); echo '$(GEN_ARGS)' | cmp -s - $(STAMP)/gen-args || echo '$(GEN_ARGS)' > $(STAMP)/gen-args)
 $(shell echo '$(DB_URL)' | cmp -s - $(STAMP)/db-url || echo '$(DB_URL)' > $(STAMP)/db-url)
 
-.PHONY: run test data artifacts bench lint clean venv
+.PHONY: run test data artifacts bench lint lock clean venv
 
 run: artifacts
 	@$(PY) assistant_bot.py --host $(HOST) --port $(PORT)
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: pyproject.toml scripts/bootstrap.sh
+$(VENV)/.installed: pyproject.toml requirements.lock scripts/bootstrap.sh
 	@bash scripts/bootstrap.sh "$(PYTHON)" "$(VENV)"
 	@touch $@
 
@@ -48,6 +48,10 @@ bench: artifacts
 
 lint: $(VENV)/.installed
 	@$(VENV)/bin/ruff check .
+
+# Re-resolve requirements.lock after changing the ranges in pyproject.toml (then commit both).
+lock: $(VENV)/.installed
+	@bash scripts/lock.sh
 
 clean:
 	rm -rf $(STAMP) $(DATA)/*.xlsx $(DATA)/*.csv $(DATA)/*.parquet $(DATA)/*.duckdb $(DATA)/.scoped artifacts/*

@@ -13,6 +13,7 @@ from million.propensity.evaluate import (
     expected_sentence,
     expected_top1,
     no_oracle_note,
+    top1_note,
     top_count,
 )
 
@@ -43,7 +44,8 @@ def _verdict(passed: bool | None) -> str:
 def _bagging(lgbm: dict[str, Any]) -> str:
     k = int(lgbm.get("bag_seeds", 1))
     if k == 1:
-        return f"早停在第 {lgbm['best_iteration']} 轮。"
+        return (f"单个模型，早停在第 {lgbm['best_iteration']} 轮（不做种子装袋：按事先定好的规则，"
+                "更省的单个模型在默认数据和另外四份数据上保持了质量，bench/results/speed.md）。")
     return (f"种子装袋：{k} 个只差随机种子的模型（种子 {'、'.join(map(str, lgbm['seeds']))}）各自早停（第 "
             f"{lgbm['best_iteration']} 轮），合并为一个模型（对数几率取平均，共 {lgbm['trees']:,} 棵树），"
             "K 由验证月的前1%精确率按事先定好的规则选出（bench/results/bagging.md）。")
@@ -61,10 +63,11 @@ def _expected(metrics: dict[str, Any]) -> str:
     if e is None:
         return ""
     k = top_count(metrics["overall"]["lgbm"]["n"], 0.01)
+    note = top1_note(metrics)
     return (f"\n前1%只有 {k} 位客户，一次实际结果的运气很大。{expected_sentence(e)}"
             "Oracle 知道模型看不到的隐藏状态（如意向会持续几个月），去掉这些信息后的 Oracle 能达到的上限见 "
             "bench/results/ceiling.md；把测试月之后的 3 个月重新抽取多次、数各排序达标的比例，见 "
-            "bench/results/pass_chance.md。\n")
+            "bench/results/pass_chance.md。\n" + (f"\n{note}\n" if note else ""))
 
 
 def _refit(info: dict[str, Any]) -> str:

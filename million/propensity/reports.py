@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 
 from million.fmt import pct
-from million.propensity.evaluate import SCORER_TITLES, TOP_FRACTIONS, no_oracle_note
+from million.propensity.evaluate import SCORER_TITLES, TOP_FRACTIONS, no_oracle_note, top1_note
 
 CSS = """
 body{font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;max-width:1180px;margin:24px auto;
@@ -63,6 +63,7 @@ OVERVIEW = """{% extends "base" %}{% block body %}{% from "macros" import metric
 <h3>目标达成</h3><table><tr><th class="l">目标</th><th>LightGBM</th><th>参照</th><th>门槛</th><th>结果</th></tr>
 {% for t in targets %}<tr><td class="l">{{ t.target }}</td><td>{{ fmt(t.value, 4) }}</td><td>{{ fmt(t.reference, 4) }}</td>
 <td>{{ fmt(t.bound, 4) }}</td><td>{% if t.passed is none %}无参照{% elif t.passed %}<span class="ok">达成</span>{% else %}<span class="bad">未达成</span>{% endif %}</td></tr>{% endfor %}</table>
+{% if top1_note(metrics) %}<p class="note">{{ top1_note(metrics) }}</p>{% endif %}
 <h3>校准</h3><img src="{{ img.calibration }}" alt="校准曲线" style="max-width:520px">
 <h2>四、LightGBM 特征重要性</h2><img src="{{ img.lgbm_importance }}" alt="LightGBM 特征重要性">
 <h2>五、SHAP 解释</h2>
@@ -120,7 +121,8 @@ def _env() -> jinja2.Environment:
                                                        "tree": TREE_REPORT}),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     env.globals.update(fmt=_fmt, p=lambda x, d=1: pct(x, d), titles=SCORER_TITLES,
-                       tops=[int(f * 100) for f in TOP_FRACTIONS], css=CSS, no_oracle=no_oracle_note)
+                       tops=[int(f * 100) for f in TOP_FRACTIONS], css=CSS, no_oracle=no_oracle_note,
+                       top1_note=top1_note)
     return env
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,20 @@ def update_metrics_json(path: Path, key: str, value: dict[str, Any]) -> None:
     path.write_text(json.dumps(current, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
 
 
+class StageClock:
+    """Wall and CPU seconds (this process, all threads) of each stage of the step, in metrics.json
+    "stage_seconds": where the build's time goes."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, dict[str, float]] = {}
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def lap(self, name: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.stages[name] = {"wall": round(wall - self._wall, 2), "cpu": round(cpu - self._cpu, 2)}
+        self._wall, self._cpu = wall, cpu
+
+
 def _say(text: str) -> None:
     tqdm.write(text)
 
@@ -92,6 +107,7 @@ def run(ctx: BuildContext) -> dict[str, Any]:
         p.mkdir(parents=True, exist_ok=True)
     params = {**DEFAULT_PARAMS, **SCALE_PARAMS, **ctx.params.get("propensity", {})}
     bar = ctx.progress(total=9, desc="百万概率模型")
+    clock = StageClock()
     months = warehouse_months(ctx.wh)
     if not months:
         raise DataInsufficient("数据仓库中没有客户月度数据，无法训练模型")
@@ -103,17 +119,20 @@ def run(ctx: BuildContext) -> dict[str, Any]:
                             seed=int(params["seed"]), progress=ctx.progress)
     labelled, latest_feats = feats["labelled"], feats["latest"]
     n_customers, sampled = feats["customers"], feats["sample"]
+    clock.lap("features")
     bar.update(1)
 
     bar.set_postfix_str("跨时间划分")
     split = split_months(labelled_months(months))
     data = make_train_data(labelled, split, keep_val_all=bool(params.get("refit")))
     del labelled, feats
+    clock.lap("split")
     bar.update(1)
 
     bar.set_postfix_str("训练三个模型")
     bundle = train_models(data, params, tick=lambda k: bar.set_postfix_str(f"训练 {k}"))
     bundle.info["training_sample"] = {"customers": n_customers, "sampled": sampled}
+    clock.lap("train")
     bar.update(1)
 
     bar.set_postfix_str("评估")
@@ -126,19 +145,23 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     bundle.info.update({"oot_auc": oot_auc, "oot_pr_auc": {k: metrics["overall"][k].get("pr_auc") for k in MODEL_KEYS},
                         "data_hash": ctx.data_hash, "test_month": split.test})
     bundle.save(paths["models"])
+    clock.lap("evaluate")
     bar.update(1)
 
     bar.set_postfix_str("最新月评分")
     scores = score_features(bundle, latest_feats)
     scores.to_parquet(paths["scores"], index=False)
+    clock.lap("score_latest")
     bar.update(1)
 
     bar.set_postfix_str("解读与图表")
     texts = _interpretation(bundle, paths, data.train["label"].mean())
+    clock.lap("interpretation")
     bar.update(1)
 
     bar.set_postfix_str("SHAP")
     shap_info = _shap(bundle, paths, latest_feats, scores, latest)
+    clock.lap("shap")
     bar.update(1)
 
     bar.set_postfix_str("报告与模型卡")
@@ -164,13 +187,14 @@ def run(ctx: BuildContext) -> dict[str, Any]:
         "sentences": texts["sentences"], "rules": texts["rules"], "tree_text": texts["tree_text"],
     })
     paths["card"].write_text(render_model_card(ctx_report), encoding="utf-8")
+    clock.lap("reports")
     bar.update(1)
 
     summary_metrics = {
         "test_month": split.test, "split": split.as_dict(), "test": metrics, "val": bundle.info["validation"],
         "targets": targets, "expected_top1_vs_oracle": expected_top1(metrics), "served_model": SERVED_MODEL, "oot_auc": oot_auc, "seconds": bundle.info["seconds"],
         "data_hash": ctx.data_hash, "built_at": built_at, "latest_month": latest,
-        "latest_prospects": int(len(scores)),
+        "latest_prospects": int(len(scores)), "stage_seconds": clock.stages,
     }
     update_metrics_json(paths["metrics"], "propensity", summary_metrics)
     write_metadata(paths["models"] / "metadata.json", features=FEATURE_COLUMNS, data_hash=ctx.data_hash,

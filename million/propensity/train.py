@@ -2,9 +2,9 @@
 
 - Logistic regression: signed-log money amounts, standardised, L2 strength chosen on validation.
 - Decision tree of depth 4 (readable rules).
-- LightGBM, early stopping on validation log-loss, seed-bagged (`bag_seeds` = K, 3 by default): K
-  boosters that differ only in their seed (bagging and feature fractions are 0.8, so seeds matter), each
-  early-stopped on its own, merged into one booster whose raw log-odds are the mean of theirs
+- LightGBM, early stopping on validation log-loss, optionally seed-bagged (`bag_seeds` = K, 1 by default
+  since the cost experiment of #23, bench/results/speed.md): K boosters that differ only in their seed
+  (bagging and feature fractions below 1, so seeds matter), each early-stopped on its own, merged into one booster whose raw log-odds are the mean of theirs
   (`merge_boosters`), so SHAP, importance and serving see one ordinary model. Its training set is
   widened by *threshold augmentation*: besides the real question "will AUM reach 1M", every training
   customer-month also answers "will AUM reach M'" for random M' above its current AUM (the threshold
@@ -40,23 +40,27 @@ from million.propensity.features import FEATURE_COLUMNS, MONEY_FEATURES, SMOOTH,
 from million.propensity.split import MonthSplit
 
 # max_depth bounds the cost of exact TreeSHAP (per tree ~ leaves x depth^2), so explaining one customer
-# online stays at a few milliseconds.
+# online stays at a few milliseconds. learning_rate 0.1, bagging_fraction 0.5 and max_bin 63 (with
+# early_stopping 30, augment_copies 1 and bag_seeds 1 below) replaced 0.05 / 0.8 / 127 (100, 2, 3): chosen
+# by a rule fixed in advance as the cheapest setting that keeps quality on the default data and seeds 1-4
+# (scripts/experiment_speed.py, bench/results/speed.md).
 LGBM_PARAMS: dict[str, Any] = {
-    "objective": "binary", "learning_rate": 0.05, "num_leaves": 63, "max_depth": 7, "min_data_in_leaf": 100,
-    "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0, "max_bin": 127,
+    "objective": "binary", "learning_rate": 0.1, "num_leaves": 63, "max_depth": 7, "min_data_in_leaf": 100,
+    "feature_fraction": 0.8, "bagging_fraction": 0.5, "bagging_freq": 1, "lambda_l2": 1.0, "max_bin": 63,
     "verbose": -1,
 }
 DEFAULT_PARAMS: dict[str, Any] = {
-    "lgbm": LGBM_PARAMS, "max_rounds": 3000, "early_stopping": 100,
+    "lgbm": LGBM_PARAMS, "max_rounds": 3000, "early_stopping": 30,
     # threshold augmentation: copies per customer-month, and the range of required growth M'/AUM - 1
-    "augment_copies": 2, "augment_growth": (0.01, 1.5),
+    "augment_copies": 1, "augment_growth": (0.01, 1.5),
     "lr_C": (0.01, 0.1), "tree_min_leaf": 100, "seed": 42,
     # one thread: with OpenMP, two threads on a busy 2-core machine wait on each other and run slower
     "threads": 1,
     # seed bagging: LightGBM boosters with seeds seed, seed+1, ... averaged in log-odds (1 = a single model).
     # K = 3 was chosen on the validation months by a rule fixed in advance (scripts/experiment_bagging.py,
-    # bench/results/bagging.md); K = 5 took more than 5x the single model's training time.
-    "bag_seeds": 3,
+    # bench/results/bagging.md) for +0.006 validation precision@1% at 3x the cost; the cost experiment of
+    # #23 (bench/results/speed.md) found a single cheaper booster keeps the test-month quality.
+    "bag_seeds": 1,
     # refit the served models on training + validation months (refit_on_validation). Off: a backtest on
     # three earlier pseudo-test months, with a rule fixed in advance, found it lowers PR-AUC and
     # precision@1% (scripts/experiment_refit.py, bench/results/refit.md).
@@ -114,16 +118,20 @@ def augment(train_all: pd.DataFrame, copies: int, growth: tuple[float, float],
 
 
 def _fit_one_lgbm(X: np.ndarray, y: np.ndarray, val: pd.DataFrame, params: dict[str, Any],
-                  seed: int) -> lgb.Booster:
-    """One booster with `seed`, early-stopped on the validation months and cut at its best iteration."""
+                  seed: int) -> tuple[lgb.Booster, int]:
+    """One booster with `seed`, early-stopped on the validation months and cut at its best iteration,
+    and the number of rounds trained (best + the early-stopping patience, or max_rounds)."""
     p = {**params["lgbm"], "seed": seed, "num_threads": params["threads"]}
     dtrain = lgb.Dataset(X, y, feature_name=FEATURE_COLUMNS, free_raw_data=True)
     dval = lgb.Dataset(val[FEATURE_COLUMNS].to_numpy(dtype=np.float32), val["label"].to_numpy(), reference=dtrain)
     booster = lgb.train(p, dtrain, params["max_rounds"], valid_sets=[dval],
                         callbacks=[lgb.early_stopping(params["early_stopping"], verbose=False)])
     best = booster.best_iteration or booster.current_iteration()
+    # lgb.train already cut the returned booster at the best iteration; training stopped `early_stopping`
+    # rounds after it, or at max_rounds
+    trained = min(best + int(params["early_stopping"]), int(params["max_rounds"]))
     # keep only the trees up to the best iteration, so every later predict uses exactly those
-    return lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    return lgb.Booster(model_str=booster.model_to_string(num_iteration=best)), trained
 
 
 def fit_lgbm_boosters(data: TrainData, params: dict[str, Any], k: int,
@@ -131,15 +139,21 @@ def fit_lgbm_boosters(data: TrainData, params: dict[str, Any], k: int,
                       ) -> tuple[list[lgb.Booster], dict[str, Any]]:
     """k boosters on the same augmented training set, with seeds seed, seed+1, ..., seed+k-1, and the
     training-set details. `on_booster(i, seconds)` is called after each one (timing for experiments)."""
+    t0 = time.perf_counter()
     rng = np.random.default_rng(params["seed"])
     X, y = augment(data.train_all, params["augment_copies"], tuple(params["augment_growth"]), rng)
-    boosters = []
+    augment_s = time.perf_counter() - t0
+    boosters, seconds, trained = [], [], []
     for i in range(k):
         t0 = time.perf_counter()
-        boosters.append(_fit_one_lgbm(X, y, data.val, params, params["seed"] + i))
-        on_booster(i, time.perf_counter() - t0)
+        booster, rounds = _fit_one_lgbm(X, y, data.val, params, params["seed"] + i)
+        boosters.append(booster)
+        trained.append(rounds)
+        seconds.append(round(time.perf_counter() - t0, 2))
+        on_booster(i, seconds[-1])
     return boosters, {"train_rows": len(y), "train_rows_real": int(len(data.train)),
-                      "train_positive_rate": float(y.mean())}
+                      "train_positive_rate": float(y.mean()), "augment_seconds": round(augment_s, 2),
+                      "booster_seconds": seconds, "rounds_trained": trained}
 
 
 _TREE_HEADER = re.compile(r"^Tree=\d+$", re.M)
@@ -212,7 +226,9 @@ def fit_lgbm(data: TrainData, params: dict[str, Any]) -> tuple[lgb.Booster, dict
         raise ValueError("bag_seeds 至少为 1")
     boosters, info = fit_lgbm_boosters(data, params, k)
     bests = [b.current_iteration() for b in boosters]
+    t0 = time.perf_counter()
     booster = merge_boosters(boosters)
+    info["merge_seconds"] = round(time.perf_counter() - t0, 2)
     return booster, {
         # one booster: its early-stopping round; several: each booster's round, e.g. "412/398/455"
         "best_iteration": bests[0] if k == 1 else "/".join(map(str, bests)),

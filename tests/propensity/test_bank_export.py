@@ -66,7 +66,7 @@ def test_metrics_and_reports_say_there_is_no_oracle(built: tuple[Path, list[dict
     m = json.loads(p["metrics"].read_text(encoding="utf-8"))["propensity"]
     assert "oracle" not in m["test"]["overall"] and m["test"]["overall"]["lgbm"]["roc_auc"] > 0.8
     unchecked = [t for t in m["targets"] if t["passed"] is None]
-    assert {t["id"] for t in unchecked} == {"pr_auc_vs_oracle", "band_pr_auc_vs_oracle", "p_top1_vs_oracle",
+    assert {t["id"] for t in unchecked} == {"pr_auc_vs_oracle", "band_pr_auc_vs_oracle", "expected_p_top1_vs_oracle",
                                             "brier_vs_oracle"}
     assert all(t["bound"] is None and t["reference"] is None for t in unchecked)
     card = p["card"].read_text(encoding="utf-8")

@@ -34,6 +34,16 @@ def test_outputs_and_metrics(built_artifacts: Path) -> None:
     assert max(exp, key=exp.get) == "oracle" and 0 < exp["lgbm"] <= exp["oracle"] <= 1
     assert m["expected_top1_vs_oracle"]["ratio"] == exp["lgbm"] / exp["oracle"]
     assert "p_check" in p["card"].read_text(encoding="utf-8")
+    # the precision@1% target is judged by that expected ratio; the realised one is shown with its interval
+    judged = {t["id"]: t for t in m["targets"]}["expected_p_top1_vs_oracle"]
+    assert judged["value"] == exp["lgbm"] and judged["reference"] == exp["oracle"] and judged["passed"] is not None
+    for text in (p["card"].read_text(encoding="utf-8"), (p["dir"] / "report.html").read_text(encoding="utf-8")):
+        assert "95% 抽样区间" in text and "实际前1%精确率比" in text
+    # where the step's time went, stage by stage (wall and CPU seconds)
+    assert list(m["stage_seconds"]) == ["features", "split", "train", "evaluate", "score_latest", "interpretation",
+                                        "shap", "reports"]
+    assert all(v["wall"] >= 0 and v["cpu"] >= 0 for v in m["stage_seconds"].values())
+    assert m["stage_seconds"]["train"]["cpu"] > 0
     # the validation metrics are the validated models' (out of time), as stored in the bundle
     assert set(m["val"]) == set(MODEL_KEYS) and all(0 < v["pr_auc"] <= 1 for v in m["val"].values())
     # LightGBM ranks better than "richest first" even on the small data
