@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import numpy as np  # noqa: E402
 from bench_models import dataset  # noqa: E402
 
-from million.bench.experiment import run_machine, save_report, seed_sections  # noqa: E402
+from benchmarks.experiment import run_machine, save_report, seed_sections  # noqa: E402
 from million.propensity.evaluate import check_targets, evaluate, read_oracles  # noqa: E402
 from million.propensity.feature_store import feature_table  # noqa: E402
 from million.propensity.labels import labelled_months  # noqa: E402

@@ -31,7 +31,7 @@ import lightgbm as lgb  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from million.bench.experiment import run_machine, save_report  # noqa: E402
+from benchmarks.experiment import run_machine, save_report  # noqa: E402
 from million.fmt import md_table  # noqa: E402
 from million.pipeline import BuildContext  # noqa: E402
 from million.propensity import step as propensity_step  # noqa: E402
