@@ -92,6 +92,8 @@ BEHAVIOR_COLUMNS: tuple[Column, ...] = (
 TABLES: dict[str, tuple[Column, ...]] = {CUSTOMER_BASE: BASE_COLUMNS, BEHAVIOR: BEHAVIOR_COLUMNS}
 TABLE_COMMENTS = {CUSTOMER_BASE: "客户基本信息表（每客户一行）", BEHAVIOR: "客户月度行为与资产表（每客户每月一行）"}
 PRIMARY_KEYS = {CUSTOMER_BASE: ("customer_id",), BEHAVIOR: ("id",)}
+# The one limit for a customer_id anywhere (tool schemas, argument checks, echoes): the contract's column.
+CUSTOMER_ID_MAX = 32
 UNIQUE_KEYS = {BEHAVIOR: ("customer_id", "stat_month")}
 BALANCE_COLUMNS = tuple(f"{p}_balance" for p in PRODUCTS)
 FLAG_COLUMNS = tuple(f"{p}_flag" for p in PRODUCTS)

@@ -21,13 +21,20 @@ from qwen_agent.tools.base import BaseTool
 from conversation import confirm
 from conversation.session import Render, Session, ToolEvent
 from million import audit
+from million.contract import CUSTOMER_ID_MAX
 from million.services import ServiceUnavailable, get_services
 from million.settings import get_settings
 from million.warehouse import WarehouseError
 
 log = logging.getLogger(__name__)
 MAX_ARG_CHARS = 20_000
-_CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")
+_CUSTOMER_ID = re.compile(rf"^[A-Za-z0-9_.\-]{{1,{CUSTOMER_ID_MAX}}}$")
+
+
+def customer_id_schema(description: str = "客户ID") -> dict[str, Any]:
+    """The customer_id parameter every tool declares (one length limit: the contract's).
+    maxLength leaves room so a too-long ID gets customer_id_arg's clearer message."""
+    return {"type": "string", "description": description, "maxLength": 2 * CUSTOMER_ID_MAX}
 
 
 class ToolInputError(ValueError):
@@ -50,8 +57,8 @@ def customer_id_arg(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ToolInputError("customer_id 不能为空，请提供客户ID（例如 C0000123）。")
     v = value.strip()
-    if len(v) > 32:
-        raise ToolInputError("customer_id 过长（最多32个字符），请检查客户ID是否正确。")
+    if len(v) > CUSTOMER_ID_MAX:
+        raise ToolInputError(f"customer_id 过长（最多{CUSTOMER_ID_MAX}个字符），请检查客户ID是否正确。")
     if not _CUSTOMER_ID.fullmatch(v):
         raise ToolInputError("customer_id 只能包含英文字母、数字、下划线、点或连字符，请检查是否输入了全角字符或多余符号。")
     return _canonical(v)

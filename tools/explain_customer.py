@@ -10,7 +10,7 @@ from qwen_agent.tools.base import register_tool
 from conversation.session import Session
 from million.fmt import md_table, pct
 from million.services import get_services
-from tools.base import MarketingTool, ToolOutput, customer_id_arg, unknown_customer
+from tools.base import MarketingTool, ToolOutput, customer_id_arg, customer_id_schema, unknown_customer
 from tools.scope import check_customer_scope
 
 
@@ -48,7 +48,7 @@ class ExplainCustomer(MarketingTool):
     parameters = {
         "type": "object",
         "properties": {
-            "customer_id": {"type": "string", "description": "客户ID；不填则给全局解释", "maxLength": 64},
+            "customer_id": customer_id_schema("客户ID；不填则给全局解释"),
             "top_k": {"type": "integer", "description": "每个方向列出的因素个数，默认5", "minimum": 1, "maximum": 15},
         },
         "required": [],

@@ -16,6 +16,7 @@ from tools.base import (
     ToolInputError,
     ToolOutput,
     customer_id_arg,
+    customer_id_schema,
     optional_text,
     unknown_customer,
 )
@@ -29,7 +30,7 @@ class ForecastAum(MarketingTool):
     parameters = {
         "type": "object",
         "properties": {
-            "customer_id": {"type": "string", "description": "客户ID", "maxLength": 64},
+            "customer_id": customer_id_schema("客户ID"),
             "segment": {"type": "string", "description": "客群名称或编号", "maxLength": 100},
             "branch_name": {"type": "string", "description": "分行/支行名称", "maxLength": 100},
             "horizon": {"type": "integer", "description": "预测月数，默认3", "minimum": 1, "maximum": 12},

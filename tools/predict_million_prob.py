@@ -18,6 +18,7 @@ from tools.base import (
     ToolInputError,
     ToolOutput,
     customer_id_arg,
+    customer_id_schema,
     optional_text,
     unknown_customer,
 )
@@ -32,7 +33,7 @@ class PredictMillionProb(MarketingTool):
     parameters = {
         "type": "object",
         "properties": {
-            "customer_id": {"type": "string", "description": "客户ID；不填则返回名单", "maxLength": 64},
+            "customer_id": customer_id_schema("客户ID；不填则返回名单"),
             "top_n": {"type": "integer", "description": "名单长度，默认20", "minimum": 1, "maximum": 200},
             "branch_name": {"type": "string", "description": "只看该分行/支行（可写部分名称，如 上海分行）", "maxLength": 100},
             "segment": {"type": "string", "description": "只看该客群（名称或编号）", "maxLength": 100},

@@ -10,7 +10,7 @@ from qwen_agent.tools.base import register_tool
 from conversation.session import Session
 from million.fmt import md_table
 from million.services import get_services
-from tools.base import MarketingTool, ToolOutput, customer_id_arg, unknown_customer
+from tools.base import MarketingTool, ToolOutput, customer_id_arg, customer_id_schema, unknown_customer
 from tools.scope import check_customer_scope
 
 
@@ -27,7 +27,7 @@ class RecommendProducts(MarketingTool):
     parameters = {
         "type": "object",
         "properties": {
-            "customer_id": {"type": "string", "description": "客户ID；不填则列出最强规则", "maxLength": 64},
+            "customer_id": customer_id_schema("客户ID；不填则列出最强规则"),
             "top_k": {"type": "integer", "description": "推荐或规则条数，默认3（规则默认10）", "minimum": 1, "maximum": 30},
         },
         "required": [],

@@ -16,6 +16,7 @@ from tools.base import (
     ToolInputError,
     ToolOutput,
     customer_id_arg,
+    customer_id_schema,
     optional_text,
     unknown_customer,
 )
@@ -78,7 +79,7 @@ class SegmentLookup(MarketingTool):
     parameters = {
         "type": "object",
         "properties": {
-            "customer_id": {"type": "string", "description": "客户ID", "maxLength": 64},
+            "customer_id": customer_id_schema("客户ID"),
             "segment": {"type": "string", "description": "客群名称或编号，如 高潜力活跃型客户", "maxLength": 100},
         },
         "required": [],

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agent.bot import TurnState
 from agent.planning import TaskPlan, plan_markdown, recap_markdown, step_status
 from conversation.session import Session, ToolEvent
 from webapp.sanitize import sanitize_markdown
@@ -127,15 +126,6 @@ def render_record(rec: Any, session: Session, *, live: dict[str, Any] | None = N
         out[plan_at] = {"role": "assistant", "content": sanitize_markdown(plan_markdown(plan, status))}
         if rec.finished:
             out.append({"role": "assistant", "content": sanitize_markdown(recap_markdown(plan, status))})
-    return out
-
-
-def render_turn(user_text: str, state: TurnState, session: Session, events_before: int) -> list[dict[str, Any]]:
-    """A plain turn (no record): kept for callers that stream `agent.bot.run_turn` directly."""
-    out: list[dict[str, Any]] = [{"role": "user", "content": sanitize_markdown(user_text)}]
-    out += render_messages(state.messages, session.events[events_before:])
-    if state.error:
-        out.append({"role": "assistant", "content": f"⚠ {state.error}"})
     return out
 
 

@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from million.charts import render_png
-from million.contract import MILLION, asset_level
+from million.contract import CUSTOMER_ID_MAX, MILLION, asset_level
 from million.propensity import plots
 from million.propensity.bundle import MODEL_TITLES, SERVED_MODEL, ModelBundle
 from million.propensity.explain import contributions, local_explanation
@@ -66,7 +66,7 @@ from million.warehouse import Warehouse
 
 SEGMENTS_TABLE = "customer_segments"
 MAX_TOP = 1000
-MAX_ID_ECHO = 64
+MAX_ID_ECHO = 2 * CUSTOMER_ID_MAX  # an echoed unknown ID is cut (it may be anything a user typed)
 SHAP_CACHE = 4096
 
 
