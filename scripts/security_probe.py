@@ -15,11 +15,13 @@ import statistics
 import sys
 import threading
 import time
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.chat_text import chat_text  # noqa: E402 - how the tests read a chat
 
 PROBE = "SELECT count(*) AS n, count(DISTINCT branch_name) AS nb FROM customer_base"
 SCOPE_ATTACKS = {
@@ -37,33 +39,8 @@ SCOPE_ATTACKS = {
 }
 
 
-class _Text(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        self.parts.append(" | " if tag in {"td", "th"} else "\n" if tag in {"tr", "p", "br"} else "")
-
-
-def text_of(chat: list[dict]) -> str:
-    out = []
-    for m in chat:
-        c = m.get("content")
-        if isinstance(c, list):  # as gradio_client returns it: [{"text": ..., "type": "text"}]
-            c = "".join(p.get("text", "") for p in c if isinstance(p, dict))
-        if isinstance(c, str):
-            p = _Text()
-            p.feed(c)
-            out.append("".join(p.parts) if "<" in c else c)
-    return "\n".join(out)
-
-
 def last_turn(chat: list[dict], marker: str) -> str:
-    return text_of(chat).split(marker)[-1]
+    return chat_text(chat).split(marker)[-1]
 
 
 def numbers(text: str) -> list[int]:

@@ -11,6 +11,7 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI, HTTPException, Request
 from gradio.processing_utils import hash_file
+from gradio_client.utils import strip_invalid_filename_characters
 
 from agent.bot import build_assistant
 from million.services import get_services
@@ -89,10 +90,12 @@ def create_app(settings: Settings | None = None, llm: Any = None, planner_llm: A
     auth = None
     if users:
         # Gradio needs an auth callable to require login; the login itself is add_login_routes'.
-        def auth(username: str, password: str) -> bool:
-            return LoginService(users).check(username, password, "gradio")[0]
+        login = LoginService(users)
 
-        add_login_routes(app, LoginService(users), lambda: gradio_app["app"])
+        def auth(username: str, password: str) -> bool:
+            return login.check(username, password, "gradio")[0]
+
+        add_login_routes(app, login, lambda: gradio_app["app"])
     theme = gr.themes.Soft(font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "sans-serif"],
                            font_mono=["monospace"])  # plain names: no web-font download
     app = gr.mount_gradio_app(app, demo, path="/", auth=auth, auth_message="请登录百万客群营销助手",
@@ -101,7 +104,8 @@ def create_app(settings: Settings | None = None, llm: Any = None, planner_llm: A
     gapp = next(r.app for r in app.routes if getattr(r, "path", None) == "" or getattr(r, "path", None) == "/")
     gapp.tokens = ExpiringTokens(s.session_ttl_s, s.session_idle_s)
     gradio_app["app"] = gapp
-    owners = FileOwners(lambda user: [store.user_dir(user), reports.user_dir(user)], hash_file) if users else None
+    owners = (FileOwners(lambda user: [store.user_dir(user), reports.user_dir(user)], hash_file,
+                         strip_invalid_filename_characters) if users else None)
     app.add_middleware(WebGuard, logins=bool(users), owners=owners, cache_dir=Path(gapp.uploaded_file_dir),
                        user_of=lambda scope: gapp.tokens.get(cookie_token(scope, gapp.cookie_id)),
                        events=lambda: (set(demo.fns), {str(f.api_name).lstrip("/") for f in demo.fns.values()}))

@@ -7,6 +7,7 @@ takes its place so an expired session is gone for every route at once."""
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 import time
@@ -15,9 +16,14 @@ from dataclasses import dataclass, field
 
 from webapp.auth import ITERATIONS, User, hash_password, verify_password
 
-# Checked for unknown users, so they cost the same time as known ones (no user enumeration).
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16), iterations=ITERATIONS)
 WRONG = "用户名或密码错误。"
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked for unknown users, so they cost the same time as known ones (no user enumeration);
+    made on the first login, not when the module is imported."""
+    return hash_password(secrets.token_urlsafe(16), iterations=ITERATIONS)
 
 
 @dataclass
@@ -112,7 +118,7 @@ class LoginService:
         if wait > 0:
             return False, f"登录失败次数过多，请 {max(1, round(wait / 60))} 分钟后再试。"
         user = self.users.get(username.strip())
-        ok = verify_password(password, user.password_hash if user else _DUMMY_HASH) and user is not None
+        ok = verify_password(password, user.password_hash if user else _dummy_hash()) and user is not None
         if ok:
             self.per_user.succeeded(ukey)
             self.per_address.succeeded(akey)

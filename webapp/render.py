@@ -9,7 +9,6 @@ from typing import Any
 
 from agent.planning import TaskPlan, plan_markdown, recap_markdown, step_status
 from conversation.session import Session, ToolEvent
-from webapp.sanitize import sanitize_markdown
 
 TOOL_LABELS = {
     "sql_inter": "SQL 查询", "python_inter": "Python 分析", "predict_million_prob": "百万概率预测",
@@ -23,7 +22,7 @@ PAUSE_NOTE = ("‖ 上面的 {label} 代码**等待您确认**：请在对话框
 
 def tool_block(ev: ToolEvent, title: str | None = None) -> dict[str, Any]:
     args = json.dumps(ev.args, ensure_ascii=False, indent=1) if ev.args else "{}"
-    body = f"参数：\n```json\n{args}\n```\n\n{sanitize_markdown(ev.display)}"
+    body = f"参数：\n```json\n{args}\n```\n\n{ev.display}"
     head = title or f"调用工具 {ev.tool}（{TOOL_LABELS.get(ev.tool, ev.tool)}）"
     return {"role": "assistant", "content": body,
             # held code is not running: no spinner while it waits for the person ([待确认] says so)
@@ -66,12 +65,12 @@ def render_messages(messages: list[dict[str, Any]], events: list[ToolEvent]) -> 
                 out.append(tool_block(ev))
                 out += image_messages(ev)
             else:
-                out.append({"role": "assistant", "content": sanitize_markdown(_text(m.get("content"))[:2000]),
+                out.append({"role": "assistant", "content": _text(m.get("content"))[:2000],
                             "metadata": {"title": f"[出错] 调用工具 {m.get('name', '?')}", "status": "done"}})
         elif role == "assistant":
             text = _text(m.get("content"))
             if text:
-                out.append({"role": "assistant", "content": sanitize_markdown(text)})
+                out.append({"role": "assistant", "content": text})
     if pending is not None:
         out.append(pending)
     return out
@@ -92,7 +91,7 @@ def turn_events(rec: Any, session: Session, live: dict[str, Any] | None = None) 
 def render_record(rec: Any, session: Session, *, live: dict[str, Any] | None = None,
                   paused_label: str | None = None) -> list[dict[str, Any]]:
     """One turn: question, plan (with progress), every part, pause note or recap, error."""
-    out: list[dict[str, Any]] = [{"role": "user", "content": sanitize_markdown(rec.question)}]
+    out: list[dict[str, Any]] = [{"role": "user", "content": rec.question or ""}]
     plan = TaskPlan.from_dict(rec.plan)
     plan_at = None
     if plan is not None:
@@ -118,14 +117,14 @@ def render_record(rec: Any, session: Session, *, live: dict[str, Any] | None = N
                 out.append(tool_block(ev, f"已按您的确认运行 {ev.tool}（{TOOL_LABELS.get(ev.tool, ev.tool)}）{how}"))
                 out += image_messages(ev)
         elif kind == "cancel":
-            out.append({"role": "assistant", "content": f"已取消运行这段 {sanitize_markdown(str(part.get('label', '')))} 代码。"})
+            out.append({"role": "assistant", "content": f"已取消运行这段 {part.get('label', '')} 代码。"})
     if paused_label:
         out.append({"role": "assistant", "content": PAUSE_NOTE.format(label=paused_label)})
     if plan is not None and plan_at is not None:
         status = step_status(plan, turn_events(rec, session, live), running_tool=running_tool, finished=rec.finished)
-        out[plan_at] = {"role": "assistant", "content": sanitize_markdown(plan_markdown(plan, status))}
+        out[plan_at] = {"role": "assistant", "content": plan_markdown(plan, status)}
         if rec.finished:
-            out.append({"role": "assistant", "content": sanitize_markdown(recap_markdown(plan, status))})
+            out.append({"role": "assistant", "content": recap_markdown(plan, status)})
     return out
 
 

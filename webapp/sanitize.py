@@ -83,12 +83,6 @@ def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
     return value
 
 
-def sanitize_markdown(text: str) -> str:
-    """Kept for callers that build markdown: the text as it is. Everything shown in the chat goes
-    through `markdown_to_html` at the end (safe_chat), one place for every message."""
-    return text or ""
-
-
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.S | re.I)
 
 

@@ -17,6 +17,7 @@ from urllib.parse import unquote
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from webapp.login import WRONG, LoginService
@@ -37,34 +38,36 @@ class FileOwners:
     is one of their own files (their conversation and report folders), so a path seen by someone
     else (a shared screen, a log line) opens nothing."""
 
-    def __init__(self, roots_of: Callable[[str], list[Path]], hash_file: Callable[[Path], str]) -> None:
+    def __init__(self, roots_of: Callable[[str], list[Path]], hash_file: Callable[[Path], str],
+                 cached_name: Callable[[str], str]) -> None:
         self.roots_of = roots_of
         self.hash_file = hash_file
-        self._known: dict[str, dict[Path, tuple[int, str]]] = {}  # user -> file -> (mtime, hash)
+        self.cached_name = cached_name  # the name Gradio gives the copy of a file of that name
+        self._known: dict[Path, tuple[int, str]] = {}  # file -> (mtime, content hash), for every user
         self._lock = threading.Lock()
 
-    def hashes(self, user: str) -> set[str]:
+    def owns(self, user: str, digest: str, name: str) -> bool:
+        """Whether one of the user's files has this name and content. Only files of that name are
+        hashed (once per version), not every file the user has."""
         with self._lock:
-            known = self._known.setdefault(user, {})
-            seen: set[Path] = set()
             for root in self.roots_of(user):
                 for f in root.rglob("*") if root.is_dir() else []:
-                    if not f.is_file():
+                    if not f.is_file() or self.cached_name(f.name) != name:
                         continue
-                    seen.add(f)
                     mtime = f.stat().st_mtime_ns
-                    if known.get(f, (None, ""))[0] != mtime:
-                        known[f] = (mtime, self.hash_file(f))
-            for gone in set(known) - seen:
-                del known[gone]
-            return {h for _, h in known.values()}
+                    if self._known.get(f, (None, ""))[0] != mtime:
+                        self._known[f] = (mtime, self.hash_file(f))
+                    if self._known[f][1] == digest:
+                        return True
+            return False
 
     def may_fetch(self, user: str, cached: Path, cache_dir: Path) -> bool:
+        """Only cached copies of the user's own files; anything else this app never serves."""
         try:
             rel = cached.resolve().relative_to(cache_dir.resolve())
         except ValueError:
-            return True  # not a cached copy: Gradio's own rules apply (it serves nothing else of ours)
-        return len(rel.parts) >= 2 and rel.parts[0] in self.hashes(user)
+            return False
+        return len(rel.parts) == 2 and self.owns(user, rel.parts[0], rel.parts[1])
 
 
 class WebGuard:
@@ -151,14 +154,8 @@ class WebGuard:
 
 
 def cookie_token(scope: Scope, cookie_id: str) -> str | None:
-    headers = dict(scope.get("headers") or [])
-    raw = headers.get(b"cookie", b"").decode("latin-1")
-    jar = {}
-    for part in raw.split(";"):
-        if "=" in part:
-            k, v = part.strip().split("=", 1)
-            jar[k] = v
-    return jar.get(f"access-token-{cookie_id}") or jar.get(f"access-token-unsecure-{cookie_id}")
+    cookies = HTTPConnection(scope).cookies
+    return cookies.get(f"access-token-{cookie_id}") or cookies.get(f"access-token-unsecure-{cookie_id}")
 
 
 def add_login_routes(app: FastAPI, service: LoginService, gradio_app: Callable[[], Any]) -> None:
