@@ -70,6 +70,7 @@ body:has(#confirm-panel) #chat {height: max(200px, calc(100vh - 590px)) !importa
 /* tables keep IDs, amounts and percentages on one line (C0018504, 99.4万), scrolling sideways if needed */
 #chat table {display: block; overflow-x: auto; max-width: 100%;}
 #chat table th, #chat table td {white-space: nowrap; padding: 4px 8px !important;}
+#chat ol, #chat ul {padding-left: 1.8em; margin: 0.3em 0;}
 /* download names in full (高潜客户名单_上海分行_2026-10_前20名.csv), wrapped instead of cut */
 #downloads .file-preview tr.file {display: flex !important; flex-wrap: wrap; align-items: baseline;}
 #downloads .file-preview tr.file > td {flex: 0 0 auto; position: static !important;}
