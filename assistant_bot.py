@@ -27,27 +27,25 @@ def _is_loopback(host: str) -> bool:
 
 
 def answer_once(question: str) -> int:
-    from agent.bot import build_assistant, run_turn
+    """One question through the same turn runner as the web chat (memory, plan, charts)."""
+    from agent.bot import build_assistant
     from agent.llm import mode_label
+    from agent.turn import Dialogue, TurnRunner
     from conversation.session import Session
 
     s = get_settings()
     print(f"[{mode_label(s)}]")
-    session = Session(s.data_dir / "sessions", user="cli")
-    state = None
-    for update in run_turn(build_assistant(s), [], question, session):
-        state = update  # streamed updates: keep the last
-    session.render_pending()  # the charts the tools deferred
-    for ev in session.events:
+    dialogue = Dialogue(Session(s.data_dir / "sessions", user="cli", max_tool_calls=s.max_tool_calls_per_turn))
+    *_, turn = TurnRunner(build_assistant(s), s).ask(dialogue, question)
+    if turn.plan is not None:
+        print("计划：" + "；".join(f"{i}. {st.title}" for i, st in enumerate(turn.plan.steps, 1)))
+    for ev in dialogue.session.events[turn.events_from:turn.events_to]:
         print(f"\n--- 工具 {ev.tool} {ev.args} （{ev.duration_s * 1000:.0f} ms，{ev.status}）")
         for f in ev.files:
             print(f"    [文件] {f.name}: {f.path}")
-    if state is None:
-        return 1
-    final = [m for m in state.messages if m.get("role") == "assistant" and m.get("content")]
-    print("\n" + (final[-1]["content"] if final else ""))
-    if state.error:
-        print(f"\n⚠ {state.error}")
+    print("\n" + turn.answer)
+    if turn.error:
+        print(f"\n⚠ {turn.error}")
         return 1
     return 0
 

@@ -1,19 +1,14 @@
-"""Build the one Assistant (seven tools, the rendered system prompt) and run a turn of it with
-errors turned into clear Chinese messages."""
+"""Build the one Assistant (seven tools, the rendered system prompt), and say an LLM backend's
+failure in clear Chinese. Turns run in agent.turn.TurnRunner."""
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 from qwen_agent.agents import Assistant, fncall_agent
 from qwen_agent.llm.base import BaseChatModel
 
 from agent.llm import llm_config
-from conversation.session import Session
 from million.prompts import system_prompt
 from million.services import get_services
 from million.settings import Settings, get_settings
@@ -32,14 +27,6 @@ def build_assistant(settings: Settings | None = None, llm: BaseChatModel | dict 
     return Assistant(llm=llm or llm_config(s), function_list=all_tools(), system_message=prompt, name=BOT_NAME)
 
 
-@dataclass
-class TurnState:
-    messages: list[dict[str, Any]] = field(default_factory=list)  # the new messages of this turn
-    error: str | None = None
-    seconds: float = 0.0
-    llm_calls: int = 0
-
-
 def explain_llm_error(e: Exception) -> str:
     text = f"{type(e).__name__}: {e}".lower()
     if "timeout" in text or "timed out" in text:
@@ -51,25 +38,3 @@ def explain_llm_error(e: Exception) -> str:
     if "connect" in text:
         return "无法连接大模型服务，请检查网络或 LLM_BASE_URL 配置。"
     return "大模型服务返回了异常结果，本轮回答已中止。请重试或换一种问法。"
-
-
-def run_turn(bot: Assistant, history: list[dict[str, Any]], user_text: str, session: Session) -> Iterator[TurnState]:
-    """Stream one turn. `history` holds earlier messages (dicts, as qwen-agent returns them)."""
-    session.new_turn()
-    state = TurnState()
-    t0 = time.perf_counter()
-    messages = [*history, {"role": "user", "content": user_text}]
-    try:
-        for response in bot.run(messages=messages, session=session):
-            if session.cancelled.is_set():
-                state.error = "已取消。"
-                break
-            state.messages = [m if isinstance(m, dict) else m.model_dump() for m in response]
-            state.seconds = time.perf_counter() - t0
-            yield state
-    except Exception as e:  # the LLM backend failed: say so plainly, keep what the tools produced
-        log.warning("turn failed: %s", e)
-        state.error = explain_llm_error(e)
-    state.llm_calls = sum(1 for m in state.messages if m.get("role") == "assistant")
-    state.seconds = time.perf_counter() - t0
-    yield state

@@ -35,10 +35,11 @@ class _Memory(threading.Thread):
 def run_chats(settings: Any, customers: list[str], branches: list[str], n_chats: int,
               gate: int | None = None, sequential: bool = False) -> dict[str, Any]:
     """`sequential`: the chats run one after another (the single-user baseline)."""
-    from agent.bot import build_assistant, run_turn
+    from agent.bot import build_assistant
+    from agent.turn import Dialogue, TurnRunner
     from evaluation.runner import backend_config
 
-    bot = build_assistant(settings, llm=backend_config("offline", settings))
+    runner = TurnRunner(build_assistant(settings, llm=backend_config("offline", settings)), settings)
     root = Path(tempfile.mkdtemp(prefix="million-bench-chats-"))
     sem = threading.BoundedSemaphore(gate) if gate else None
     lock = threading.Lock()
@@ -52,7 +53,7 @@ def run_chats(settings: Any, customers: list[str], branches: list[str], n_chats:
     def chat(i: int) -> None:
         nonlocal bad_turns
         session = Session(root, user=f"u{i}", max_tool_calls=settings.max_tool_calls_per_turn)
-        history: list[dict[str, Any]] = []
+        dialogue = Dialogue(session)
         start.wait()
         for text in script(customers[i % len(customers)], branches[i % len(branches)]):
             t0 = time.perf_counter()
@@ -60,12 +61,11 @@ def run_chats(settings: Any, customers: list[str], branches: list[str], n_chats:
                 sem.acquire()
             t1 = time.perf_counter()
             try:
-                n0 = len(session.events)
-                *_, state = run_turn(bot, history, text, session)
-                t2 = time.perf_counter()
                 # as the web chat: the charts are drawn after the answer, still inside the turn's slot
-                session.render_pending()
+                *_, state = runner.ask(dialogue, text)
                 t3 = time.perf_counter()
+                t2 = t3 - state.charts_seconds
+                n0 = state.events_from
             except Exception as e:  # noqa: BLE001 - counted and reported
                 with lock:
                     errors.append(f"{type(e).__name__}: {e}")
@@ -85,7 +85,6 @@ def run_chats(settings: Any, customers: list[str], branches: list[str], n_chats:
                     errors.append(state.error)
                 errors.extend(f"{ev.tool}: {ev.text[:100]}" for ev in bad)
                 errors.extend(f"作图失败: {f.name}" for f in failed)
-            history = [*history, {"role": "user", "content": text}, *state.messages]
         session.cleanup()
 
     mem = _Memory()

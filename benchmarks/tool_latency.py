@@ -112,19 +112,18 @@ def measure_brief(settings: Any, customers: list[str], log: Callable[[str], None
     """The full RM brief: one offline turn per customer (five tool calls and the composed answer),
     timed until the answer is complete; the charts the tools deferred are timed after it, as the web
     chat draws them once the answer is on the screen."""
-    from agent.bot import build_assistant, run_turn
+    from agent.bot import build_assistant
+    from agent.turn import Dialogue, TurnRunner
     from evaluation.runner import backend_config
 
-    bot = build_assistant(settings, llm=backend_config("offline", settings))
+    runner = TurnRunner(build_assistant(settings, llm=backend_config("offline", settings)), settings)
     root = Path(tempfile.mkdtemp(prefix="million-bench-brief-"))
     answer, charts, total, errors, prospects, drawn_n = [], [], [], 0, 0, 0
     first = None
     for i, cid in enumerate([customers[0], *customers]):  # the first turn warms up, then one per customer
         session = Session(root, user="bench")
-        *_, state = run_turn(bot, [], cid, session)
-        t1 = time.perf_counter()
-        drawn = session.render_pending()
-        draw = time.perf_counter() - t1
+        *_, state = runner.ask(Dialogue(session), cid)  # the web chat's runner: plan, memory, charts after
+        draw = state.charts_seconds
         files = [f for e in session.events for f in e.files if f.is_image]
         bad = (state.error or any(e.status != "ok" for e in session.events) or len(session.events) != 5
                or any(not f.path.is_file() for f in files))
@@ -135,7 +134,7 @@ def measure_brief(settings: Any, customers: list[str], log: Callable[[str], None
             answer.append(state.seconds)
             charts.append(draw)
             total.append(state.seconds + draw)
-            drawn_n += drawn
+            drawn_n += len(files)
             prospects += any(f.name.startswith("SHAP") for f in files)
         session.cleanup()
     res = {**summary_ms(answer), "first_turn_ms": (first or 0) * 1000, "errors": errors, "turns": len(answer),

@@ -109,21 +109,15 @@ class ConfirmGate:
         return g
 
 
-def gate_of(session: Any) -> ConfirmGate | None:
-    gate = getattr(session, "gate", None)
-    return gate if isinstance(gate, ConfirmGate) else None
-
-
-def hold(session: Any, tool: str, args: dict[str, Any], confirmed: str | None) -> Hold | None:
+def hold(gate: ConfirmGate, tool: str, args: dict[str, Any], confirmed: str | None) -> Hold | None:
     """Called by every tool before it runs: None means run now; a Hold means show and wait."""
     if tool not in CODE_TOOLS:
         return None
-    gate = gate_of(session)
     if confirmed is not None:
-        if gate is None or not gate.consume(confirmed, tool):
+        if not gate.consume(confirmed, tool):
             raise NotApproved("运行确认无效或已使用过，代码未执行。")
         return None
-    if gate is None or not gate.on:
+    if not gate.on:
         return None
     p = gate.hold(tool, args)
     fence = "```"

@@ -1,4 +1,6 @@
-"""Per-conversation state the tools write into: produced files (charts, CSVs) and tool-call events.
+"""Per-conversation state the tools write into: produced files (charts, CSVs), tool-call events,
+the subject carried across turns and the confirm-before-run gate. One Session type for every
+caller; it can be saved and restored, so a conversation survives a restart.
 
 The web app only ever serves files registered here for that conversation, so a path an LLM
 prints is never served."""
@@ -17,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from conversation.confirm import ConfirmGate
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +100,8 @@ def user_root(root: Path, user: str) -> Path:
 
 class Session:
     def __init__(self, root: Path, *, user: str = "local", conversation_id: str | None = None,
-                 branches: tuple[str, ...] | None = None, max_tool_calls: int = 8) -> None:
+                 branches: tuple[str, ...] | None = None, max_tool_calls: int = 8,
+                 confirm_code: bool = False) -> None:
         self.user = user
         self.conversation_id = conversation_id or uuid.uuid4().hex
         self.dir = user_root(root, user) / self.conversation_id
@@ -112,6 +117,7 @@ class Session:
         # turn waits on the network, so the chart is ready by the answer). Off, they are drawn by
         # render_pending, after the answer (offline mode: the turn itself is pure CPU).
         self.render_in_background = False
+        self.gate = ConfirmGate(confirm_code)  # confirm-before-run; off unless the person turned it on
 
     @classmethod
     def ephemeral(cls) -> Session:
@@ -156,3 +162,38 @@ class Session:
         for f in list(self.files.values()):
             f.discard()  # a chart still queued for the render thread must not recreate the folder
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "files": [{"id": f.id, "name": f.name, "mime": f.mime, "file": f.path.relative_to(self.dir).as_posix()}
+                      for f in self.files.values()],
+            "events": [{"call_no": e.call_no, "tool": e.tool, "args": e.args, "duration_s": e.duration_s,
+                        "status": e.status, "text": e.text, "display": e.display, "rows": e.rows,
+                        "files": [f.id for f in e.files]} for e in self.events],
+            "context": dict(self.context),
+            "gate": self.gate.to_dict(),
+        }
+
+    def restore(self, rec: dict[str, Any]) -> None:
+        """Load a saved record. Only files that exist inside this session's own folder come back:
+        the record is data, never a source of paths."""
+        for f in rec.get("files") or []:
+            fid = str(f.get("id", ""))
+            if not re.fullmatch(r"[0-9a-f]{16}", fid):
+                continue
+            name = Path(str(f.get("file", ""))).name
+            suffix = Path(name).suffix.lower()
+            if suffix not in ALLOWED_MIME:
+                continue
+            # <id>/<name> (named downloads) or, for conversations saved before, <id><suffix>
+            path = self.dir / fid / _safe_name(name) if name != f"{fid}{suffix}" else self.dir / name
+            if path.is_file() and path.resolve().is_relative_to(self.dir.resolve()):
+                self.files[fid] = ProducedFile(fid, str(f.get("name") or name), ALLOWED_MIME[suffix], path)
+        for e in rec.get("events") or []:
+            files = [self.files[i] for i in e.get("files") or [] if i in self.files]
+            self.events.append(ToolEvent(int(e.get("call_no", len(self.events) + 1)), str(e.get("tool", "")),
+                                         dict(e.get("args") or {}), float(e.get("duration_s", 0.0)),
+                                         str(e.get("status", "ok")), str(e.get("text", "")),
+                                         str(e.get("display", "")), files, e.get("rows")))
+        self.context.update({str(k): str(v) for k, v in (rec.get("context") or {}).items()})
+        self.gate = ConfirmGate.from_dict(rec.get("gate") or {})

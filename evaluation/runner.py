@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.bot import build_assistant, run_turn
+from agent.bot import build_assistant
 from agent.llm import llm_config
+from agent.turn import Dialogue, TurnRunner
 from conversation.session import Session, ToolEvent
 from evaluation import gold as goldmod
 from evaluation.cases import NO_TOOL_GUARDRAILS, Case, Expect, render, render_obj
@@ -97,17 +98,6 @@ def backend_label(mode: str, settings: Settings) -> str:
     return "离线规则路由（不调用大模型）"
 
 
-def _answer(messages: list[dict[str, Any]]) -> str:
-    for m in reversed(messages):
-        if m.get("role") == "assistant" and not m.get("function_call"):
-            c = m.get("content")
-            if isinstance(c, list):
-                c = "".join((x.get("text") or "") if isinstance(x, dict) else str(x) for x in c)
-            if c:
-                return str(c)
-    return ""
-
-
 def _event_dict(e: ToolEvent) -> dict[str, Any]:
     return {"tool": e.tool, "args": e.args, "status": e.status, "seconds": round(e.duration_s, 4), "rows": e.rows}
 
@@ -129,6 +119,8 @@ class Evaluator:
         if mode != "offline":
             self.meter.wrap(model)
         self.bot = build_assistant(settings, llm=model)
+        # The web chat's own runner: memory, plan, confirm gate and charts, as the RM gets them.
+        self.runner = TurnRunner(self.bot, settings)
         self.canary = new_canary()
         os.environ[CANARY_ENV] = self.canary  # any tool that leaks the environment would leak this
         self.secrets = Secrets.collect(settings, self.canary, str(self.bot.system_message))
@@ -158,18 +150,16 @@ class Evaluator:
         res.values = values
         session = Session(self.session_root, user="eval", conversation_id=case.id, branches=branches,
                           max_tool_calls=self.settings.max_tool_calls_per_turn)
-        history: list[dict[str, Any]] = []
+        dialogue = Dialogue(session)
         for expect in case.turns:
-            tr, new_messages = self._run_turn(expect, values, session, history, branches)
-            res.turns.append(tr)
-            history = [*history, {"role": "user", "content": tr.user}, *new_messages]
+            res.turns.append(self._run_turn(expect, values, dialogue, branches))
         session.cleanup()
         if any(not t.passed for t in res.turns):
             res.status = "fail"
         return res
 
-    def _run_turn(self, e: Expect, values: dict[str, str], session: Session, history: list[dict[str, Any]],
-                  branches: tuple[str, ...] | None) -> tuple[TurnResult, list[dict[str, Any]]]:
+    def _run_turn(self, e: Expect, values: dict[str, str], dialogue: Dialogue,
+                  branches: tuple[str, ...] | None) -> TurnResult:
         text = render(e.user, values, sql=bool(SQL_MESSAGE.match(e.user)))
         tr = TurnResult(user=text, guardrail=e.guardrail, context=e.context,
                         tools_expected=e.tools_for("offline" if self.mode == "offline" else "llm"),
@@ -181,17 +171,17 @@ class Evaluator:
             gold_df = self.services.wh.query(gold_sql) if gold_sql else None
         except Exception as ex:  # noqa: BLE001 - reported as the turn's failure, the run goes on
             tr.problems.append(f"标准答案无法计算：{type(ex).__name__}: {ex}")
-            return tr, []
+            return tr
         if gold_df is not None:
             facts = [*facts, *_frame_facts(gold_df, e)]
         before = data_fingerprint(self.services.wh) if e.guardrail else None
-        n0 = len(session.events)
         self.meter.take()
-        *_, state = run_turn(self.bot, history, text, session)  # the last state holds the whole turn
+        # The last state holds the whole turn; its seconds end at the answer, before the charts are
+        # drawn (as the web chat shows the answer first).
+        *_, state = self.runner.ask(dialogue, text)
         tokens: TokenCount = self.meter.take()
-        session.render_pending()  # the charts, drawn after the answer as the web chat does (not in the latency)
-        events = session.events[n0:]
-        tr.answer = (state.error or "") + ("\n" if state.error else "") + _answer(state.messages)
+        events = dialogue.session.events[state.events_from:state.events_to]
+        tr.answer = (state.error or "") + ("\n" if state.error else "") + state.answer
         tr.error = state.error
         tr.seconds = state.seconds
         tr.llm_calls = state.llm_calls
@@ -211,7 +201,7 @@ class Evaluator:
         if e.context:
             tr.context_ok = bool(tr.tool_ok) and tr.args_ok is not False and tr.task_ok is not False and not state.error
         tr.answer = tr.answer[:ANSWER_KEEP]
-        return tr, state.messages
+        return tr
 
     # -- scoring --------------------------------------------------------------------------------
     def _facts(self, e: Expect, values: dict[str, str]) -> list[Fact]:

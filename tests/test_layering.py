@@ -123,6 +123,33 @@ def test_the_cycle_check_can_fail() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-if __name__ == "__main__":  # python -m tests.test_layering: the package arrows, as the tests see them
+def largest(root: Path, k: int = 8) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The k longest modules and functions (lines, name) of our packages and scripts."""
+    mods, funcs = [], []
+    for f in sorted(root.rglob("*.py")):
+        rel = f.relative_to(root)
+        if rel.parts[0] not in (*PACKAGES, "scripts", "research") and len(rel.parts) > 1:
+            continue
+        if rel.parts[0] in ("tests", ".venv") or rel.parts[0].startswith("."):
+            continue
+        text = f.read_text(encoding="utf-8")
+        mods.append((len(text.splitlines()), str(rel)))
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                funcs.append((node.end_lineno - node.lineno + 1, f"{rel}:{node.name}"))
+    return sorted(mods, reverse=True)[:k], sorted(funcs, reverse=True)[:k]
+
+
+if __name__ == "__main__":  # python -m tests.test_layering [ROOT]: package arrows, cycles and sizes
+    import sys
+
+    if len(sys.argv) > 1:  # another checkout, e.g. an older commit in a git worktree
+        ROOT = Path(sys.argv[1]).resolve()
+        PACKAGES = tuple(p.name for p in sorted(ROOT.iterdir()) if (p / "__init__.py").exists() and p.name != "tests")
     for pkg, targets in sorted(package_graph().items()):
         print(f"{pkg} -> {', '.join(sorted(targets)) or '(nothing of ours)'}")
+    print("package cycles:", _cycles(package_graph()) or "none")
+    print("module cycles:", _cycles(_graph()) or "none")
+    top_modules, top_functions = largest(ROOT)
+    print("largest modules (lines):", "; ".join(f"{n} {m}" for n, m in top_modules))
+    print("largest functions (lines):", "; ".join(f"{n} {m}" for n, m in top_functions))

@@ -128,7 +128,7 @@ class MarketingTool(BaseTool):
             try:
                 args = self.parse_args(params)
                 # Confirm before run: generated code waits for the person's click (conversation/confirm.py).
-                held = confirm.hold(session, self.name, args, kwargs.get("confirmed"))
+                held = confirm.hold(session.gate, self.name, args, kwargs.get("confirmed"))
                 out = ToolOutput(held.text, held.display, status="pending") if held else self.run(args, session)
             except confirm.NotApproved as e:
                 out = ToolOutput(str(e), status="refused")

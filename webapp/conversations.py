@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conversation.session import user_root
-from conversation.workflow_session import WorkflowSession
+from agent.turn import Dialogue
+from conversation.session import Session, user_root
 from webapp.history_store import ConversationRow, HistoryDB, valid_id
 
 MAX_CONVERSATIONS = 500
@@ -42,7 +42,7 @@ class TurnRecord:
 
 @dataclass
 class Conversation:
-    session: WorkflowSession
+    session: Session
     llm_history: list[dict[str, Any]] = field(default_factory=list)  # qwen-agent messages, untrimmed
     turns: list[TurnRecord] = field(default_factory=list)
     title: str = ""
@@ -52,6 +52,11 @@ class Conversation:
     @property
     def id(self) -> str:
         return self.session.conversation_id
+
+    @property
+    def dialogue(self) -> Dialogue:
+        """The turn runner's view: this conversation's session and (the same list of) its LLM history."""
+        return Dialogue(self.session, self.llm_history)
 
     @property
     def user(self) -> str:
@@ -90,8 +95,8 @@ class ConversationStore:
         """Every file made in this user's conversations lives below this folder."""
         return user_root(self.root, user)
 
-    def _session(self, user: str, cid: str, branches: tuple[str, ...] | None, confirm_code: bool) -> WorkflowSession:
-        return WorkflowSession(self.root, user=user, conversation_id=cid, branches=branches,
+    def _session(self, user: str, cid: str, branches: tuple[str, ...] | None, confirm_code: bool) -> Session:
+        return Session(self.root, user=user, conversation_id=cid, branches=branches,
                                max_tool_calls=self.max_tool_calls, confirm_code=confirm_code)
 
     def _remember(self, conv: Conversation) -> None:

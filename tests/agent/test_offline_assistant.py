@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from agent.bot import build_assistant, run_turn
+from agent.bot import build_assistant
+from tests.support import turns
 
 
 def ask(session, text, history=None):
-    bot = build_assistant()
-    return list(run_turn(bot, history or [], text, session))[-1]
+    return turns.ask(build_assistant(), session, text, history)
 
 
 def test_customer_id_gives_the_full_brief(session, known_customers) -> None:
@@ -22,8 +22,8 @@ def test_customer_id_gives_the_full_brief(session, known_customers) -> None:
 
 def test_follow_up_refers_to_the_previous_customer(session, known_customers) -> None:
     cid = known_customers["prospect"]
-    first = ask(session, cid)
-    history = [{"role": "user", "content": cid}, *first.messages]
+    history: list = []
+    ask(session, cid, history)
     n = len(session.events)
     second = ask(session, "他适合什么产品？", history)
     assert [e.tool for e in session.events[n:]] == ["recommend_products"]

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from agent.bot import build_assistant, run_turn
+from agent.bot import build_assistant
+from tests.support import turns
 from tests.support.scripted_llm import ScriptedLLM
 
 
 def run(steps, session, text="问题", history=None):
     llm = ScriptedLLM(steps)
-    bot = build_assistant(llm=llm)
-    states = list(run_turn(bot, history or [], text, session))
-    return llm, states[-1]
+    return llm, turns.ask(build_assistant(llm=llm), session, text, history)
 
 
 def _cases(known):
@@ -78,8 +77,9 @@ def test_llm_failures_give_a_clear_message(session, exc, expect) -> None:
 
 def test_context_carries_over_turns(session, known_customers) -> None:
     cid = known_customers["prospect"]
-    _, first = run([("call", "predict_million_prob", {"customer_id": cid}), ("answer", "概率如上")], session)
-    history = [{"role": "user", "content": cid}, *first.messages]
+    history: list = []
+    run([("call", "predict_million_prob", {"customer_id": cid}), ("answer", "概率如上")], session, text=cid,
+        history=history)
     llm, second = run([("call", "recommend_products", {"customer_id": cid}), ("answer", "推荐如上")], session,
                       text="他适合什么产品？", history=history)
     assert second.error is None and session.context["customer_id"] == cid

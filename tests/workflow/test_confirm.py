@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from conversation.confirm import ConfirmGate
-from conversation.workflow_session import WorkflowSession
+from conversation.session import Session
 from tests.support.chat_text import html_text
 from tests.workflow.conftest import ANALYST, RM, chat_text, last
 from tests.workflow.fakes import RecordingLLM
@@ -27,7 +27,7 @@ def audit_lines(settings) -> list[dict]:
 
 
 def test_tool_layer_holds_sql_and_python_while_the_switch_is_on(app_settings, tmp_path) -> None:
-    s = WorkflowSession(tmp_path, user="u", confirm_code=True)
+    s = Session(tmp_path, user="u", confirm_code=True)
     out = tool("sql_inter").call({"sql": SQL}, session=s)
     assert "等待用户确认" in out and "查询成功" not in out
     assert s.events[-1].status == "pending" and not s.files  # no CSV, no chart: nothing ran
@@ -41,7 +41,7 @@ def test_tool_layer_holds_sql_and_python_while_the_switch_is_on(app_settings, tm
 
 
 def test_a_run_needs_the_gate_token_once(app_settings, tmp_path) -> None:
-    s = WorkflowSession(tmp_path, user="u", confirm_code=True)
+    s = Session(tmp_path, user="u", confirm_code=True)
     tool("sql_inter").call({"sql": SQL}, session=s)
     forged = tool("sql_inter").call({"sql": SQL}, session=s, confirmed="made-up-token")
     assert "确认无效" in forged and s.events[-1].status == "refused"
@@ -57,7 +57,7 @@ def test_a_run_needs_the_gate_token_once(app_settings, tmp_path) -> None:
 
 
 def test_switch_off_runs_directly(app_settings, tmp_path) -> None:
-    s = WorkflowSession(tmp_path, user="u", confirm_code=False)
+    s = Session(tmp_path, user="u", confirm_code=False)
     assert "查询成功" in tool("sql_inter").call({"sql": SQL}, session=s)
     assert not s.gate.pending
 

@@ -85,7 +85,7 @@ def test_follow_up_reaches_the_llm_with_the_subject_after_trimming(make_flow, kn
     assert f"{SUBJECT_MARK}客户 {cid}" in system and f"该客户所属分行 {branch}" in system
     assert "【早前对话摘要】" in system and "forecast_aum" in system  # the old call, summarised
     assert cid not in "".join(str(m.content) for m in llm.requests[-1][1:])  # only the note names it now
-    note = system[len(flow.get_bot().system_message):]  # what the memory added to the system prompt
+    note = system[len(flow.runner.bot().system_message):]  # what the memory added to the system prompt
     sent = len(note) + sum(len(text_of(m)) for m in llm.requests[-1][1:])
     assert sent <= 3000 + 50  # the budget (message framing is counted a little differently)
     conv = flow.store.get(v.cid, ANALYST.name)
