@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+MILLION := $(VENV)/bin/million
 STAMP  := .stamps
 DATA   ?= data
 CUSTOMERS ?= 20000
@@ -19,7 +20,7 @@ $(shell echo '$(DB_URL)' | cmp -s - $(STAMP)/db-url || echo '$(DB_URL)' > $(STAM
 .PHONY: run test data artifacts bench lint lock clean venv
 
 run: artifacts
-	@$(PY) assistant_bot.py --host $(HOST) --port $(PORT)
+	@$(MILLION) serve --host $(HOST) --port $(PORT)
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml requirements.lock scripts/bootstrap.sh
@@ -27,24 +28,24 @@ $(VENV)/.installed: pyproject.toml requirements.lock scripts/bootstrap.sh
 	@touch $@
 
 data: $(STAMP)/loaded
-$(STAMP)/generated: $(VENV)/.installed $(STAMP)/gen-args $(wildcard million/datagen/*.py) scripts/generate_data.py
+$(STAMP)/generated: $(VENV)/.installed $(STAMP)/gen-args $(wildcard million/datagen/*.py) commands/generate.py
 	@echo "==> 生成模拟数据 / generating mock data ($(GEN_ARGS))"
-	@$(PY) scripts/generate_data.py $(GEN_ARGS)
+	@$(MILLION) generate $(GEN_ARGS)
 	@touch $@
-$(STAMP)/loaded: $(STAMP)/generated $(STAMP)/db-url $(wildcard million/ingest/*.py million/warehouse/*.py million/contract.py) scripts/load_db.py
+$(STAMP)/loaded: $(STAMP)/generated $(STAMP)/db-url $(wildcard million/ingest/*.py million/warehouse/*.py million/contract.py) commands/load.py
 	@echo "==> 导入数据仓库 / loading the warehouse"
-	@$(PY) scripts/load_db.py --data $(DATA)
+	@$(MILLION) load --data $(DATA)
 	@touch $@
 
 artifacts: data
 	@echo "==> 训练模型与分析产物 / building artifacts (cached when unchanged)"
-	@$(PY) scripts/build_artifacts.py --data $(DATA)
+	@$(MILLION) build --data $(DATA)
 
 test: $(VENV)/.installed
 	@$(PY) -m pytest
 
 bench: artifacts
-	@$(PY) scripts/bench.py
+	@$(MILLION) bench
 
 lint: $(VENV)/.installed
 	@$(VENV)/bin/ruff check .

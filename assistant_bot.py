@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     if not _is_loopback(args.host) and not load_users(s.users_file):
         bar = "!" * 78
         print(f"{bar}\n警告：服务将监听 {args.host}（非本机地址），但没有配置登录用户（USERS_FILE）。\n"
-              f"任何能访问该地址的人都能查询客户数据。请用 scripts/add_user.py 创建用户并设置 USERS_FILE。\n{bar}",
+              f"任何能访问该地址的人都能查询客户数据。请用 commands/add_user.py 创建用户并设置 USERS_FILE。\n{bar}",
               file=sys.stderr)
     import uvicorn
 

@@ -30,14 +30,14 @@ def stage_command(stage: str, size: int, months: int, folder: Path, seed: int) -
     py = sys.executable
     url = f"duckdb:///{folder / 'warehouse.duckdb'}"
     if stage == "generate":
-        return [py, str(ROOT / "scripts/generate_data.py"), "--customers", str(size), "--months", str(months),
+        return [py, str(ROOT / "commands/generate.py"), "--customers", str(size), "--months", str(months),
                 "--seed", str(seed), "--format", "parquet", "--out", str(folder)]
     if stage == "load":
-        return [py, str(ROOT / "scripts/load_db.py"), "--data", str(folder), "--db-url", url]
+        return [py, str(ROOT / "commands/load.py"), "--data", str(folder), "--db-url", url]
     if stage == "features":
         return [py, "-m", "benchmarks.pipeline", "features", "--db-url", url, "--out",
                 str(folder / "features.parquet")]
-    return [py, str(ROOT / "scripts/build_artifacts.py"), "--data", str(folder), "--db-url", url,
+    return [py, str(ROOT / "commands/build.py"), "--data", str(folder), "--db-url", url,
             "--artifacts", str(folder / "artifacts"), "--only", BUILD_STEP[stage]]
 
 

@@ -1,5 +1,5 @@
 """bench.md and the README's performance section, rendered from bench.json only (every number in them
-was measured by scripts/bench.py)."""
+was measured by commands/bench.py)."""
 
 from __future__ import annotations
 
@@ -198,5 +198,5 @@ def render_readme(data: dict[str, Any]) -> str:
                 lines.append(f"- **{r['chats']} 个并发对话**（离线，{how}）：每轮 p50 {fmt_ms(r['p50_ms'])}、"
                              f"p95 {fmt_ms(r['p95_ms'])}，出错 {r['errors']}/{r['turns']} 轮，进程内存峰值 {_mib(r['rss_peak_mib'])}。")
     lines += ["", "离线模式不含大模型时间；接入 DashScope 或内网模型后，每轮另加模型响应时间"
-              "（见 `python scripts/evaluate_agent.py --llm dashscope` 的报告）。"]
+              "（见 `million eval --llm dashscope` 的报告）。"]
     return "\n".join(lines) + "\n"

@@ -7,11 +7,26 @@ Every other module asks `get_settings()`; tests build a `Settings` directly or c
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+_SOURCE = Path(__file__).resolve().parent.parent
+# Where data/ and artifacts/ live: MILLION_HOME; else the source checkout this code runs from (also an
+# editable install); else, for a package installed with `pip install .`, the working directory.
+ROOT = (Path(os.environ["MILLION_HOME"]).expanduser().resolve() if os.environ.get("MILLION_HOME")
+        else _SOURCE if (_SOURCE / "prompts").is_dir() else Path.cwd().resolve())
+_INSTALLED = Path(sys.prefix) / "share" / "million-assistant"  # pyproject's data-files
+
+
+def shipped(name: str) -> Path:
+    """A folder that ships with the code (prompts/, eval/): the home's own copy, else the checkout's,
+    else the one installed with the package."""
+    for base in (ROOT, _SOURCE, _INSTALLED):
+        if (base / name).exists():
+            return base / name
+    return _INSTALLED / name
 
 
 def _path(value: str | None, default: Path) -> Path:
@@ -23,7 +38,7 @@ class Settings:
     root: Path = ROOT
     data_dir: Path = ROOT / "data"
     artifacts_dir: Path = ROOT / "artifacts"
-    prompts_dir: Path = ROOT / "prompts"
+    prompts_dir: Path = field(default_factory=lambda: shipped("prompts"))
     # Warehouse: a DuckDB file by default, or mysql+pymysql://user:pw@host:port/db
     db_url: str = ""
     # LLM backends, in order of preference: DashScope, then any OpenAI-compatible server.

@@ -1,36 +1,6 @@
-"""Add or update a login user (password stored as a salted PBKDF2 hash).
+"""Kept for the old path: the command lives in commands/add_user.py and is also `million add-user`."""
 
-    python scripts/add_user.py --file users.json --name wang --branches 上海分行外滩支行 --role rm
-The password is read from the terminal (or --password-stdin), never from the command line."""
-
-from __future__ import annotations
-
-import argparse
-import getpass
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from webapp.auth import save_user  # noqa: E402
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="添加登录用户")
-    ap.add_argument("--file", type=Path, required=True)
-    ap.add_argument("--name", required=True)
-    ap.add_argument("--branches", nargs="*", help="可查看的分行（不填=全部）")
-    ap.add_argument("--role", choices=["rm", "analyst", "admin"], default="rm")
-    ap.add_argument("--password-stdin", action="store_true")
-    a = ap.parse_args(argv)
-    pw = sys.stdin.readline().rstrip("\n") if a.password_stdin else getpass.getpass("密码：")
-    if len(pw) < 8:
-        print("密码至少8位。", file=sys.stderr)
-        return 2
-    save_user(a.file, a.name, pw, a.branches, a.role)
-    print(f"已保存用户 {a.name} 到 {a.file}")
-    return 0
-
+from commands.add_user import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from joblib.externals.loky import get_reusable_executor  # noqa: E402
 

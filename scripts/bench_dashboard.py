@@ -1,6 +1,6 @@
 """Page-load bench of the big-screen dashboard in headless Chromium, plus a screenshot.
 
-    python scripts/bench_dashboard.py --db-url duckdb:////tmp/dash/wh.duckdb --artifacts artifacts \
+    python -m scripts.bench_dashboard --db-url duckdb:////tmp/dash/wh.duckdb --artifacts artifacts \
         --out bench/results/dashboard.md --screenshot bench/results/dashboard.png
 
 Serves the dashboard router alone on 127.0.0.1 (a free port), opens /dashboard in a fresh browser
@@ -24,8 +24,6 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from million.dashboard import PANEL_TITLES, DashboardService  # noqa: E402
 from million.dashboard.warmer import DashboardWarmer  # noqa: E402
@@ -147,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# 可视化大屏页面加载基准",
         "",
-        f"- 日期：{dt.datetime.now():%Y-%m-%d %H:%M}；命令：`python scripts/bench_dashboard.py "
+        f"- 日期：{dt.datetime.now():%Y-%m-%d %H:%M}；命令：`python -m scripts.bench_dashboard "
         f"{' '.join(sys.argv[1:] if argv is None else argv)}`",
         f"- 数据：{int(size['customers']):,} 名客户，{int(size['rows_']):,} 行月度数据（{svc.wh.dialect}）；"
         f"窗口 {args.width}×{args.height}",

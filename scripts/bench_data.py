@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 STAGES = ("generate", "write", "load")
 TARGET_S = {100_000: 120.0}  # the target: 100k customers x 24 months in under 2 minutes

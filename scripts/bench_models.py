@@ -15,19 +15,14 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import pandas as pd  # noqa: E402
 
-from million.datagen.simulate import generate  # noqa: E402
-from million.datagen.writer import write_table  # noqa: E402
+from benchmarks.datasets import dataset  # noqa: E402
 from million.fmt import md_table  # noqa: E402
-from million.ingest.load import load_folder  # noqa: E402
 from million.propensity.evaluate import (  # noqa: E402
     check_targets,
     evaluate,
@@ -44,21 +39,6 @@ from million.propensity.split import split_months  # noqa: E402
 from million.propensity.train import DEFAULT_PARAMS, make_train_data, train_models  # noqa: E402
 from million.tables import load_tables  # noqa: E402
 from million.warehouse import connect  # noqa: E402
-
-
-def dataset(work: Path, customers: int, months: int, seed: int) -> tuple[str, Path]:
-    folder = work / f"c{customers}_m{months}_s{seed}"
-    db = folder / "warehouse.duckdb"
-    if not db.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        print(f"生成 {customers:,} 位客户 × {months} 个月（seed {seed}）…", flush=True)
-        g = generate(customers, months, seed)
-        write_table(g.customer_base, folder, "customer_base", "parquet")
-        write_table(g.behavior, folder, "customer_behavior_assets", "parquet")
-        g.oracle.to_csv(folder / "oracle.csv", index=False)
-        with connect(f"duckdb:///{db}", read_only=False) as wh:
-            load_folder(folder, wh, log=lambda _m: None)
-    return f"duckdb:///{db}", folder
 
 
 def run_one(url: str, folder: Path) -> dict[str, Any]:

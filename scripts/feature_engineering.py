@@ -15,8 +15,6 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from million.propensity import months as mo  # noqa: E402
 from million.propensity.feature_store import CHUNK_CUSTOMERS, FeatureWriter, feature_table  # noqa: E402
 from million.propensity.features import FEATURE_COLUMNS  # noqa: E402

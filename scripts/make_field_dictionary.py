@@ -4,10 +4,6 @@ warehouse) instead of writing, and exits 1 on drift."""
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from million.field_dictionary import drift, field_dictionary_markdown  # noqa: E402
 from million.settings import get_settings  # noqa: E402

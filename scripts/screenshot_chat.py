@@ -1,7 +1,7 @@
 """A real answer in the browser: open a running web app (e.g. the one `make run` serves), send a
 customer_id, wait for the RM brief and its charts, save a screenshot and the browser-side timings.
 
-    python scripts/screenshot_chat.py --url http://127.0.0.1:7860 --out bench/results/chat_answer.png
+    python -m scripts.screenshot_chat --url http://127.0.0.1:7860 --out bench/results/chat_answer.png
 
 Without --customer it picks the prospect with the highest probability from artifacts/propensity scores.
 Writes OUT (png) and OUT with .md: what was asked, what the page showed, the timings.
@@ -13,11 +13,8 @@ import argparse
 import datetime as dt
 import os
 import re
-import sys
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from million.settings import get_settings  # noqa: E402
 from tests.dashboard.browser import ARGS, CHROMIUM  # noqa: E402 - the tests' launch settings

@@ -1,7 +1,7 @@
 """Screenshots of what a person sees, for the docs: the chat brief, the prospect list and the
 dashboard, at 1366×768 and 1920×1080, from a running web app (e.g. `make run`).
 
-    python scripts/screenshots.py --url http://127.0.0.1:7860 --out docs/screenshots
+    python -m scripts.screenshots --url http://127.0.0.1:7860 --out docs/screenshots
 
 Without --customer the brief is for the first customer the RM suggestion shows (the top prospect).
 """
@@ -9,10 +9,7 @@ Without --customer the brief is for the first customer the RM suggestion shows (
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.dashboard.browser import ARGS, CHROMIUM  # noqa: E402 - the tests' launch settings
 

@@ -1,7 +1,7 @@
 """Attack a running app over HTTP as a branch-scoped analyst would, and print what came back as a
 Markdown table (security issue round 2). Only loopback addresses are accepted.
 
-    python scripts/security_probe.py --url http://127.0.0.1:7861 --users users.json \\
+    python -m scripts.security_probe --url http://127.0.0.1:7861 --users users.json \\
         --scoped rm_scoped:密码 --other analyst_all:密码 --out bench/results/security_probe.md
 
 The users must exist in the app's USERS_FILE: `scoped` an analyst limited to one branch (confirm
@@ -20,7 +20,6 @@ from urllib.parse import urlparse
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support.chat_text import chat_text  # noqa: E402 - how the tests read a chat
 
 PROBE = "SELECT count(*) AS n, count(DISTINCT branch_name) AS nb FROM customer_base"

@@ -1,5 +1,5 @@
 """Users from a JSON file with salted PBKDF2 password hashes (no plain text anywhere), and their
-optional branch scope. Create entries with `python scripts/add_user.py`."""
+optional branch scope. Create entries with `million add-user`."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def load_users(path: Path | None) -> dict[str, User]:
     users = {}
     for name, u in raw.get("users", {}).items():
         if "password" in u:
-            raise ValueError(f"用户 {name} 使用了明文密码；请用 scripts/add_user.py 生成哈希")
+            raise ValueError(f"用户 {name} 使用了明文密码；请用 commands/add_user.py 生成哈希")
         b = u.get("branches")
         users[name] = User(name, u["password_hash"], tuple(b) if b else None, u.get("role", "rm"))
     return users

@@ -225,7 +225,7 @@ def expected_sentence(e: dict[str, Any]) -> str:
     return f"{how}：LightGBM {e['lgbm']:.4f}，Oracle {e['oracle']:.4f}，比值 {e['ratio']:.3f}{verdict}。{bias}"
 
 
-# The precision@1% target is decided on the mean of these datasets' expected ratios (scripts/experiment_speed.py
+# The precision@1% target is decided on the mean of these datasets' expected ratios (research/experiment_speed.py
 # and scripts/bench_models.py --quality-seeds measure them): one dataset's top 1% is a few hundred customers.
 TARGET_SEEDS = (42, 1, 2, 3, 4)
 

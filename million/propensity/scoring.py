@@ -1,5 +1,5 @@
 """Scoring one month: read only the rows the 3-month lookback needs, build the features with the
-same function as training, and apply the calibrated LightGBM. Used by scripts/score_customers.py,
+same function as training, and apply the calibrated LightGBM. Used by commands/score.py,
 the build step (scores_latest.parquet) and the online service, so all three give equal numbers."""
 
 from __future__ import annotations

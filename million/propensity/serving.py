@@ -101,7 +101,7 @@ class PropensityService:
     def load(cls, artifacts_dir: Path, wh: Warehouse) -> PropensityService:
         paths = artifacts_paths(Path(artifacts_dir))
         if not (paths["models"] / "bundle.json").exists():
-            raise FileNotFoundError("百万概率模型尚未训练：请先运行 make artifacts（scripts/build_artifacts.py）")
+            raise FileNotFoundError("百万概率模型尚未训练：请先运行 make artifacts（commands/build.py）")
         svc = cls(Path(artifacts_dir), wh, ModelBundle.load(paths["models"]))
         svc._snap = svc._snapshot()
         svc._checked = time.monotonic()

@@ -43,7 +43,7 @@ from million.propensity.split import MonthSplit
 # online stays at a few milliseconds. learning_rate 0.1, bagging_fraction 0.5 and max_bin 63 (with
 # early_stopping 30, augment_copies 1 and bag_seeds 1 below) replaced 0.05 / 0.8 / 127 (100, 2, 3): chosen
 # by a rule fixed in advance as the cheapest setting that keeps quality on the default data and seeds 1-4
-# (scripts/experiment_speed.py, bench/results/speed.md).
+# (research/experiment_speed.py, bench/results/speed.md).
 LGBM_PARAMS: dict[str, Any] = {
     "objective": "binary", "learning_rate": 0.1, "num_leaves": 63, "max_depth": 7, "min_data_in_leaf": 100,
     "feature_fraction": 0.8, "bagging_fraction": 0.5, "bagging_freq": 1, "lambda_l2": 1.0, "max_bin": 63,
@@ -57,13 +57,13 @@ DEFAULT_PARAMS: dict[str, Any] = {
     # one thread: with OpenMP, two threads on a busy 2-core machine wait on each other and run slower
     "threads": 1,
     # seed bagging: LightGBM boosters with seeds seed, seed+1, ... averaged in log-odds (1 = a single model).
-    # K = 3 was chosen on the validation months by a rule fixed in advance (scripts/experiment_bagging.py,
+    # K = 3 was chosen on the validation months by a rule fixed in advance (research/experiment_bagging.py,
     # bench/results/bagging.md) for +0.006 validation precision@1% at 3x the cost; the cost experiment of
     # #23 (bench/results/speed.md) found a single cheaper booster keeps the test-month quality.
     "bag_seeds": 1,
     # refit the served models on training + validation months (refit_on_validation). Off: a backtest on
     # three earlier pseudo-test months, with a rule fixed in advance, found it lowers PR-AUC and
-    # precision@1% (scripts/experiment_refit.py, bench/results/refit.md).
+    # precision@1% (research/experiment_refit.py, bench/results/refit.md).
     "refit": False,
 }
 

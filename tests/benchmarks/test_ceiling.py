@@ -69,7 +69,7 @@ def test_without_duration_averages_the_possible_months_left(gen: Generated) -> N
 def test_script_reports_ceilings_and_reads_model_ratios(tmp_path: Path) -> None:
     metrics = tmp_path / "metrics.json"
     metrics.write_text(json.dumps({"propensity": {"expected_top1_vs_oracle": {"ratio": 0.9}}}))
-    r = subprocess.run([sys.executable, "scripts/experiment_ceiling.py", "--seeds", "5", "--customers", "800",
+    r = subprocess.run([sys.executable, "research/experiment_ceiling.py", "--seeds", "5", "--customers", "800",
                         "--metrics", str(metrics), "--out", str(tmp_path / "out")],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]

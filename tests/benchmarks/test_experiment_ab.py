@@ -1,4 +1,4 @@
-"""The A/B decision rule of scripts/experiment_ab.py, and how a failed arm job is reported."""
+"""The A/B decision rule of research/experiment_ab.py, and how a failed arm job is reported."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "research"))  # the experiments import each other as siblings
 
 import experiment_ab as ab  # noqa: E402
 
@@ -33,6 +33,6 @@ def test_adopts_only_a_clear_gain_within_the_guardrails() -> None:
 
 
 def test_a_failed_job_reports_its_error(tmp_path: Path) -> None:
-    (tmp_path / "scripts").mkdir()  # a tree without the experiment code: the job cannot import it
+    (tmp_path / "research").mkdir()  # a tree without the experiment code: the job cannot import it
     with pytest.raises(RuntimeError, match="experiment_params"):
         ab.run_arm_job(tmp_path, tmp_path / "work", 1)

@@ -87,7 +87,7 @@ def test_summary_counts_the_futures_that_pass() -> None:
 
 
 def test_script_redraws_ceilings_of_another_seed(tmp_path: Path) -> None:
-    r = subprocess.run([sys.executable, "scripts/experiment_pass_chance.py", "--seeds", "5", "--customers", "800",
+    r = subprocess.run([sys.executable, "research/experiment_pass_chance.py", "--seeds", "5", "--customers", "800",
                         "--futures", "300", "--out", str(tmp_path)],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]

@@ -19,7 +19,7 @@ CASES = Path(__file__).resolve().parents[2] / "eval" / "cases.jsonl"
 # while they are open; the test fails as soon as one is fixed, so the list cannot go stale.
 KNOWN_GAPS: dict[str, str] = {}
 # Customer-level cases run five tools each (SHAP waterfall, ARIMA chart): CI keeps a few per category so
-# the run stays under a minute; every other case runs. The full set runs in scripts/evaluate_agent.py.
+# the run stays under a minute; every other case runs. The full set runs in commands/evaluate.py.
 HEAVY_CATEGORIES = {"brief", "followup", "product", "forecast"}
 HEAVY_KEPT = {"brief-01", "brief-05", "brief-07", "fu-01", "fu-04", "fu-08", "fu-09", "pd-01", "pd-03", "fc-01", "fc-03", "fc-04"}
 

@@ -1,7 +1,7 @@
 """Is the model short of information or short of data? LightGBM trained with two hidden traits a real model
 never sees (each customer's true saving rate and activity level) added as features.
 
-    python scripts/experiment_hidden_features.py [--seeds 1 2 3 4] [--work /tmp/million-seeds] [--workers 2]
+    python research/experiment_hidden_features.py [--seeds 1 2 3 4] [--work /tmp/million-seeds] [--workers 2]
                                                  [--ab bench/results/ab_saving.json]
                                                  [--ceiling bench/results/ceiling.json] [--out bench/results]
 
@@ -9,7 +9,7 @@ A diagnostic, not a model: each dataset's traits come from regenerating it with 
 the stored customers and oracle); every other step is the build's own path with the default parameters.
 The two columns are appended to the feature list inside a worker process of their own, so no other code
 sees them. If the model given the true saving rate still stays well below the ceiling of an oracle that
-lacks only the intent duration (scripts/experiment_ceiling.py), what it lacks is mainly data, not features.
+lacks only the intent duration (research/experiment_ceiling.py), what it lacks is mainly data, not features.
 Writes <out>/hidden_features.json and .md.
 """
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -26,14 +25,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from bench_models import dataset  # noqa: E402
 from experiment_params import fit_on_dataset  # noqa: E402
 
+from benchmarks.datasets import dataset  # noqa: E402
 from benchmarks.experiment import machine_text, run_machine, save_report, seed_arguments  # noqa: E402
 from benchmarks.pass_chance import EXPECTED_RATIO_CAVEAT  # noqa: E402
 from million.fmt import md_table  # noqa: E402
@@ -122,7 +119,7 @@ def render_md(r: dict[str, Any]) -> str:
         f"`{(r['model_commit'] or '')[:10]}`），两列 Oracle 上限读自 bench/results/ceiling.json。", "",
         md_table(df), "",
         machine_text(r["machine"], r["wall_seconds"]), "",
-        f"生成：`python scripts/experiment_hidden_features.py`（{r['generated_at']}）。", "",
+        f"生成：`python research/experiment_hidden_features.py`（{r['generated_at']}）。", "",
     ])
 
 

@@ -1,6 +1,6 @@
 """Refit on training + validation months: should the served models also learn from the validation months?
 
-    python scripts/experiment_refit.py [--db duckdb:///data/warehouse.duckdb] [--data data]
+    python research/experiment_refit.py [--db duckdb:///data/warehouse.duckdb] [--data data]
                                        [--out bench/results] [--work /tmp/million-refit] [--workers 2]
 
 Today the models are fitted on the training months and the validation months only choose (early stopping,
@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -30,8 +29,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -207,7 +204,7 @@ def render_md(r: dict[str, Any]) -> str:
         f"{m['cpus']} 核，{m['platform']}，Python {m['python']}，LightGBM {m['lightgbm']}；{m['workers']} 个进程并行跑不同月份，"
         f"每个 booster {m['threads_per_booster']} 个线程。负载（1/5/15 分钟）开始 {m['load_average_start']}，结束 "
         f"{m['load_average_end']}；总用时 {r['wall_seconds']} 秒。{r['note']}", "",
-        f"生成：`python scripts/experiment_refit.py`（{r['generated_at']}）。", "",
+        f"生成：`python research/experiment_refit.py`（{r['generated_at']}）。", "",
     ])
 
 

@@ -1,6 +1,6 @@
 """Seed bagging of the LightGBM propensity model: is K = 1, 3 or 5 boosters best on the validation months?
 
-    python scripts/experiment_bagging.py [--db duckdb:///data/warehouse.duckdb] [--data data]
+    python research/experiment_bagging.py [--db duckdb:///data/warehouse.duckdb] [--data data]
                                          [--out bench/results] [--work /tmp/million-bagging]
 
 (Run on a copy of the warehouse if `make` may rebuild it meanwhile; the committed report was made on one.)
@@ -23,13 +23,11 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 import lightgbm as lgb  # noqa: E402
 import numpy as np  # noqa: E402
@@ -308,7 +306,7 @@ def render_md(r: dict[str, Any]) -> str:
         + ("（booster 取自上次运行保存的模型文件，耗时为那次的测量。）" if r["boosters_reused"] else ""),
         "",
         *build_check_md(r.get("build_check")),
-        "生成：`python scripts/experiment_bagging.py`。", "",
+        "生成：`python research/experiment_bagging.py`。", "",
     ])
 
 

@@ -1,7 +1,7 @@
 """LightGBM settings chosen on other datasets: which variant meets the oracle targets best, judged on
 mock datasets generated with other seeds, so the default data's test month takes no part in the choice.
 
-    python scripts/experiment_params.py [--seeds 1 2 3 4] [--work /tmp/million-seeds] [--workers 2]
+    python research/experiment_params.py [--seeds 1 2 3 4] [--work /tmp/million-seeds] [--workers 2]
                                         [--out bench/results]
 
 Each dataset (20,000 customers x 24 months, seed s, same generator as the default data) goes through the
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -28,13 +27,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from bench_models import dataset  # noqa: E402
 
+from benchmarks.datasets import dataset  # noqa: E402
 from benchmarks.experiment import run_machine, save_report, seed_arguments, seed_sections  # noqa: E402
 from million.propensity.bundle import ModelBundle  # noqa: E402
 from million.propensity.evaluate import evaluate, read_oracle  # noqa: E402
@@ -174,7 +171,7 @@ def render_md(r: dict[str, Any]) -> str:
         f"## 结果：{'采用 `' + sel['chosen'] + '`' if sel['chosen'] != 'current' else '保留现行参数'}"
         f"（主指标最高且通过护栏的是 `{sel['best']}`）", "",
         *seed_sections(r, mean_rows, job_rows, "选择"),
-        f"生成：`python scripts/experiment_params.py`（{r['generated_at']}）。", "",
+        f"生成：`python research/experiment_params.py`（{r['generated_at']}）。", "",
     ])
 
 

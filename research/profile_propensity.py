@@ -1,6 +1,6 @@
 """Where the propensity step's time goes, on the default data (20,000 customers x 24 months).
 
-    python scripts/profile_propensity.py [--data data] [--db-url duckdb:///data/warehouse.duckdb]
+    python research/profile_propensity.py [--data data] [--db-url duckdb:///data/warehouse.duckdb]
                                          [--rounds 60] [--out bench/results] [--skip-step]
 
 Part 1 runs the build's propensity step once (into a temporary artifacts folder) and reads its own stage
@@ -18,14 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 import lightgbm as lgb  # noqa: E402
 import numpy as np  # noqa: E402
@@ -218,7 +216,7 @@ def render_md(r: dict[str, Any]) -> str:
     sh = st["shap"]
     total_trained = sum(trained)
     return "\n".join([
-        "# 百万概率模型步骤的耗时剖析（scripts/profile_propensity.py 生成）", "",
+        "# 百万概率模型步骤的耗时剖析（research/profile_propensity.py 生成）", "",
         "默认数据（20,000 位客户 × 24 个月）。CPU 秒是本进程（所有线程）的 CPU 时间，墙钟秒受机器负载影响（见文末负载）。"
         + ("训练参数：" + json.dumps({k: r["params"][k] for k in ("bag_seeds", "early_stopping", "augment_copies")},
                                 ensure_ascii=False) + "，LightGBM " + json.dumps(

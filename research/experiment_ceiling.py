@@ -1,7 +1,7 @@
 """What expected precision@1% a model could reach at best: oracles with the hidden information a model never
 sees removed (benchmarks/ceiling.py), next to LightGBM's measured ratio.
 
-    python scripts/experiment_ceiling.py [--seeds 42 1 2 3 4] [--customers 20000]
+    python research/experiment_ceiling.py [--seeds 42 1 2 3 4] [--customers 20000]
                                          [--metrics artifacts/metrics.json]
                                          [--ab bench/results/ab_saving.json] [--out bench/results]
 
@@ -18,13 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -128,7 +126,7 @@ def render_md(r: dict[str, Any]) -> str:
         "## LightGBM 的期望前1%精确率比（读自各自的结果文件）", "",
         md_table(pd.DataFrame(model_rows)) if model_rows else "（没有可读的结果文件）", "",
         machine_text(r["machine"]), "",
-        f"生成：`python scripts/experiment_ceiling.py`（{r['generated_at']}）。", "",
+        f"生成：`python research/experiment_ceiling.py`（{r['generated_at']}）。", "",
     ])
 
 

@@ -1,7 +1,7 @@
 """A code change to the propensity model judged on other datasets: the model built by a base commit against
 the model built by the current commit, on mock datasets generated with seeds 1-4 (never the default data).
 
-    python scripts/experiment_ab.py --base REV --name NAME --why "..." [--seeds 1 2 3 4]
+    python research/experiment_ab.py --base REV --name NAME --why "..." [--seeds 1 2 3 4]
                                     [--work /tmp/million-ab] [--workers 2] [--out bench/results]
 
 Feature changes cannot be expressed as parameters, so each arm runs its own commit's code: the base commit
@@ -25,13 +25,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 import numpy as np  # noqa: E402
-from bench_models import dataset  # noqa: E402
 from experiment_params import RATIOS  # noqa: E402
 
+from benchmarks.datasets import dataset  # noqa: E402
 from benchmarks.experiment import run_machine, save_report, seed_arguments, seed_sections  # noqa: E402
 
 MARGIN = 0.005
@@ -55,7 +53,8 @@ RULE_EN = (
     f"base's primary by more than {MARGIN}; otherwise revert it. The default data (seed 42) takes no part in the "
     "decision and is evaluated afterwards."
 )
-JOB = ("import sys, json; sys.path[:0] = [{root!r}, {root!r} + '/scripts']; from experiment_params import run_job; "
+JOB = ("import sys, json; sys.path[:0] = [{root!r}, {root!r} + '/research', {root!r} + '/scripts']; "
+       "from experiment_params import run_job; "
        "print('RESULT ' + json.dumps(run_job({seed}, 'current', {work!r}, {customers}), default=float))")
 
 
@@ -152,7 +151,7 @@ def render_md(r: dict[str, Any]) -> str:
         "## 决定规则（运行前确定并提交）", "", r["rule"], "", r["rule_en"], "",
         f"## 结果：{verdict}（主指标变化 {d['gain']:+.4f}，护栏{'全部通过' if not failed else '未通过：' + '、'.join(failed)}）", "",
         *seed_sections(r, mean_rows, job_rows, "决定"),
-        f"生成：`python scripts/experiment_ab.py --base {r['commits']['base'][:10]} --name {r['name']}`（{r['generated_at']}）。", "",
+        f"生成：`python research/experiment_ab.py --base {r['commits']['base'][:10]} --name {r['name']}`（{r['generated_at']}）。", "",
     ])
 
 

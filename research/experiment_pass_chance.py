@@ -1,7 +1,7 @@
 """The chance that the precision@1% target is met when the test month's future is drawn again
 (benchmarks/pass_chance.py), for the served LightGBM, the naive baseline and the information ceilings.
 
-    python scripts/experiment_pass_chance.py [--seeds 42 1 2 3 4] [--futures 10000] [--customers 20000]
+    python research/experiment_pass_chance.py [--seeds 42 1 2 3 4] [--futures 10000] [--customers 20000]
                                              [--data data] [--artifacts artifacts] [--out bench/results]
 
 Seed 42 is the default data: its hidden state is regenerated (checked against <data>/oracle.csv), the served
@@ -18,14 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -185,7 +182,7 @@ def render_md(r: dict[str, Any]) -> str:
         lines += [md_table(pd.DataFrame(rows)), ""]
     lines += [f"每份数据 {r['customers']:,} 位客户 × 24 个月。± 为达标比例因抽取次数有限的标准误。", "",
               machine_text(r["machine"], r["seconds"]), "",
-              f"生成：`python scripts/experiment_pass_chance.py`（{r['generated_at']}）。", ""]
+              f"生成：`python research/experiment_pass_chance.py`（{r['generated_at']}）。", ""]
     return "\n".join(lines)
 
 

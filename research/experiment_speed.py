@@ -1,6 +1,6 @@
 """Cheaper propensity training judged by a rule fixed in advance: keep the model's quality, cut its cost.
 
-    python scripts/experiment_speed.py [--seeds 42 1 2 3 4] [--work /tmp/million-speed] [--workers 2]
+    python research/experiment_speed.py [--seeds 42 1 2 3 4] [--work /tmp/million-speed] [--workers 2]
                                        [--out bench/results] [--only NAME ...]
 
 Each candidate overrides the default training parameters (DEFAULT_PARAMS, LightGBM's included); everything
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -27,12 +26,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 import numpy as np  # noqa: E402
-from bench_models import dataset  # noqa: E402
 
+from benchmarks.datasets import dataset  # noqa: E402
 from benchmarks.experiment import run_machine, save_report, seed_sections  # noqa: E402
 from million.propensity.evaluate import check_targets, evaluate, read_oracles  # noqa: E402
 from million.propensity.feature_store import feature_table  # noqa: E402
@@ -224,7 +221,7 @@ def render_md(r: dict[str, Any]) -> str:
         f"## 结果：{'采用 `' + d['chosen'] + '`' if d['chosen'] != 'current' else '保留现行设置'}", "",
         *seed_sections(r, mean_rows, job_rows, "决定"),
         "训练 CPU 秒是 train_models（三个模型与校准）在该作业进程中的 CPU 时间；两个作业并行、机器上另有负载时墙钟秒偏大。", "",
-        f"生成：`python scripts/experiment_speed.py`（{r['generated_at']}）。", "",
+        f"生成：`python research/experiment_speed.py`（{r['generated_at']}）。", "",
     ])
 
 

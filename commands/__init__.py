@@ -1,0 +1,1 @@
+"""The operational commands behind `million <subcommand>` (see commands/cli.py)."""

@@ -1,0 +1,193 @@
+"""Performance benchmarks (`make bench`): tool latency and the RM brief, 10 analyst queries on DuckDB
+vs MySQL, the offline pipeline at several sizes, and concurrent offline chats.
+
+    million bench [--only tools sql pipeline chats] [--sizes 20000 100000 1000000]
+        [--runs 20] [--sql-runs 5] [--stage-time-limit 3600] [--memory-cap-gib 18] [--chats 20]
+
+Results merge into bench/results/bench.json (a section not run keeps its last measurement), then
+bench/results/bench.md and bench/results/README-performance.md are rendered from that JSON.
+The pipeline at 1M customers takes long: run it in the background.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import machine  # noqa: E402
+from benchmarks.report import render_bench, render_readme  # noqa: E402
+from million.services import Services, get_services, set_services  # noqa: E402
+from million.settings import ROOT, get_settings  # noqa: E402
+
+SECTIONS = ("tools", "sql", "pipeline", "chats")
+
+
+def now() -> str:
+    return dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+
+
+def data_info(wh: Any) -> dict[str, Any]:
+    r = wh.query("SELECT (SELECT COUNT(*) FROM customer_base) AS c, (SELECT COUNT(*) FROM customer_behavior_assets) AS n, "
+                 "(SELECT COUNT(DISTINCT stat_month) FROM customer_behavior_assets) AS m, "
+                 "(SELECT MAX(stat_month) FROM customer_behavior_assets) AS latest").iloc[0]
+    return {"customers": int(r["c"]), "rows": int(r["n"]), "months": int(r["m"]), "latest_month": str(r["latest"]),
+            "dialect": wh.dialect}
+
+
+def segment_names(svc: Services) -> list[str]:
+    try:
+        return [str(s["segment_name"]) for s in svc.segments().all()][:3]
+    except Exception:  # noqa: BLE001 - segments not built: the segment variants use the overview only
+        return []
+
+
+def bench_tools(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmarks.tool_latency import measure_brief, measure_tools, random_customers, sample_customers
+
+    svc = get_services()
+    customers = sample_customers(svc.wh, 20)
+    rows = measure_tools(svc.wh, customers, segment_names(svc), args.runs)
+    brief = measure_brief(get_settings(), random_customers(svc.wh, args.brief_customers))
+    return {"measured": now(), "runs": args.runs, "tools": rows, "brief": brief}
+
+
+def bench_sql(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmarks.queries import compare_engines, copy_tables, overhead
+    from million.warehouse import connect
+    from tests.support import mysql_server
+
+    duck = get_services().wh
+    try:
+        server = mysql_server.start()
+    except mysql_server.Unavailable as e:
+        return {"measured": now(), "error": f"MariaDB 无法启动：{e}"}
+    try:
+        with connect(server.admin_url, read_only=False) as admin:
+            t0 = time.perf_counter()
+            copied = copy_tables(duck, admin)
+            copy_s = time.perf_counter() - t0
+        with connect(server.reader_url, read_only=True, timeout_s=600) as my:
+            version = str(my.query("SELECT VERSION() AS v")["v"].iloc[0])
+            rows = compare_engines(duck, my, args.sql_runs)
+            base = {"duckdb": overhead(duck, args.sql_runs * 4), "mysql": overhead(my, args.sql_runs * 4)}
+    finally:
+        server.stop()
+    return {"measured": now(), "runs": args.sql_runs, "mysql_version": version, "copied_rows": sum(copied.values()),
+            "copy_seconds": copy_s, "queries": rows, "select1": base}
+
+
+def bench_pipeline(args: argparse.Namespace, out: dict[str, Any], save: Any) -> dict[str, Any]:
+    from benchmarks.pipeline import run_size
+
+    work = Path(args.work)
+    # Sizes not run now keep their last measurement; every size carries its own time and load.
+    before = out.get("pipeline") or {}
+    kept = [{"measured": before.get("measured"), "load_avg": before.get("load_avg"), **r}
+            for r in before.get("sizes", []) if r["customers"] not in args.sizes]
+    res: dict[str, Any] = {"measured": now(), "time_limit_s": args.stage_time_limit,
+                           "memory_cap_mib": args.memory_cap_gib * 1024, "sizes": kept}
+    out["pipeline"] = res
+    for size in args.sizes:
+        print(f"==> 流水线：{size:,} 名客户 × {args.months} 个月", flush=True)
+        load0 = os.getloadavg()[0]
+        r = run_size(size, args.months, work, time_limit_s=args.stage_time_limit,
+                     memory_cap_mib=args.memory_cap_gib * 1024)
+        r.update({"measured": now(), "load_avg": [round(load0, 2), round(os.getloadavg()[0], 2)]})
+        res["sizes"] = sorted([x for x in res["sizes"] if x["customers"] != size] + [r], key=lambda x: x["customers"])
+        res["measured"] = now()
+        save()  # a long run keeps what it has measured so far
+    return res
+
+
+def bench_chats(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmarks.chats import run_chats
+    from benchmarks.tool_latency import branches, sample_customers
+
+    s = get_settings()
+    wh = get_services().wh
+    customers, brs = sample_customers(wh, args.chats), branches(wh, 5)
+    runs = []
+    for n, gate, seq in ((args.chats, None, True), (args.chats, None, False), (args.chats, s.max_concurrent_turns, False)):
+        print(f"  {n} 个对话，{'依次执行' if seq else ('限流 ' + str(gate) if gate else '同时执行，不限流')} …", flush=True)
+        r = run_chats(s, customers, brs, n, gate, sequential=seq)
+        print(f"    p50 {r['p50_ms']:.0f} ms，p95 {r['p95_ms']:.0f} ms，出错 {r['errors']}", flush=True)
+        runs.append(r)
+    return {"measured": now(), "runs": runs}
+
+
+README_START, README_END = "<!-- performance:start (written by commands/bench.py) -->", "<!-- performance:end -->"
+
+
+def update_readme(readme: Path, section: str) -> None:
+    """Replace the README's performance section (between the markers) with the fresh numbers."""
+    text = readme.read_text(encoding="utf-8")
+    if README_START not in text or README_END not in text:
+        return
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    readme.write_text(f"{head}{README_START}\n{section.strip()}\n{README_END}{tail}", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="性能基准：工具延迟、DuckDB vs MySQL、离线流水线、并发对话")
+    ap.add_argument("--only", nargs="*", choices=SECTIONS, help="只测这些部分（其余沿用 bench.json 中上次的结果）")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    ap.add_argument("--runs", type=int, default=20, help="每个工具调用方式计时次数")
+    ap.add_argument("--brief-customers", type=int, default=200, help="random customers for the RM brief")
+    ap.add_argument("--sql-runs", type=int, default=5)
+    ap.add_argument("--sizes", type=int, nargs="*", default=[20_000, 100_000, 1_000_000])
+    ap.add_argument("--months", type=int, default=24)
+    ap.add_argument("--stage-time-limit", type=float, default=3600.0, help="流水线每个阶段的时间上限（秒）")
+    ap.add_argument("--memory-cap-gib", type=float, default=18.0, help="流水线每个阶段的内存上限（GiB）")
+    ap.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "million-bench-pipeline"))
+    ap.add_argument("--chats", type=int, default=20)
+    args = ap.parse_args(argv)
+    import qwen_agent.log  # noqa: F401 - its import sets the level; set ours after it
+
+    logging.getLogger("qwen_agent_logger").setLevel(logging.WARNING)  # its per-call token lines drown the progress
+    sections = args.only or list(SECTIONS)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "bench.json"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    set_services(Services(get_settings()))
+    svc = get_services()
+    data["machine"] = machine.describe()
+    data["data"] = data_info(svc.wh)
+    data["command"] = "million bench " + " ".join(argv if argv is not None else sys.argv[1:])
+
+    def save() -> None:
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
+        (args.out / "bench.md").write_text(render_bench(data), encoding="utf-8")
+        (args.out / "README-performance.md").write_text(render_readme(data), encoding="utf-8")
+        if args.out.resolve() == (ROOT / "bench" / "results").resolve():
+            update_readme(ROOT / "README.md", render_readme(data))
+
+    for section in sections:
+        print(f"==> {section}", flush=True)
+        t0 = time.perf_counter()
+        load0 = os.getloadavg()[0]
+        if section == "tools":
+            data["tools"] = bench_tools(args)
+        elif section == "sql":
+            data["sql"] = bench_sql(args)
+        elif section == "pipeline":
+            bench_pipeline(args, data, save)
+        else:
+            data["chats"] = bench_chats(args)
+        data.setdefault("section_seconds", {})[section] = round(time.perf_counter() - t0, 1)
+        data[section]["load_avg"] = [round(load0, 2), round(os.getloadavg()[0], 2)]  # other work on the machine
+        save()
+    print((args.out / "bench.md").read_text(encoding="utf-8"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
