@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("million", "conversation", "tools", "agent", "webapp", "evaluation", "benchmarks")
+PACKAGES = ("million", "conversation", "tools", "agent", "webapp", "evaluation", "benchmarks", "commands")
 # What each package must never import (directly or lazily).
 FORBIDDEN = {
     "million": {"qwen_agent", "gradio", "conversation", "tools", "agent", "webapp", "evaluation", "benchmarks"},
