@@ -31,6 +31,8 @@ def explain_llm_error(e: Exception) -> str:
     text = f"{type(e).__name__}: {e}".lower()
     if "timeout" in text or "timed out" in text:
         return "大模型服务响应超时，请稍后重试，或换一个更简短的问题。"
+    if "429" in text or "rate limit" in text or "too many requests" in text or "throttl" in text:
+        return "大模型服务当前请求过多（限流），请稍等片刻再试。已完成的工具结果仍然保留。"
     if any(code in text for code in ("500", "502", "503", "504", "internal server error", "bad gateway")):
         return "大模型服务暂时不可用（服务端错误），请稍后重试。已完成的工具结果仍然保留。"
     if "401" in text or "api key" in text or "unauthorized" in text or "invalid_api_key" in text:

@@ -148,9 +148,35 @@ def chats_section(c: dict[str, Any]) -> list[str]:
     return lines
 
 
+def load_section(d: dict[str, Any]) -> list[str]:
+    lines = ["## 服务容量（通过 HTTP 驱动运行中的应用，离线模式）", "",
+             "应用以独立进程运行（`million serve`），每个客户端是一个独立的浏览器会话，经 Gradio 接口 `/respond`"
+             "（与网页相同）提问；一轮以 `/respond` 返回最后一次更新（含图表）为完成。脚本：客户简报、他适合什么产品？、"
+             "高潜客户名单、客群概览、AUM预测、第二位客户简报、为什么？、产品关联规则、全局解释、前10名，循环；每 5 轮新开对话。"
+             "内存为服务进程的常驻内存（第 100 轮 → 最后一轮）。目标：8 个客户端 ≥ 10 轮/秒、p95 ≤ 2 秒、0 出错、"
+             "内存增长 ≤ 10%；单个简报 p50 ≤ 300 ms。", "",
+             "| 场景 | 客户端 | 轮数 | 吞吐（轮/秒） | p50 | p95 | 最长 | 简报 p50 | 简报中的图表 | 出错 | 内存（第100轮 → 最后） | 增长 |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    names = {"single": "单个客户端，只发简报", "open": "并发，未登录", "scoped": "并发，两位分行客户经理登录（按分行限定）"}
+    for key, label in names.items():
+        r = d.get(key)
+        if not r:
+            continue
+        lines.append(f"| {label} | {r['clients']} | {r['turns']} | {r['turns_per_s']:.2f} | {fmt_ms(r['p50_ms'])} | "
+                     f"{fmt_ms(r['p95_ms'])} | {fmt_ms(r['max_ms'])} | {fmt_ms(r['brief_p50_ms'])} | "
+                     f"{r['charts_in_briefs']}（{r['briefs']} 次简报） | {r['errors']} | "
+                     f"{_mib(r['rss_mib_at_100'])} → {_mib(r['rss_mib_last'])} | {r['rss_growth_pct']}% |")
+    ex = [e for k in names if d.get(k) for e in d[k].get("error_examples", [])]
+    if ex:
+        lines += ["", "出错示例：" + "；".join(ex[:3])]
+    lines += ["", f"测量于 {d['measured']}{_load(d)}。"]
+    return lines
+
+
 def render_bench(data: dict[str, Any]) -> str:
     lines = ["# 性能基准（`make bench`）", "", *_header(data), ""]
-    for key, fn in (("tools", tools_section), ("sql", sql_section), ("pipeline", pipeline_section), ("chats", chats_section)):
+    for key, fn in (("tools", tools_section), ("sql", sql_section), ("pipeline", pipeline_section), ("chats", chats_section),
+                     ("load", load_section)):
         if key in data:
             lines += [*fn(data[key]), ""]
         else:
@@ -197,6 +223,11 @@ def render_readme(data: dict[str, Any]) -> str:
                 how = f"限流 {r['gate']}" if r["gate"] else "不限流"
                 lines.append(f"- **{r['chats']} 个并发对话**（离线，{how}）：每轮 p50 {fmt_ms(r['p50_ms'])}、"
                              f"p95 {fmt_ms(r['p95_ms'])}，出错 {r['errors']}/{r['turns']} 轮，进程内存峰值 {_mib(r['rss_peak_mib'])}。")
+    if "load" in data and data["load"].get("open"):
+        r, one = data["load"]["open"], data["load"].get("single") or {}
+        lines.append(f"- **{r['clients']} 个客户端经 HTTP 并发**（离线，含图表）：{r['turns_per_s']:.1f} 轮/秒，"
+                     f"p50 {fmt_ms(r['p50_ms'])}、p95 {fmt_ms(r['p95_ms'])}，出错 {r['errors']}/{r['turns']} 轮；"
+                     f"单个简报 p50 {fmt_ms(one.get('brief_p50_ms'))}。")
     lines += ["", "离线模式不含大模型时间；接入 DashScope 或内网模型后，每轮另加模型响应时间"
               "（见 `million eval --llm dashscope` 的报告）。"]
     return "\n".join(lines) + "\n"

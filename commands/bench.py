@@ -27,7 +27,7 @@ from benchmarks.report import render_bench, render_readme  # noqa: E402
 from million.services import Services, get_services, set_services  # noqa: E402
 from million.settings import ROOT, get_settings  # noqa: E402
 
-SECTIONS = ("tools", "sql", "pipeline", "chats")
+SECTIONS = ("tools", "sql", "pipeline", "chats", "load")
 
 
 def now() -> str:
@@ -123,6 +123,44 @@ def bench_chats(args: argparse.Namespace) -> dict[str, Any]:
     return {"measured": now(), "runs": runs}
 
 
+def bench_load(args: argparse.Namespace) -> dict[str, Any]:
+    """The running app over HTTP: one client sending briefs (the single-brief latency), then N clients
+    with the RM's mix of commands, without and with branch-scoped logins."""
+    from benchmarks import http_load
+    from benchmarks.tool_latency import branches, sample_customers
+
+    wh = get_services().wh
+    customers, brs = sample_customers(wh, 4 * args.load_clients), branches(wh, 5)
+    env = {"DASHSCOPE_API_KEY": "", "LLM_BASE_URL": "", "USERS_FILE": ""}  # offline mode, no logins
+    out: dict[str, Any] = {"measured": now(), "turns_per_client": args.load_turns}
+    print("  单个客户端，只发客户简报 …", flush=True)
+    single = [http_load.Client("local", None, customers[:20])]
+    out["single"] = http_load.run_load(single, 40, env)
+    print("    " + http_load.describe(out["single"]), flush=True)
+    print(f"  {args.load_clients} 个客户端并发（未登录）…", flush=True)
+    clients = [http_load.Client("local", None, sc)
+               for sc in http_load.scripts_for(customers, brs, args.load_clients)]
+    out["open"] = http_load.run_load(clients, args.load_turns, env)
+    print("    " + http_load.describe(out["open"]), flush=True)
+    # Two branch-scoped RMs (two sub-branches), each client logged in as one of them.
+    users = []
+    scoped_clients = []
+    for k, br in enumerate(brs[:2]):
+        ids = [str(c) for c in wh.query(
+            "SELECT a.customer_id FROM customer_behavior_assets a JOIN customer_base b ON a.customer_id = b.customer_id "
+            "WHERE b.branch_name = ? AND a.stat_month = (SELECT MAX(stat_month) FROM customer_behavior_assets) "
+            "AND a.total_assets < 1000000 ORDER BY a.total_assets DESC LIMIT 20", [br])["customer_id"]]
+        users.append((f"rm{k}", f"pw-load-rm{k}-123456", (br,)))
+        for sc in http_load.scripts_for(ids, [br], args.load_clients // 2):
+            scoped_clients.append(http_load.Client(f"rm{k}", f"pw-load-rm{k}-123456", sc))
+    users_file = Path(tempfile.mkdtemp(prefix="million-load-users-")) / "users.json"
+    http_load.write_users(users_file, users)
+    print(f"  {len(scoped_clients)} 个客户端并发（两位分行客户经理登录，按分行限定）…", flush=True)
+    out["scoped"] = http_load.run_load(scoped_clients, args.load_turns, {**env, "USERS_FILE": str(users_file)})
+    print("    " + http_load.describe(out["scoped"]), flush=True)
+    return out
+
+
 README_START, README_END = "<!-- performance:start (written by commands/bench.py) -->", "<!-- performance:end -->"
 
 
@@ -149,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-cap-gib", type=float, default=18.0, help="流水线每个阶段的内存上限（GiB）")
     ap.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "million-bench-pipeline"))
     ap.add_argument("--chats", type=int, default=20)
+    ap.add_argument("--load-clients", type=int, default=8, help="HTTP 负载测试的并发客户端数")
+    ap.add_argument("--load-turns", type=int, default=125, help="HTTP 负载测试每个客户端的轮数")
     args = ap.parse_args(argv)
     import qwen_agent.log  # noqa: F401 - its import sets the level; set ours after it
 
@@ -180,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
             data["sql"] = bench_sql(args)
         elif section == "pipeline":
             bench_pipeline(args, data, save)
+        elif section == "load":
+            data["load"] = bench_load(args)
         else:
             data["chats"] = bench_chats(args)
         data.setdefault("section_seconds", {})[section] = round(time.perf_counter() - t0, 1)

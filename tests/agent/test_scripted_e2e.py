@@ -69,7 +69,8 @@ def test_tool_loop_is_bounded(session, app_settings) -> None:
 
 @pytest.mark.parametrize("exc,expect", [(TimeoutError("Request timed out"), "超时"),
                                         (RuntimeError("Error code: 503 - Service Unavailable"), "服务端错误"),
-                                        (ConnectionError("Connection refused"), "无法连接")])
+                                        (ConnectionError("Connection refused"), "无法连接"),
+                                        (RuntimeError("Error code: 429 - Too Many Requests"), "限流")])
 def test_llm_failures_give_a_clear_message(session, exc, expect) -> None:
     _, state = run([("raise", exc)], session)
     assert state.error and expect in state.error
