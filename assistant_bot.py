@@ -36,7 +36,7 @@ def answer_once(question: str) -> int:
     s = get_settings()
     print(f"[{mode_label(s)}]")
     dialogue = Dialogue(Session(s.data_dir / "sessions", user="cli", max_tool_calls=s.max_tool_calls_per_turn))
-    *_, turn = TurnRunner(build_assistant(s), s).ask(dialogue, question)
+    *_, turn = TurnRunner(build_assistant(s), s, png_for_browser_charts=True).ask(dialogue, question)
     if turn.plan is not None:
         print("计划：" + "；".join(f"{i}. {st.title}" for i, st in enumerate(turn.plan.steps, 1)))
     for ev in dialogue.session.events[turn.events_from:turn.events_to]:

@@ -118,7 +118,7 @@ def _agent_loop(bot: Assistant, messages: list[dict[str, Any]], session: Session
 class TurnRunner:
     def __init__(self, bot: Assistant | Callable[[], Assistant], settings: Settings, *,
                  planner_llm: Any = None, subjects: memory.Subjects | None = None,
-                 charts_while_answering: bool | None = None) -> None:
+                 charts_while_answering: bool | None = None, png_for_browser_charts: bool = False) -> None:
         self._bot = bot
         self.settings = settings
         self.planner_llm = planner_llm
@@ -128,6 +128,9 @@ class TurnRunner:
         # is pure CPU and the charts wait until the answer is on screen (Session.render_in_background).
         self.charts_while_answering = (settings.llm_mode != "offline" if charts_while_answering is None
                                        else charts_while_answering)
+        # Charts the browser draws from their numbers need no PNG at the end of a turn (the web chat);
+        # a terminal has no browser, so it asks for the files.
+        self.png_for_browser_charts = png_for_browser_charts
 
     def bot(self) -> Assistant:
         return self._bot() if callable(self._bot) and not isinstance(self._bot, Assistant) else self._bot
@@ -225,7 +228,7 @@ class TurnRunner:
                 yield turn
         finally:  # also when the caller went away: keep what ran
             t1 = time.perf_counter()
-            s.render_pending()
+            s.render_pending(browser_charts=self.png_for_browser_charts)
             turn.charts_seconds = time.perf_counter() - t1
             turn.events_to = len(s.events)
             if turn.error:

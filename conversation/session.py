@@ -34,6 +34,14 @@ _RENDER_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart-rende
 Render = Callable[[], bytes]
 
 
+@dataclass(frozen=True)
+class Chart:
+    """A chart a tool produced: its numbers for the browser (million.chartspec) and the PNG drawing for
+    reports and downloads, deferred until something asks for the file."""
+    spec: dict[str, Any]
+    png: Render
+
+
 @dataclass
 class ProducedFile:
     id: str
@@ -43,6 +51,7 @@ class ProducedFile:
     # A deferred file (a chart): its data are computed, drawing it waits until `ensure`, so a tool
     # answers before matplotlib has drawn anything. Cleared once drawn.
     render: Render | None = field(default=None, repr=False, compare=False)
+    spec: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # drawn by the browser
     failed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -127,8 +136,10 @@ class Session:
         self.calls_this_turn = 0
         self.cancelled.clear()
 
-    def add_file(self, name: str, data: bytes | Render, mime: str | None = None) -> ProducedFile:
-        """Register a file: bytes are written now; a callable returning bytes is a deferred file."""
+    def add_file(self, name: str, data: bytes | Render | Chart, mime: str | None = None) -> ProducedFile:
+        """Register a file: bytes are written now; a callable returning bytes is a deferred file; a Chart
+        is shown by the browser from its numbers and its PNG is drawn only when asked for (reports,
+        downloads, idle time)."""
         safe = _safe_name(name)
         suffix = Path(safe).suffix.lower()
         if suffix not in ALLOWED_MIME:
@@ -138,7 +149,9 @@ class Session:
         # not 3f9c…e1.csv (browsers and the file list show the path's last part).
         path = self.dir / fid / safe
         path.parent.mkdir(parents=True, exist_ok=True)
-        if callable(data):
+        if isinstance(data, Chart):
+            pf = ProducedFile(fid, safe, mime or ALLOWED_MIME[suffix], path, render=data.png, spec=data.spec)
+        elif callable(data):
             pf = ProducedFile(fid, safe, mime or ALLOWED_MIME[suffix], path, render=data)
             if self.render_in_background:
                 _RENDER_POOL.submit(pf.ensure)
@@ -148,9 +161,10 @@ class Session:
         self.files[fid] = pf
         return pf
 
-    def render_pending(self) -> int:
-        """Draw every deferred file not drawn yet (waits for one being drawn); returns how many."""
-        pending = [f for f in list(self.files.values()) if f.pending]
+    def render_pending(self, *, browser_charts: bool = True) -> int:
+        """Draw every deferred file not drawn yet (waits for one being drawn); returns how many.
+        `browser_charts=False` leaves the charts the browser draws from their numbers undrawn."""
+        pending = [f for f in list(self.files.values()) if f.pending and (browser_charts or f.spec is None)]
         for f in pending:
             f.ensure()
         return len(pending)
@@ -165,7 +179,8 @@ class Session:
 
     def to_record(self) -> dict[str, Any]:
         return {
-            "files": [{"id": f.id, "name": f.name, "mime": f.mime, "file": f.path.relative_to(self.dir).as_posix()}
+            "files": [{"id": f.id, "name": f.name, "mime": f.mime, "file": f.path.relative_to(self.dir).as_posix(),
+                       **({"spec": f.spec} if f.spec is not None else {})}
                       for f in self.files.values()],
             "events": [{"call_no": e.call_no, "tool": e.tool, "args": e.args, "duration_s": e.duration_s,
                         "status": e.status, "text": e.text, "display": e.display, "rows": e.rows,
@@ -187,8 +202,10 @@ class Session:
                 continue
             # <id>/<name> (named downloads) or, for conversations saved before, <id><suffix>
             path = self.dir / fid / _safe_name(name) if name != f"{fid}{suffix}" else self.dir / name
-            if path.is_file() and path.resolve().is_relative_to(self.dir.resolve()):
-                self.files[fid] = ProducedFile(fid, str(f.get("name") or name), ALLOWED_MIME[suffix], path)
+            spec = f.get("spec") if isinstance(f.get("spec"), dict) else None
+            inside = path.resolve().is_relative_to(self.dir.resolve())
+            if inside and (path.is_file() or spec is not None):  # a browser chart shows without its PNG
+                self.files[fid] = ProducedFile(fid, str(f.get("name") or name), ALLOWED_MIME[suffix], path, spec=spec)
         for e in rec.get("events") or []:
             files = [self.files[i] for i in e.get("files") or [] if i in self.files]
             self.events.append(ToolEvent(int(e.get("call_no", len(self.events) + 1)), str(e.get("tool", "")),

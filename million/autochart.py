@@ -10,6 +10,7 @@ from functools import partial
 import pandas as pd
 
 from million.charts import render_png
+from million.chartspec import table_spec
 from million.warehouse.base import decimals_to_float
 
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
@@ -25,8 +26,8 @@ def chart_for(df: pd.DataFrame, title: str = "") -> bytes | None:
     return draw() if draw else None
 
 
-def chart_renderer(df: pd.DataFrame, title: str = "") -> Callable[[], bytes] | None:
-    """Decide now whether a chart fits (None: it does not); draw when the returned function is called."""
+def _plan(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, list[str], str, bool] | None:
+    """(frame, x, number columns, category column, x is months) when a chart fits, else None."""
     if df.empty or len(df.columns) < 2 or len(df) < 2:
         return None
     df = decimals_to_float(df.copy())  # any caller's frame: DECIMAL sums are numbers
@@ -41,7 +42,25 @@ def chart_renderer(df: pd.DataFrame, title: str = "") -> Callable[[], bytes] | N
     is_month = x.map(lambda v: bool(_MONTH.match(v))).all()
     if not is_month and len(df) > MAX_BARS:
         return None
-    return partial(render_png, partial(_figure, df, x, ys, cats[0], is_month, title))
+    return df, x, ys, cats[0], is_month
+
+
+def chart_renderer(df: pd.DataFrame, title: str = "") -> Callable[[], bytes] | None:
+    """Decide now whether a chart fits (None: it does not); draw when the returned function is called."""
+    plan = _plan(df)
+    if plan is None:
+        return None
+    df, x, ys, cat, is_month = plan
+    return partial(render_png, partial(_figure, df, x, ys, cat, is_month, title))
+
+
+def chart_spec(df: pd.DataFrame, title: str = "") -> dict | None:
+    """The same chart as data, for the browser (million.chartspec)."""
+    plan = _plan(df)
+    if plan is None:
+        return None
+    df, _x, ys, cat, is_month = plan
+    return table_spec(df, cat, ys, is_month, title or f"{'、'.join(map(str, ys))} 按 {cat}")
 
 
 _RANK_LIKE = re.compile(r"排名|名次|序号|^rank$|^no$|^id$|_id$", re.I)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request, Response
 from gradio.processing_utils import hash_file
 from gradio_client.utils import strip_invalid_filename_characters
 
@@ -23,6 +23,13 @@ from webapp.login import ExpiringTokens, LoginService
 from webapp.reports import ReportLibrary
 from webapp.ui import CSS, build_blocks
 from webapp.web_guard import FileOwners, WebGuard, add_login_routes, cookie_token
+
+_HERE = Path(__file__).resolve().parent
+# Served from this app (no CDN): ECharts as vendored for the dashboard, and the chat's chart drawer.
+CHAT_ASSETS = {"echarts.min.js": _HERE / "dashboard" / "static" / "vendor" / "echarts" / "echarts.min.js",
+               "chat_charts.js": _HERE / "static" / "chat_charts.js"}
+CHAT_HEAD = ('<script src="/assets/echarts.min.js"></script>'
+             '<script src="/assets/chat_charts.js"></script>')
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +88,15 @@ def create_app(settings: Settings | None = None, llm: Any = None, planner_llm: A
 
     app.include_router(dashboard_router(s, access=dashboard_access, warm=True))
 
+    @app.get("/assets/{name}", include_in_schema=False)
+    def chat_asset(name: str) -> Response:
+        """The chat page's own scripts (its charts are drawn in the browser); a fixed list, no paths."""
+        path = CHAT_ASSETS.get(name)
+        if path is None:
+            return Response(status_code=404)
+        return Response(path.read_bytes(), media_type="text/javascript; charset=utf-8",
+                        headers={"Cache-Control": "public, max-age=3600"})
+
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok", "mode": s.llm_mode}
@@ -99,7 +115,7 @@ def create_app(settings: Settings | None = None, llm: Any = None, planner_llm: A
     theme = gr.themes.Soft(font=["Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", "sans-serif"],
                            font_mono=["monospace"])  # plain names: no web-font download
     app = gr.mount_gradio_app(app, demo, path="/", auth=auth, auth_message="请登录百万客群营销助手",
-                              footer_links=[], theme=theme, css=CSS, ssr_mode=False, mcp_server=False,
+                              footer_links=[], theme=theme, css=CSS, head=CHAT_HEAD, ssr_mode=False, mcp_server=False,
                               enable_monitoring=False, pwa=False, max_file_size="1mb")
     gapp = next(r.app for r in app.routes if getattr(r, "path", None) == "" or getattr(r, "path", None) == "/")
     gapp.tokens = ExpiringTokens(s.session_ttl_s, s.session_idle_s)

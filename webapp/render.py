@@ -36,8 +36,10 @@ def pending_block(name: str, arguments: str) -> dict[str, Any]:
 
 
 def image_messages(ev: ToolEvent) -> list[dict[str, Any]]:
-    return [{"role": "assistant", "content": {"path": str(f.path), "mime_type": f.mime, "alt_text": f.name}}
-            for f in ev.files if f.is_image and f.path.is_file()]
+    """A chart the browser draws from its numbers (safe_chat turns "chart" into its element), else the image."""
+    return [{"role": "assistant", "content": "", "chart": f.spec} if f.spec is not None else
+            {"role": "assistant", "content": {"path": str(f.path), "mime_type": f.mime, "alt_text": f.name}}
+            for f in ev.files if f.is_image and (f.spec is not None or f.path.is_file())]
 
 
 def _text(content: Any) -> str:

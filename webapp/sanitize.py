@@ -10,6 +10,8 @@ layer behind this one."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from typing import Any
 
@@ -91,11 +93,22 @@ def strip_thinking(text: str) -> str:
     return _THINK.sub("", text).strip() if "<think>" in text.lower() else text
 
 
+def chart_html(spec: dict[str, Any]) -> str:
+    """The element webapp/static/chat_charts.js draws a chart into. The spec is our own JSON (labels may
+    come from data); escaped into one attribute it cannot become markup."""
+    data = html.escape(json.dumps(spec, ensure_ascii=False, separators=(",", ":"), default=str), quote=True)
+    title = html.escape(str(spec.get("title", "图表")), quote=True)
+    return f'<div class="mchart" role="img" aria-label="{title}" data-chart="{data}"></div>'
+
+
 def safe_chat(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every text message of a chat rendered to safe HTML, the model's thinking left out; file
-    messages (charts) pass unchanged."""
+    """Every text message of a chat rendered to safe HTML, the model's thinking left out; a chart
+    message becomes its chart element; file messages (images) pass unchanged."""
     out = []
     for m in messages:
+        if "chart" in m:
+            out.append({k: v for k, v in m.items() if k != "chart"} | {"content": chart_html(m["chart"])})
+            continue
         content = m.get("content")
         if isinstance(content, str):
             if m.get("role") == "assistant":
