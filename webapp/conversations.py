@@ -91,6 +91,11 @@ class ConversationStore:
         self._items: OrderedDict[str, Conversation] = OrderedDict()
         self._lock = threading.Lock()
 
+    def loaded(self) -> list[Conversation]:
+        """The conversations in memory now (most recently used last)."""
+        with self._lock:
+            return list(self._items.values())
+
     def user_dir(self, user: str) -> Path:
         """Every file made in this user's conversations lives below this folder."""
         return user_root(self.root, user)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from million.settings import Settings
 from webapp.auth import User
 from webapp.chat_flow import BUSY_NOTICE, ChatFlow, View, confirm_default
 from webapp.conversations import ConversationStore
+from webapp.idle_charts import IdleDrawer
 from webapp.reports import NothingToReport, ReportLibrary
 
 log = logging.getLogger(__name__)
@@ -91,14 +93,29 @@ class Busy:
 
     def __init__(self, limit: int) -> None:
         self._sem = threading.BoundedSemaphore(limit)
+        self._count = threading.Lock()
+        self._mine = threading.local()  # per thread: one shared flag let a refused turn skip another's release
+        self.active = 0  # turns running now
+        self.last_active = time.monotonic()
 
     def __enter__(self) -> bool:
-        self.acquired = self._sem.acquire(timeout=2)
-        return self.acquired
+        self._mine.acquired = self._sem.acquire(timeout=2)
+        if self._mine.acquired:
+            with self._count:
+                self.active += 1
+        return self._mine.acquired
 
     def __exit__(self, *exc: object) -> None:
-        if self.acquired:
+        if getattr(self._mine, "acquired", False):
+            self._mine.acquired = False
+            with self._count:
+                self.active -= 1
+                self.last_active = time.monotonic()
             self._sem.release()
+
+    def quiet_for(self) -> float:
+        """Seconds since the last turn ended (0 while one runs)."""
+        return 0.0 if self.active else time.monotonic() - self.last_active
 
 
 def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable[[], Any],
@@ -107,6 +124,7 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
     busy = Busy(max(2, settings.max_concurrent_turns))
     offline = settings.llm_mode == "offline"
     flow = ChatFlow(settings, store, get_bot, reports=reports, planner_llm=planner_llm)
+    IdleDrawer(store, busy.quiet_for).start()
 
     def user_of(request: gr.Request | None) -> User:
         name = getattr(request, "username", None) or "local"
