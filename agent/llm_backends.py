@@ -148,6 +148,21 @@ def outgoing_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+class _EveryCallHasAnId:
+    """qwen-agent's agent loop reads `message.extra["function_id"]` of every tool call, but its
+    ✿FUNCTION✿ (qwen) prompt parser leaves `extra` None: the turn failed with
+    "'NoneType' object has no attribute 'get'" right after the first call."""
+
+    def _postprocess_messages(self, messages: list[Message], fncall_mode: bool, generate_cfg: dict) -> list[Message]:
+        out = super()._postprocess_messages(messages, fncall_mode=fncall_mode, generate_cfg=generate_cfg)  # type: ignore[misc]
+        for i, m in enumerate(out):
+            if m.extra is None:
+                m.extra = {}
+            if m.function_call and not m.extra.get("function_id"):
+                m.extra["function_id"] = f"call_text_{i + 1}"
+        return out
+
+
 # -- OpenAI-compatible --------------------------------------------------------------------------------
 def _openai_error(e: Exception) -> LLMServiceError:
     import httpx
@@ -168,7 +183,7 @@ def _openai_error(e: Exception) -> LLMServiceError:
 
 
 @register_llm("million_oai")
-class OpenAICompatible(TextChatAtOAI):
+class OpenAICompatible(_EveryCallHasAnId, TextChatAtOAI):
     """cfg: model, model_server, api_key, timeout (s), max_retries; generate_cfg as qwen-agent's."""
 
     def __init__(self, cfg: dict[str, Any] | None = None) -> None:
@@ -219,15 +234,18 @@ class OpenAICompatible(TextChatAtOAI):
                     calls.add(tc.index, tc.id, fn.name if fn else None, fn.arguments if fn else None)
                 if delta_stream:
                     raise NotImplementedError("delta_stream is not supported")
-                yield _assemble(reasoning, content, calls)
+                out = _assemble(reasoning, content, calls)
+                if out:  # nothing yet (the role-only first chunk): qwen-agent's parsers need a message
+                    yield out
             if not finished:
                 raise LLMServiceError(CUT)
-        except LLMServiceError:
+        except (LLMServiceError, NotImplementedError):
             raise
-        except NotImplementedError:
-            raise
-        except Exception as e:  # noqa: BLE001
-            raise _openai_error(e) from e
+        except Exception as e:  # noqa: BLE001 - a failure after the reply began is a cut stream
+            err = _openai_error(e)
+            if "connect" in str(err) or "断开" in str(err):
+                raise LLMServiceError(CUT) from e
+            raise err from e
 
     def _chat_no_stream(self, messages: list[Message], generate_cfg: dict) -> list[Message]:
         dicts = self.convert_messages_to_dicts(messages)
@@ -246,7 +264,7 @@ class OpenAICompatible(TextChatAtOAI):
 
 # -- DashScope ----------------------------------------------------------------------------------------
 @register_llm("million_dashscope")
-class DashScope(QwenChatAtDS):
+class DashScope(_EveryCallHasAnId, QwenChatAtDS):
     """cfg as qwen-agent's qwen_dashscope, plus timeout (s) and max_retries; `base_http_api_url`
     (DASHSCOPE_BASE_URL) points the SDK at another endpoint."""
 
@@ -308,7 +326,9 @@ class DashScope(QwenChatAtDS):
                     fn = tc.get("function") or {}
                     calls.add(tc.get("index", i), tc.get("id"), fn.get("name"), fn.get("arguments"))
                 usage = chunk.usage if isinstance(chunk.usage, dict) else None
-                yield _assemble(reasoning, content, calls, usage)
+                out = _assemble(reasoning, content, calls, usage)
+                if out:
+                    yield out
             if not finished:
                 raise LLMServiceError(CUT)
         except LLMServiceError:

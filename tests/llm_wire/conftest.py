@@ -90,3 +90,11 @@ def chat_text(view: Any) -> str:
         title = (m.get("metadata") or {}).get("title", "")
         parts.append(f"{title}\n{html_text(c)}" if isinstance(c, str) else f"{title}\n[file]")
     return "\n".join(parts)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _wire_report() -> Iterator[None]:
+    from tests.llm_wire import report
+
+    yield
+    report.write_if_asked()

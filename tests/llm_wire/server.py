@@ -279,6 +279,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *_a: Any) -> None:  # quiet
         pass
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (ConnectionResetError, BrokenPipeError):
+            pass  # the client hung up (a timeout, or a test that expected a failure)
+
     # -- low-level writing -----------------------------------------------------------------------
     def _json(self, status: int, obj: Any) -> None:
         data = json.dumps(obj, ensure_ascii=False).encode()
