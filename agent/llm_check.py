@@ -281,7 +281,12 @@ def _context_window(s: Settings, r: CheckReport, system: str, functions: list[di
           f"上下文窗口 {window:,}（{where}）")
     if not ok:
         r.code = max(r.code, 1)
-        r.recommended["HISTORY_BUDGET_CHARS"] = str(max(2000, window - tokens - ANSWER_RESERVE_TOKENS))
+        room = window - tokens - ANSWER_RESERVE_TOKENS
+        if room >= 2000:
+            r.recommended["HISTORY_BUDGET_CHARS"] = str(room)
+        else:
+            r.notes.append(f"上下文窗口太小：系统提示词与工具定义之后几乎没有对话历史的空间，请以至少 {need:,} 的上下文长度"
+                           "启动模型（vLLM --max-model-len），或换一个上下文更长的模型。")
 
 
 def _a_customer(services: Any) -> str:

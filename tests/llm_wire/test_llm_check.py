@@ -57,7 +57,7 @@ def test_weak_model(check_env) -> None:
     assert rep.code == 1 and rep.verdict == "可用，但有缺陷", rep.markdown()
     assert items["原生工具调用（tools 参数）"] is False and items["提示词式工具调用"] is True
     assert "enable-auto-tool-choice" in next(i.detail for i in rep.items if i.name.startswith("原生"))
-    assert items["系统提示词与上下文窗口"] is False and "HISTORY_BUDGET_CHARS" in rep.recommended
+    assert items["系统提示词与上下文窗口"] is False and any("max-model-len" in n for n in rep.notes)
     assert items["探针：数据问题 1（各分行分别有多少位客户？）"] is True
     assert items[f"探针：数据问题 2（{llm_check.DATA_QUESTIONS[1]}）"] is False
     assert "护栏" in next(i.detail for i in rep.items if "数据问题 2" in i.name)
