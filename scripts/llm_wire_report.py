@@ -31,6 +31,8 @@ def render_table(rows: list[dict]) -> str:
         style = r["fncall"] + (f"（{r['prompt_style']}）" if r.get("prompt_style") else "")
         if r["error"]:
             seen = f"错误提示：{r['error']}"
+            if r.get("partial_shown"):
+                seen += "（提示上方仍显示已收到的半句回答，且被存进对话：见 tests/llm_wire/test_turn_driver_gaps.py）"
         else:
             tools = "、".join(r["tools"])
             seen = (f"工具 {tools} 完成，" if tools else "") + f"回答：{r['answer']}"

@@ -20,6 +20,7 @@ from tests.llm_wire.server import Text
 from webapp.export import conversation_markdown
 
 NEXT_ANSWER = "第二个问题：二线城市客户最多。"
+PARTIAL = "该客户的百万概率为百分之"  # what the cut / unfinished streams sent before failing
 
 
 def _settings(sc: Scenario, openai_settings, dashscope_settings):
@@ -92,4 +93,4 @@ def test_server_behaviour(scenario_env, wire, flows, known_customers) -> None:
                    "prompt_style": sc.prompt_style if sc.fncall == "prompt" else "",
                    "tools": [t for t in sc.tools], "error": shown_error,
                    "answer": ANSWER if ANSWER in text else (sc.expect if not sc.error else ""),
-                   "next_ok": True, "history_clean": True, "seconds": round(seconds, 2), "source": sc.source})
+                   "partial_shown": sc.error and PARTIAL in text, "next_ok": True, "history_clean": True, "seconds": round(seconds, 2), "source": sc.source})
