@@ -71,7 +71,7 @@ class CheckReport:
                 "notes": self.notes}
 
     def markdown(self) -> str:
-        mark = {True: "✅ 通过", False: "❌ 未通过", None: "➖ 跳过"}
+        mark = {True: "通过", False: "**未通过**", None: "跳过"}
         lines = [f"# 模型检查报告：{self.model}", "", f"- 后端：{self.backend}", f"- **结论：{self.verdict}**", "",
                  "| 检查项 | 结果 | 说明 |", "|---|---|---|"]
         for i in self.items:
