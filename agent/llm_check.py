@@ -406,7 +406,10 @@ def _finish(s: Settings, r: CheckReport, style: str | None, latency: dict[str, f
         r.recommended["LLM_FNCALL"] = style
         if style != s.fncall_style:
             r.notes.append(f"当前配置的函数调用方式（{s.fncall_style}）不可用，建议改为 {style}。")
-        if style == "prompt" and s.llm_mode == "openai":
+        native_ok = any(i.ok for i in r.items if i.name.startswith("原生"))
+        if style == "prompt" and native_ok:
+            r.notes.append("原生工具调用也可用：可改为 LLM_FNCALL=native（参数由服务端解析，少一层文本解析）。")
+        elif style == "prompt" and s.llm_mode == "openai":
             r.notes.append("原生工具调用不可用时用提示词式；vLLM 加 --enable-auto-tool-choice --tool-call-parser hermes "
                            "后可改用 LLM_FNCALL=native。")
     if r.code == 2:
