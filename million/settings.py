@@ -48,6 +48,15 @@ class Settings:
     llm_model: str = ""
     llm_api_key: str = field(default="", repr=False)
     llm_timeout_s: float = 60.0
+    # How the model is asked to call tools: "native" (the server's `tools` parameter; vLLM needs
+    # --enable-auto-tool-choice --tool-call-parser hermes) or "prompt" (qwen-agent writes the tool
+    # descriptions into the prompt and parses the reply). Empty: native for DashScope, prompt for
+    # OpenAI-compatible servers (works whatever flags the server was started with).
+    llm_fncall: str = ""
+    llm_fncall_prompt: str = "nous"  # prompt style: "nous" (<tool_call> JSON, Qwen2.5/3's own) or "qwen" (✿FUNCTION✿)
+    llm_max_retries: int = 1  # retries of a request that failed before any reply (429, 5xx, connection, timeout)
+    llm_context_tokens: int = 0  # the model's context window when the server does not report it (0: unknown)
+    dashscope_base_url: str = ""  # DashScope HTTP API base (e.g. https://dashscope-intl.aliyuncs.com/api/v1)
     # Web app
     host: str = "127.0.0.1"
     port: int = 7860
@@ -88,6 +97,13 @@ class Settings:
         return self.data_dir / "reports"
 
     @property
+    def fncall_style(self) -> str:
+        """'native' or 'prompt' for the configured backend (LLM_FNCALL, else the backend's default)."""
+        if self.llm_fncall in ("native", "prompt"):
+            return self.llm_fncall
+        return "native" if self.llm_mode == "dashscope" else "prompt"
+
+    @property
     def llm_mode(self) -> str:
         """'dashscope', 'openai' or 'offline' — the UI always shows this."""
         if self.dashscope_api_key:
@@ -111,6 +127,11 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         llm_model=e.get("LLM_MODEL", ""),
         llm_api_key=e.get("LLM_API_KEY", ""),
         llm_timeout_s=float(e.get("LLM_TIMEOUT_S", "60")),
+        llm_fncall=e.get("LLM_FNCALL", "").strip().lower(),
+        llm_fncall_prompt=e.get("LLM_FNCALL_PROMPT", "nous").strip().lower() or "nous",
+        llm_max_retries=int(e.get("LLM_MAX_RETRIES", "1")),
+        llm_context_tokens=int(e.get("LLM_CONTEXT_TOKENS", "0")),
+        dashscope_base_url=e.get("DASHSCOPE_BASE_URL", ""),
         host=e.get("APP_HOST", "127.0.0.1"),
         port=int(e.get("APP_PORT", "7860")),
         users_file=Path(users).resolve() if users else None,
