@@ -9,6 +9,7 @@
     million eval --llm offline                          the agent evaluation
     million bench [--only tools sql]                    the benchmarks
     million add-user --file users.json --name wang ...  a login
+    million check-llm                                   can the configured model drive the seven tools?
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("commands.evaluate", "智能体评测（离线或真实大模型）"),
     "bench": ("commands.bench", "性能基准"),
     "add-user": ("commands.add_user", "添加登录用户"),
+    "check-llm": ("agent.llm_check", "检查配置的大模型能否驱动七个工具（管理员上线前运行）"),
 }
 
 

@@ -16,6 +16,7 @@ ERR_KEY = "拒绝了访问凭证"
 ERR_SERVER = "服务端错误"
 ERR_TIMEOUT = "超时"
 ERR_GENERIC = "本轮回答已中止"
+ERR_BUSY = "请求过多（限流）"
 
 
 @dataclass
@@ -83,7 +84,7 @@ SCENARIOS: list[Scenario] = [
     Scenario("http-401", "HTTP 401（API Key 错误）", "openai", "prompt", lambda c: [], ERR_KEY, error=True,
              server_config={"api_key": "the-right-key"}),
     Scenario("http-429", "HTTP 429（限流）", "openai", "prompt",
-             lambda c: [HttpError(429, "Rate limit reached for requests")], ERR_GENERIC, error=True),
+             lambda c: [HttpError(429, "Rate limit reached for requests")], ERR_BUSY, error=True),
     Scenario("http-500", "HTTP 500（服务端错误）", "openai", "prompt",
              lambda c: [HttpError(500, "CUDA out of memory")], ERR_SERVER, error=True),
     Scenario("retry-then-ok", "HTTP 503 一次后恢复（LLM_MAX_RETRIES=1 自动重试）", "openai", "prompt",
@@ -107,7 +108,7 @@ SCENARIOS: list[Scenario] = [
     Scenario("ds-401", "DashScope HTTP 401 InvalidApiKey", "dashscope", "native", lambda c: [], ERR_KEY, error=True,
              server_config={"api_key": "the-right-key"}),
     Scenario("ds-429", "DashScope HTTP 429 Throttling.RateQuota", "dashscope", "native",
-             lambda c: [HttpError(429, "Requests rate limit exceeded, please try again later.")], ERR_GENERIC,
+             lambda c: [HttpError(429, "Requests rate limit exceeded, please try again later.")], ERR_BUSY,
              error=True),
     Scenario("ds-500", "DashScope HTTP 500 InternalError", "dashscope", "native",
              lambda c: [HttpError(500, "An internal error has occured, please try again later.")], ERR_SERVER,

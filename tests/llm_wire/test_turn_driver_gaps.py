@@ -1,11 +1,7 @@
-"""What the wire shows about the turn driver (agent/workflow.py run_segment, webapp/chat_flow.py,
-agent/bot.py explain_llm_error), owned by the turn-runner rewrite. Each test states the behaviour
-the person needs; `xfail(strict=True)` marks what the current driver does not do yet, so the test
-flips to a failure (and must be unmarked) the day it is fixed."""
+"""What the wire showed about the turn driver (agent/turn.py TurnRunner, agent/bot.py explain_llm_error):
+a cut answer is not saved as if it were said, and a rate limit is said as such."""
 
 from __future__ import annotations
-
-import pytest
 
 from tests.llm_wire.conftest import RM, ask, chat_text
 from tests.llm_wire.server import Cut, HttpError, Text
@@ -13,9 +9,6 @@ from tests.llm_wire.server import Cut, HttpError, Text
 PARTIAL = "该客户的百万概率为百分之"
 
 
-@pytest.mark.xfail(strict=True, reason="run_segment keeps the cut stream's partial answer in state.messages and "
-                                       "ChatFlow._run saves it into llm_history and the turn record; fixed by lead "
-                                       "in turn runner")
 def test_a_cut_answer_is_not_saved_as_if_it_were_said(wire, openai_settings, flows, known_customers) -> None:
     wire.play(Cut(PARTIAL))
     flow = flows(openai_settings)
@@ -30,9 +23,6 @@ def test_a_cut_answer_is_not_saved_as_if_it_were_said(wire, openai_settings, flo
     assert all(PARTIAL not in str(m.get("content")) for m in wire.requests[-1].messages)
 
 
-@pytest.mark.xfail(strict=True, reason="explain_llm_error has no case for HTTP 429 (rate limit): the person reads "
-                                       "the generic '返回了异常结果' instead of '繁忙，请稍后重试'; fixed by lead in "
-                                       "turn runner")
 def test_rate_limit_says_busy(wire, openai_settings, flows) -> None:
     wire.play(HttpError(429, "Rate limit reached for requests"))
     _, v = ask(flows(openai_settings), "各分行客户数")
