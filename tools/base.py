@@ -22,9 +22,11 @@ from conversation import confirm
 from conversation.session import Render, Session, ToolEvent
 from million import audit
 from million.contract import CUSTOMER_ID_MAX
+from million.customers import CustomerIndex
 from million.services import ServiceUnavailable, get_services
 from million.settings import get_settings
 from million.warehouse import WarehouseError
+from tools.wording import missing_customer
 
 log = logging.getLogger(__name__)
 MAX_ARG_CHARS = 20_000
@@ -64,9 +66,7 @@ def customer_id_arg(value: Any) -> str:
     return _canonical(v)
 
 
-def _customer_index() -> Any:
-    from million.customers import CustomerIndex
-
+def _customer_index() -> CustomerIndex:
     wh = get_services().wh
     idx = _INDEX.get(id(wh))
     if idx is None:
@@ -74,7 +74,7 @@ def _customer_index() -> Any:
     return idx
 
 
-_INDEX: dict[int, Any] = {}
+_INDEX: dict[int, CustomerIndex] = {}
 
 
 def _canonical(cid: str) -> str:
@@ -91,7 +91,7 @@ def unknown_customer(cid: str, session: Session) -> ToolInputError:
     if session.branches is not None:
         return ToolInputError(f"未找到客户 {cid}，请确认客户ID是否正确。")
     try:
-        return ToolInputError(_customer_index().missing_text(cid))
+        return ToolInputError(missing_customer(_customer_index(), cid))
     except Exception:
         return ToolInputError(f"未找到客户 {cid}，请确认客户ID是否正确。")
 
