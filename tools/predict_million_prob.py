@@ -11,7 +11,7 @@ from qwen_agent.tools.base import register_tool
 from conversation.session import Session
 from million.fmt import excel_csv, md_table, pct, wan
 from million.privacy import mask_name
-from million.propensity.results import Prediction, PredictStatus
+from million.propensity.results import Prediction, PredictStatus, ProspectListError
 from million.services import get_services
 from million.settings import get_settings
 from tools.base import (
@@ -24,6 +24,7 @@ from tools.base import (
     unknown_customer,
 )
 from tools.scope import check_customer_scope, scoped_branch
+from tools.wording import no_prospect_list
 
 
 @register_tool("predict_million_prob")
@@ -56,8 +57,8 @@ class PredictMillionProb(MarketingTool):
             # A scoped user sees their branches only, ranked among themselves.
             df = svc.top(n, branch_name=branch, segment=optional_text(args, "segment"),
                          include_cool=bool(args.get("include_cool", False)), branches=session.branches)
-        except ValueError as e:
-            raise ToolInputError(str(e)) from e
+        except ProspectListError as e:
+            raise ToolInputError(no_prospect_list(e)) from e
         if df.empty:
             return ToolOutput("没有符合条件的潜客（可能分行名称不对，或都在冷静期内）。", rows=0)
         include_cool = bool(args.get("include_cool", False))

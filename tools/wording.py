@@ -8,7 +8,7 @@ from million.customers import CustomerIndex, IdShapes
 from million.forecast.results import ForecastLevel, ForecastResult, ForecastStatus, Invalid
 from million.forecast.store import MAX_HORIZON
 from million.propensity.feature_labels import format_value
-from million.propensity.results import Prediction, PredictStatus
+from million.propensity.results import ListProblem, Prediction, PredictStatus, ProspectListError
 from million.rules.results import MAX_TOP_K, Recommendation, RecommendStatus
 from million.segments.lookup import LookupProblem, NameLookup, shown
 from million.segments.results import CustomerSegment, SegmentDoc, SegmentStatus
@@ -47,6 +47,19 @@ def not_scored(p: Prediction) -> str:
         return (f"该客户截至 {p.as_of} 只有 {p.months_of_history} 个月的数据，"
                 f"模型需要最近 {p.lookback} 个月完整数据，暂无法预测")
     return "未找到该客户ID，请核对后重试（客户ID需与系统中完全一致）"
+
+
+def no_prospect_list(e: ProspectListError) -> str:
+    """Why a prospect list could not be made as asked."""
+    if e.problem is ListProblem.BAD_N:
+        return "n 必须是正整数"
+    if e.problem is ListProblem.NO_SEGMENTS_TABLE:
+        return "客群表 customer_segments 尚未生成，请先运行客户分群（make artifacts）后再按客群筛选"
+    if e.problem is ListProblem.UNKNOWN_SEGMENT:
+        return f"未找到客群“{e.query[:40]}”，可选客群：{'、'.join(e.options[:20])}"
+    example = e.options[0] if e.options else ""
+    return (f"未找到网点“{e.query[:40]}”，请使用网点名称（如 {example}）或分行名称（如 "
+            f"{example.split('分行')[0]}分行）")
 
 
 # -- segments --------------------------------------------------------------------------------------

@@ -122,12 +122,6 @@ class ForecastService:
         """PNG of history, forecast and 95% interval (Chinese labels, 万 on the axis)."""
         return forecast_chart(result)
 
-    def backtest_summary(self) -> dict[str, Any]:
-        """MAPEs of the build's backtest: per total/segment series and the customer sample."""
-        rows = {k: {"label": e["label"], "selected": e["selected"], "test": e["test"]}
-                for k, e in self.series.items() if e["level"] in ("total", "segment")}
-        return {"series": rows, "customers": self.doc["customers"]}
-
     # -- aggregates --------------------------------------------------------------------------
     def _aggregate(self, key: str, h: int) -> ForecastResult:
         e = self.series[key]

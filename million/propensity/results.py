@@ -110,3 +110,20 @@ class GlobalExplanation:
     model: str
     factors: tuple[GlobalFactor, ...]  # the top ones asked for
     total_mean_abs_shap: float  # over every feature: the denominator of a factor's share
+
+
+class ListProblem(Enum):
+    BAD_N = "bad_n"  # not a positive integer
+    NO_SEGMENTS_TABLE = "no_segments_table"  # the segments step has not written customer_segments yet
+    UNKNOWN_SEGMENT = "unknown_segment"  # `options`: the segment names there are
+    UNKNOWN_BRANCH = "unknown_branch"  # `options`: one branch name there is, as an example
+
+
+class ProspectListError(ValueError):
+    """A prospect list that cannot be made as asked; the tools word `problem`."""
+
+    def __init__(self, problem: ListProblem, query: str = "", options: tuple[str, ...] = ()) -> None:
+        super().__init__(f"{problem.value}: {query[:40]!r}")
+        self.problem = problem
+        self.query = query
+        self.options = options

@@ -17,8 +17,8 @@ Public API (stable names; other modules call these):
         probability, in_cool_period, cool_period_until (+ segment_id, segment_name with `segment`).
         `rank` is the bank-wide rank. `branch_name` is an exact branch (上海分行外滩支行) or, when none is
         called that, a part of the name (上海分行 = all its sub-branches).
-        `segment` matches customer_segments.segment_name or segment_id; ValueError (Chinese message)
-        when that table does not exist yet, or for an unknown segment / branch.
+        `segment` matches customer_segments.segment_name or segment_id. ProspectListError (a ValueError
+        naming a ListProblem) for a bad n, an unknown segment / branch, or before customer_segments exists.
 
     svc.explain(customer_id, top_k=6) -> Explanation
         the prediction, factors_for / factors_against (Factor: feature, label, value, value_text, shap,
@@ -61,8 +61,10 @@ from million.propensity.results import (
     Explanation,
     GlobalExplanation,
     GlobalFactor,
+    ListProblem,
     Prediction,
     PredictStatus,
+    ProspectListError,
 )
 from million.propensity.scoring import latest_month, load_window, score_features
 from million.warehouse import Warehouse
@@ -258,14 +260,14 @@ class PropensityService:
     # -- lists and global --------------------------------------------------------------------
     def _segments(self, segment: str) -> pd.DataFrame:
         if SEGMENTS_TABLE not in {t.lower() for t in self.wh.tables()}:
-            raise ValueError("客群表 customer_segments 尚未生成，请先运行客户分群（make artifacts）后再按客群筛选")
+            raise ProspectListError(ListProblem.NO_SEGMENTS_TABLE, str(segment))
         seg = self.wh.query(f"SELECT customer_id, segment_id, segment_name FROM {SEGMENTS_TABLE}")
         seg["customer_id"] = seg["customer_id"].astype(str)
         want = str(segment).strip()
         hit = seg.loc[(seg["segment_name"].astype(str) == want) | (seg["segment_id"].astype(str) == want)]
         if hit.empty:
             names = sorted(seg["segment_name"].astype(str).unique().tolist())
-            raise ValueError(f"未找到客群“{want[:40]}”，可选客群：{'、'.join(names[:20])}")
+            raise ProspectListError(ListProblem.UNKNOWN_SEGMENT, want, tuple(names))
         return hit.drop_duplicates("customer_id").set_index("customer_id")
 
     def _branch_mask(self, names: pd.Series, branch: str) -> pd.Series:
@@ -276,8 +278,7 @@ class PropensityService:
             return names == branch
         if branch and known.str.contains(branch, regex=False).any():
             return names.astype(str).str.contains(branch, regex=False)
-        raise ValueError(f"未找到网点“{branch[:40]}”，请使用网点名称（如 {known.iloc[0]}）或分行名称（如 "
-                         f"{known.iloc[0].split('分行')[0]}分行）")
+        raise ProspectListError(ListProblem.UNKNOWN_BRANCH, branch, (str(known.iloc[0]),))
 
     def top(self, n: int = 20, branch_name: str | None = None, segment: str | None = None,
             include_cool: bool = False, branches: tuple[str, ...] | list[str] | None = None) -> pd.DataFrame:
@@ -285,9 +286,9 @@ class PropensityService:
         try:
             n = int(n)
         except (TypeError, ValueError) as e:
-            raise ValueError("n 必须是正整数") from e
+            raise ProspectListError(ListProblem.BAD_N, str(n)) from e
         if n < 1:
-            raise ValueError("n 必须是正整数")
+            raise ProspectListError(ListProblem.BAD_N, str(n))
         n = min(n, MAX_TOP)
         c = self._scoped(branches)
         if branch_name:

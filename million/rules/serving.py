@@ -90,7 +90,7 @@ class RuleService:
         """The n rules with the highest lift (then confidence). Rules nobody can act on (every customer
         matching the antecedents already holds the product) are left out unless actionable_only=False."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError("规则条数 n 应为正整数。")
+            raise ValueError("n must be a positive integer")
         r = self.rules[self.rules["targets"] > 0] if actionable_only else self.rules
         r = r.sort_values(["lift", "confidence", "support"], ascending=False, kind="stable")
         return r[RULE_COLUMNS].head(min(n, 1000)).reset_index(drop=True)

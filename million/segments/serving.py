@@ -136,10 +136,6 @@ class SegmentService:
         return self.segment(self.resolve(name))
 
     # -- customers ---------------------------------------------------------------------------
-    def segment_id_of(self, customer_id: str) -> int | None:
-        i = self._row.get(customer_id)
-        return None if i is None else int(self._seg[i])
-
     def for_customer(self, customer_id: object) -> CustomerSegment:
         cid = clean_id(customer_id)
         if cid is None:

@@ -16,7 +16,7 @@ from million.contract import CUSTOMER_ID_MAX, MILLION
 from million.propensity.calibration import logit
 from million.propensity.explain import contributions
 from million.propensity.paths import artifacts_paths
-from million.propensity.results import PredictStatus
+from million.propensity.results import ListProblem, PredictStatus, ProspectListError
 from million.propensity.serving import PropensityService
 from million.tables import load_tables
 from million.warehouse import connect
@@ -94,10 +94,13 @@ def test_top(svc: PropensityService) -> None:
     tc = svc.top(200, branch_name=city, include_cool=True)
     assert tc["branch_name"].str.startswith(city).all() and tc["branch_name"].nunique() >= 1
     assert len(tc) >= len(svc.top(200, branch_name=branch, include_cool=True))
-    with pytest.raises(ValueError, match="网点"):
+    with pytest.raises(ProspectListError) as e:
         svc.top(5, branch_name="火星分行")
-    with pytest.raises(ValueError, match="正整数"):
+    assert e.value.problem is ListProblem.UNKNOWN_BRANCH and e.value.options[0] in set(t["branch_name"]) | set(
+        svc.snapshot.customers["branch_name"])
+    with pytest.raises(ProspectListError) as e:
         svc.top(0)
+    assert e.value.problem is ListProblem.BAD_N
 
 
 def _warehouse_copy(small_data: Path, tmp_path: Path) -> str:
@@ -111,8 +114,9 @@ def _warehouse_copy(small_data: Path, tmp_path: Path) -> str:
 
 def test_segment_table_not_built_yet(built_artifacts: Path, small_data: Path, tmp_path: Path) -> None:
     svc = PropensityService.load(built_artifacts, connect(_warehouse_copy(small_data, tmp_path)))
-    with pytest.raises(ValueError, match="customer_segments"):
+    with pytest.raises(ProspectListError) as e:
         svc.top(5, segment="高潜力活跃型客户")
+    assert e.value.problem is ListProblem.NO_SEGMENTS_TABLE
 
 
 def test_top_by_segment(built_artifacts: Path, small_data: Path, tmp_path: Path) -> None:
@@ -128,8 +132,9 @@ def test_top_by_segment(built_artifacts: Path, small_data: Path, tmp_path: Path)
     members = set(seg.loc[seg["segment_name"] == "中产家庭", "customer_id"])
     assert len(t) == 20 and set(t["customer_id"]) <= members and (t["segment_name"] == "中产家庭").all()
     assert set(svc.top(5, segment="1", include_cool=True)["segment_name"]) == {"年轻高消费"}
-    with pytest.raises(ValueError, match="可选客群"):
+    with pytest.raises(ProspectListError) as e:
         svc.top(5, segment="不存在的客群")
+    assert e.value.problem is ListProblem.UNKNOWN_SEGMENT and e.value.options == ("中产家庭", "年轻高消费")
 
 
 def test_explain(svc: PropensityService) -> None:

@@ -80,6 +80,19 @@ def test_forecast_failures() -> None:
         "未找到客户「C9」，请确认客户ID是否正确。"
 
 
+def test_prospect_list_problems(t, session) -> None:
+    from million.propensity.results import ListProblem, ProspectListError
+    from tools.wording import no_prospect_list
+
+    out = t["predict_million_prob"].call({"branch_name": "火星分行"}, session=session)
+    assert session.events[-1].status == "error" and out.startswith("未找到网点“火星分行”，请使用网点名称（如 "), out
+    assert "分行名称（如 " in out and out.endswith("分行）")
+    e = ProspectListError(ListProblem.UNKNOWN_SEGMENT, "火星", ("中产家庭", "年轻高消费"))
+    assert no_prospect_list(e) == "未找到客群“火星”，可选客群：中产家庭、年轻高消费"
+    assert "customer_segments 尚未生成" in no_prospect_list(ProspectListError(ListProblem.NO_SEGMENTS_TABLE, "x"))
+    assert no_prospect_list(ProspectListError(ListProblem.BAD_N, "0")) == "n 必须是正整数"
+
+
 def test_segment_lookups() -> None:
     names = ("稳健型客户", "高潜力活跃型客户")
     assert segment_not_found(NameLookup(LookupProblem.NO_SUCH_ID, "9", names, number=9)) == \
