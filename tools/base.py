@@ -23,6 +23,7 @@ from conversation.session import Render, Session, ToolEvent
 from million import audit
 from million.contract import CUSTOMER_ID_MAX
 from million.customers import CustomerIndex
+from million.segments.lookup import MAX_NAME_LEN
 from million.services import ServiceUnavailable, get_services
 from million.settings import get_settings
 from million.warehouse import WarehouseError
@@ -37,6 +38,11 @@ def customer_id_schema(description: str = "客户ID") -> dict[str, Any]:
     """The customer_id parameter every tool declares (one length limit: the contract's).
     maxLength leaves room so a too-long ID gets customer_id_arg's clearer message."""
     return {"type": "string", "description": description, "maxLength": 2 * CUSTOMER_ID_MAX}
+
+
+def name_schema(description: str) -> dict[str, Any]:
+    """A branch or segment name parameter (the lookups' limit: MAX_NAME_LEN)."""
+    return {"type": "string", "description": description, "maxLength": MAX_NAME_LEN}
 
 
 class ToolInputError(ValueError):
@@ -96,7 +102,7 @@ def unknown_customer(cid: str, session: Session) -> ToolInputError:
         return ToolInputError(f"未找到客户 {cid}，请确认客户ID是否正确。")
 
 
-def optional_text(args: dict[str, Any], key: str, max_len: int = 100) -> str | None:
+def optional_text(args: dict[str, Any], key: str, max_len: int = MAX_NAME_LEN) -> str | None:
     v = args.get(key)
     if v is None or (isinstance(v, str) and not v.strip()):
         return None

@@ -18,6 +18,7 @@ from tools.base import (
     ToolOutput,
     customer_id_arg,
     customer_id_schema,
+    name_schema,
     optional_text,
     unknown_customer,
 )
@@ -33,8 +34,8 @@ class ForecastAum(MarketingTool):
         "type": "object",
         "properties": {
             "customer_id": customer_id_schema("客户ID"),
-            "segment": {"type": "string", "description": "客群名称或编号", "maxLength": 100},
-            "branch_name": {"type": "string", "description": "分行/支行名称", "maxLength": 100},
+            "segment": name_schema("客群名称或编号"),
+            "branch_name": name_schema("分行/支行名称"),
             "horizon": {"type": "integer", "description": "预测月数，默认3", "minimum": 1, "maximum": 12},
         },
         "required": [],

@@ -20,6 +20,7 @@ from tools.base import (
     ToolOutput,
     customer_id_arg,
     customer_id_schema,
+    name_schema,
     optional_text,
     unknown_customer,
 )
@@ -37,8 +38,8 @@ class PredictMillionProb(MarketingTool):
         "properties": {
             "customer_id": customer_id_schema("客户ID；不填则返回名单"),
             "top_n": {"type": "integer", "description": "名单长度，默认20", "minimum": 1, "maximum": 200},
-            "branch_name": {"type": "string", "description": "只看该分行/支行（可写部分名称，如 上海分行）", "maxLength": 100},
-            "segment": {"type": "string", "description": "只看该客群（名称或编号）", "maxLength": 100},
+            "branch_name": name_schema("只看该分行/支行（可写部分名称，如 上海分行）"),
+            "segment": name_schema("只看该客群（名称或编号）"),
             "include_cool": {"type": "boolean", "description": "是否包含营销冷静期内的客户，默认 false"},
         },
         "required": [],

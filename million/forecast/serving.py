@@ -41,6 +41,7 @@ from million.forecast.results import (
 )
 from million.forecast.series import CustomerSeries
 from million.segments.lookup import (
+    MAX_NAME_LEN,
     LookupError_,
     LookupProblem,
     NameLookup,
@@ -133,7 +134,7 @@ class ForecastService:
                            horizon=h, backtest=backtest, backtest_mape=e["backtest_mape"], name=e["name"])
 
     def _branch(self, branch: object, h: int) -> ForecastResult:
-        if not isinstance(branch, str) or not branch.strip() or len(branch.strip()) > 100:
+        if not isinstance(branch, str) or not branch.strip() or len(branch.strip()) > MAX_NAME_LEN:
             return ForecastResult(ForecastStatus.INVALID, ForecastLevel.BRANCH, invalid=Invalid.BRANCH)
         hits = match_names(branch, self._branch_names)
         if len(hits) == 1:
