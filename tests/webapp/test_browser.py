@@ -150,7 +150,7 @@ def test_rm_walkthrough(chromium_browser, base_url, known_customers) -> None:
     answer = c.ask("他适合什么产品？", "目前持有")
     assert f"客户 {cid} 目前持有" in answer
     answer = c.ask("那他所在分行呢？", "查询成功")  # the result, not the SQL in the running block
-    assert pred["branch_name"] in answer and "概率" not in answer
+    assert pred.branch_name in answer and "概率" not in answer
     wrong = "C" + "9" * (len(cid) - 1)
     answer = c.ask(f"{wrong} 这个客户怎么样", "不存在")
     assert f"客户 {wrong} 不存在" in answer and "我只能理解以下指令" not in answer
