@@ -15,6 +15,7 @@ from qwen_agent.llm.schema import ASSISTANT, FUNCTION, SYSTEM, USER, FunctionCal
 from agent import routing
 from million.customers import CustomerIndex
 from million.services import get_services
+from tools.wording import missing_customer
 
 
 def _text(msg: Message) -> str:
@@ -42,7 +43,7 @@ def default_lookup() -> routing.Lookup:
 
     return routing.Lookup(index.exists, lambda: list(branches_for(svc.wh.version_token())),
                           lambda: list(segments_for(svc.wh.version_token())), resolve=index.resolve,
-                          looks_like_id=index.looks_like_id, missing=index.missing_text)
+                          looks_like_id=index.looks_like_id, missing=lambda t: missing_customer(index, t))
 
 
 @register_llm("offline_router")

@@ -168,14 +168,14 @@ def product_not_held_check(g: GoldContext, customer_id: str) -> list[Fact]:
 
 def probability(g: GoldContext, customer_id: str) -> list[Fact]:
     r = g.services.propensity().predict(customer_id)
-    if r.get("probability") is None:
-        raise GoldError(f"模型没有给出客户 {customer_id} 的概率（{r.get('status')}）")
-    return [Fact("百万概率", "percent", float(r["probability"]))]
+    if r.probability is None:
+        raise GoldError(f"模型没有给出客户 {customer_id} 的概率（{r.status.value}）")
+    return [Fact("百万概率", "percent", r.probability)]
 
 
 def prospect_rank(g: GoldContext, customer_id: str) -> list[Fact]:
     r = g.services.propensity().predict(customer_id)
-    return [Fact("潜客排名", "int", int(r["rank"]))] if r.get("rank") is not None else []
+    return [Fact("潜客排名", "int", r.rank)] if r.rank is not None else []
 
 
 def top_prospects(g: GoldContext, n: int | str = 3, branch_name: str | None = None,
@@ -186,18 +186,18 @@ def top_prospects(g: GoldContext, n: int | str = 3, branch_name: str | None = No
 
 def top_factor(g: GoldContext, customer_id: str) -> list[Fact]:
     r = g.services.propensity().explain(customer_id, top_k=5)
-    rows = r.get("factors_for") or r.get("factors_against") or []
+    rows = r.factors_for or r.factors_against
     if not rows:
         raise GoldError(f"模型没有给出客户 {customer_id} 的解释")
-    return [Fact("首要因素", "text", rows[0].get("label", rows[0].get("feature")))]
+    return [Fact("首要因素", "text", rows[0].label or rows[0].feature)]
 
 
 def global_top_factors(g: GoldContext, n: int | str = 3) -> list[Fact]:
     g_exp = g.services.propensity().global_explanation(top_k=10)
-    rows = (g_exp.get("features") or g_exp.get("factors") or [])[: int(n)]
+    rows = g_exp.factors[: int(n)]
     if not rows:
         raise GoldError("模型服务没有给出全局重要因素")
-    return [Fact(f"全局第{i + 1}因素", "text", r.get("label", r.get("feature"))) for i, r in enumerate(rows)]
+    return [Fact(f"全局第{i + 1}因素", "text", r.label or r.feature) for i, r in enumerate(rows)]
 
 
 def top_rule(g: GoldContext) -> list[Fact]:
@@ -210,11 +210,9 @@ def top_rule(g: GoldContext) -> list[Fact]:
 
 def top_recommendation(g: GoldContext, customer_id: str) -> list[Fact]:
     r = g.services.rules().recommend(customer_id, top_k=3)
-    recs = r.get("recommendations") or []
-    if not recs:
+    if not r.recommendations:
         return []
-    x = recs[0]
-    return [Fact("首推产品", "text", x.get("product_name", x.get("product")))]
+    return [Fact("首推产品", "text", r.recommendations[0].product_name)]
 
 
 FUNCTIONS: dict[str, Callable[..., list[Fact]]] = {f.__name__: f for f in (

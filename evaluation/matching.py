@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 # A number not glued to a latin word or another number; CJK characters may touch it ("约98.5万").
 _NUM = re.compile(
@@ -127,15 +128,10 @@ def plain(v: Any) -> Any:
         return None
     if isinstance(v, (dt.date, dt.datetime)):
         return v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v.isoformat()
-    try:
-        import pandas as pd
-
-        if v is pd.NA or v is pd.NaT:
-            return None
-        if isinstance(v, pd.Timestamp):
-            return v.isoformat(sep=" ")
-    except ImportError:  # pragma: no cover
-        pass
+    if v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat(sep=" ")
     return v
 
 

@@ -20,9 +20,6 @@ import pandas as pd
 
 from million.contract import MILLION
 
-PROSPECT_RULE = f"总资产 < {MILLION // 10_000}万"
-COOL_RULE = "营销冷静期截止日晚于当月最后一天"
-
 
 def month_end(month: str) -> dt.date:
     y, m = int(str(month)[:4]), int(str(month)[5:7])

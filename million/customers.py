@@ -8,7 +8,8 @@ mistyped. One index per warehouse version answers three questions:
 
 The shapes are learnt from the data (IDs are opaque strings in the contract): the lengths that occur
 and, when the IDs follow a few patterns (C0000123), those patterns with letters and digits folded.
-Every value from the person is a bound parameter."""
+Every value from the person is a bound parameter. What an unknown ID is answered with is worded by
+the tools (tools/wording.missing_customer) from nearest() and shapes()."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import re
 import threading
 from dataclasses import dataclass
 from typing import Any
+
+from million.contract import CUSTOMER_ID_MAX
 
 SAMPLE = 2000  # IDs read to learn the shapes
 MAX_SHAPES = 20  # more patterns than this: the IDs are free-form (e.g. hex), use lengths only
@@ -64,12 +67,6 @@ class IdShapes:
             return False
         return self.shapes is None or _runs(shape(token)) in {_runs(s) for s in self.shapes}
 
-    def range_text(self) -> str:
-        """现有客户ID从 C0000001 到 C0020000（共 20,000 位） when the IDs follow one pattern."""
-        if self.shapes is None or len(self.shapes) != 1 or not self.first:
-            return ""
-        return f"现有客户ID从 {self.first} 到 {self.last}（共 {self.count:,} 位）"
-
 
 def learn_shapes(ids: list[str], lengths: list[int], first: str = "", last: str = "", count: int = 0) -> IdShapes:
     shapes = {shape(i) for i in ids}
@@ -107,7 +104,7 @@ class CustomerIndex:
 
     def resolve(self, token: str) -> str | None:
         t = (token or "").strip()
-        if not t or len(t) > 64:
+        if not t or len(t) > CUSTOMER_ID_MAX:
             return None
         with self._lock:
             self._fresh()
@@ -134,7 +131,7 @@ class CustomerIndex:
         """Stored IDs closest to a mistyped one, fewest edits first: the ID with the zeros the person left
         out or added (C000041 → C0000041), and IDs sharing the longest prefix (at least half of it)."""
         t = (token or "").strip().upper()
-        if not t or len(t) > 64 or "_" in t or "%" in t:
+        if not t or len(t) > CUSTOMER_ID_MAX or "_" in t or "%" in t:
             return []
         found: set[str] = set()
         m = re.fullmatch(r"([A-Z]*)(\d+)", t)
@@ -154,15 +151,3 @@ class CustomerIndex:
                 break
         return sorted(found, key=lambda i: (edit_distance(t, i.upper()),
                                             -difflib.SequenceMatcher(None, t, i.upper()).ratio(), i))[:k]
-
-    def missing_text(self, token: str) -> str:
-        """客户 C9999999 不存在。… with the nearest IDs, or the range of IDs there are."""
-        near = self.nearest(token)
-        parts = [f"客户 {token} 不存在，请核对客户ID。"]
-        if near:
-            parts.append("相近的客户ID：" + "、".join(near) + "。")
-        else:
-            rng = self.shapes().range_text()
-            if rng:
-                parts.append(rng + "。")
-        return "".join(parts)

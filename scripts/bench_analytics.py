@@ -40,8 +40,10 @@ from million.forecast.models import METHOD_NAMES  # noqa: E402
 from million.forecast.serving import ForecastService  # noqa: E402
 from million.pipeline import BuildContext, load_steps  # noqa: E402
 from million.rules.report import rules_view  # noqa: E402
+from million.rules.results import RecommendStatus  # noqa: E402
 from million.rules.serving import RuleService  # noqa: E402
 from million.segments import store as seg_store  # noqa: E402
+from million.segments.results import SegmentStatus  # noqa: E402
 from million.segments.serving import SegmentService  # noqa: E402
 from million.segments.step import segment_table_md  # noqa: E402
 from million.warehouse import connect  # noqa: E402
@@ -111,7 +113,7 @@ def bench_size(n: int, work: Path, lookups: int, forecasts: int) -> dict[str, An
         t = time.perf_counter()
         a, b = seg.for_customer(cid), rul.recommend(cid)
         times.append((time.perf_counter() - t) * 1000)
-        assert a["status"] == "ok" and b["status"] == "ok"
+        assert a.status is SegmentStatus.OK and b.status is RecommendStatus.OK
     res["segment_plus_recommend"] = pcts(times)
     fc.forecast(customer_id=pick[0])  # warm-up (imports statsmodels)
     fresh = [cid for cid in pick[1:] if cid not in fc._cache][:forecasts]
@@ -120,7 +122,7 @@ def bench_size(n: int, work: Path, lookups: int, forecasts: int) -> dict[str, An
         t = time.perf_counter()
         r = fc.forecast(customer_id=cid)
         times.append((time.perf_counter() - t) * 1000)
-        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+        statuses[r.status.value] = statuses.get(r.status.value, 0) + 1
         t = time.perf_counter()
         fc.forecast(customer_id=cid, horizon=6)
         cached.append((time.perf_counter() - t) * 1000)

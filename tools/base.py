@@ -22,9 +22,12 @@ from conversation import confirm
 from conversation.session import Render, Session, ToolEvent
 from million import audit
 from million.contract import CUSTOMER_ID_MAX
+from million.customers import CustomerIndex
+from million.segments.lookup import MAX_NAME_LEN
 from million.services import ServiceUnavailable, get_services
 from million.settings import get_settings
 from million.warehouse import WarehouseError
+from tools.wording import missing_customer
 
 log = logging.getLogger(__name__)
 MAX_ARG_CHARS = 20_000
@@ -35,6 +38,11 @@ def customer_id_schema(description: str = "客户ID") -> dict[str, Any]:
     """The customer_id parameter every tool declares (one length limit: the contract's).
     maxLength leaves room so a too-long ID gets customer_id_arg's clearer message."""
     return {"type": "string", "description": description, "maxLength": 2 * CUSTOMER_ID_MAX}
+
+
+def name_schema(description: str) -> dict[str, Any]:
+    """A branch or segment name parameter (the lookups' limit: MAX_NAME_LEN)."""
+    return {"type": "string", "description": description, "maxLength": MAX_NAME_LEN}
 
 
 class ToolInputError(ValueError):
@@ -64,9 +72,7 @@ def customer_id_arg(value: Any) -> str:
     return _canonical(v)
 
 
-def _customer_index() -> Any:
-    from million.customers import CustomerIndex
-
+def _customer_index() -> CustomerIndex:
     wh = get_services().wh
     idx = _INDEX.get(id(wh))
     if idx is None:
@@ -74,7 +80,7 @@ def _customer_index() -> Any:
     return idx
 
 
-_INDEX: dict[int, Any] = {}
+_INDEX: dict[int, CustomerIndex] = {}
 
 
 def _canonical(cid: str) -> str:
@@ -91,12 +97,12 @@ def unknown_customer(cid: str, session: Session) -> ToolInputError:
     if session.branches is not None:
         return ToolInputError(f"未找到客户 {cid}，请确认客户ID是否正确。")
     try:
-        return ToolInputError(_customer_index().missing_text(cid))
+        return ToolInputError(missing_customer(_customer_index(), cid))
     except Exception:
         return ToolInputError(f"未找到客户 {cid}，请确认客户ID是否正确。")
 
 
-def optional_text(args: dict[str, Any], key: str, max_len: int = 100) -> str | None:
+def optional_text(args: dict[str, Any], key: str, max_len: int = MAX_NAME_LEN) -> str | None:
     v = args.get(key)
     if v is None or (isinstance(v, str) and not v.strip()):
         return None

@@ -9,14 +9,16 @@ from qwen_agent.tools.base import register_tool
 
 from conversation.session import Session
 from million.fmt import md_table, pct
+from million.propensity.results import Factor, PredictStatus
 from million.services import get_services
 from tools.base import MarketingTool, ToolOutput, customer_id_arg, customer_id_schema, unknown_customer
 from tools.scope import check_customer_scope
+from tools.wording import not_scored
 
 
-def _factor_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame([{"因素": r.get("label", r.get("feature")), "取值": r.get("value_text") or _val(r.get("value")),
-                          "对概率的影响": points(r.get("impact", 0.0))} for r in rows])
+def _factor_table(rows: tuple[Factor, ...]) -> pd.DataFrame:
+    return pd.DataFrame([{"因素": r.label or r.feature, "取值": r.value_text or _val(r.value),
+                          "对概率的影响": points(r.impact)} for r in rows])
 
 
 def points(x: float | None) -> str:
@@ -60,27 +62,23 @@ class ExplainCustomer(MarketingTool):
         svc = get_services().propensity()
         if cid is None:
             g = svc.global_explanation(top_k=max(k, 10))
-            rows = g.get("factors", [])
-            total = sum(float(r.get("mean_abs_shap", 0)) for r in svc.global_explanation(top_k=1000).get("factors", []))
-            table = pd.DataFrame([{"排名": i + 1, "因素": r.get("label", r.get("feature")),
-                                   "重要性占比": f"{float(r.get('mean_abs_shap', 0)) / total:.1%}" if total else "-",
-                                   "通常的方向": _direction(r.get("mean_shap"))} for i, r in enumerate(rows)])
+            total = g.total_mean_abs_shap
+            table = pd.DataFrame([{"排名": i + 1, "因素": r.label or r.feature,
+                                   "重要性占比": f"{float(r.mean_abs_shap) / total:.1%}" if total else "-",
+                                   "通常的方向": _direction(r.mean_shap)} for i, r in enumerate(g.factors)])
             text = ("百万概率模型的全局重要因素（按 SHAP 平均影响大小排序；重要性占比 = 该因素的平均影响占全部因素之和的比例）："
                     "\n\n" + md_table(table, 15))
             return ToolOutput(text, files=[("全局特征重要性.png", svc.global_png())])
         check_customer_scope(cid, session)
         session.context["customer_id"] = cid
         r = svc.explain(cid, top_k=k)
-        status = r.get("status", "ok")
-        if status == "unknown":
+        if r.status is PredictStatus.UNKNOWN:
             raise unknown_customer(cid, session)
-        if status in {"insufficient_history", "already_million"}:
-            msg = r.get("message") or ("该客户已是百万客户，无需解释达标概率。" if status == "already_million"
-                                       else "该客户历史数据不足3个月，无法解释。")
-            return ToolOutput(f"客户 {cid}：{msg}")
-        pos, neg = r.get("factors_for", []), r.get("factors_against", [])
-        text = (f"客户 {cid} 达到百万的概率为 {pct(r.get('probability'))}；潜客的平均概率为 "
-                f"{pct(r.get('base_probability'))}，下面各因素把概率从平均水平推高（+）或拉低（-）了多少个百分点：\n\n"
+        if not r.prediction.scored:
+            return ToolOutput(f"客户 {cid}：{not_scored(r.prediction)}")
+        pos, neg = r.factors_for, r.factors_against
+        text = (f"客户 {cid} 达到百万的概率为 {pct(r.probability)}；潜客的平均概率为 "
+                f"{pct(r.base_probability)}，下面各因素把概率从平均水平推高（+）或拉低（-）了多少个百分点：\n\n"
                 f"**推动因素**\n\n{md_table(_factor_table(pos)) if pos else '（无）'}\n\n"
                 f"**拖累因素**\n\n{md_table(_factor_table(neg)) if neg else '（无）'}")
         return ToolOutput(text, files=[(f"SHAP瀑布图_{cid}.png", svc.waterfall_renderer(cid))])

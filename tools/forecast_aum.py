@@ -10,6 +10,7 @@ from qwen_agent.tools.base import register_tool
 
 from conversation.session import Session
 from million.fmt import md_table, wan
+from million.forecast.results import ForecastStatus
 from million.services import get_services
 from tools.base import (
     MarketingTool,
@@ -17,10 +18,12 @@ from tools.base import (
     ToolOutput,
     customer_id_arg,
     customer_id_schema,
+    name_schema,
     optional_text,
     unknown_customer,
 )
 from tools.scope import check_customer_scope, scoped_branch
+from tools.wording import no_forecast
 
 
 @register_tool("forecast_aum")
@@ -31,8 +34,8 @@ class ForecastAum(MarketingTool):
         "type": "object",
         "properties": {
             "customer_id": customer_id_schema("客户ID"),
-            "segment": {"type": "string", "description": "客群名称或编号", "maxLength": 100},
-            "branch_name": {"type": "string", "description": "分行/支行名称", "maxLength": 100},
+            "segment": name_schema("客群名称或编号"),
+            "branch_name": name_schema("分行/支行名称"),
             "horizon": {"type": "integer", "description": "预测月数，默认3", "minimum": 1, "maximum": 12},
         },
         "required": [],
@@ -55,23 +58,22 @@ class ForecastAum(MarketingTool):
         horizon = int(args.get("horizon", 3))
         svc = get_services().forecast()
         r = svc.forecast(customer_id=cid, segment=segment, branch=branch, horizon=horizon)
-        if r.get("status") not in (None, "ok"):
-            msg = r.get("message") or "无法预测。"
-            if r.get("status") == "unknown" and cid:
+        if not r.ok:
+            if r.status is ForecastStatus.UNKNOWN and cid:
                 raise unknown_customer(cid, session)
-            if r.get("status") in {"unknown", "invalid", "ambiguous"}:
-                raise ToolInputError(msg)
-            return ToolOutput(msg)
-        fc = pd.DataFrame({"月份": r["forecast_months"], "预测AUM": r["forecast"], "下限(95%)": r["lower"],
-                           "上限(95%)": r["upper"]})
+            if r.status in {ForecastStatus.UNKNOWN, ForecastStatus.INVALID, ForecastStatus.AMBIGUOUS}:
+                raise ToolInputError(no_forecast(r))
+            return ToolOutput(no_forecast(r))
+        fc = pd.DataFrame({"月份": r.forecast_months, "预测AUM": r.forecast, "下限(95%)": r.lower,
+                           "上限(95%)": r.upper})
         for c in ("预测AUM", "下限(95%)", "上限(95%)"):
             fc[c] = fc[c].map(wan)
-        last = r["history"][-1] if r.get("history") else None
-        change = (r["forecast"][-1] / last - 1) if last else None
-        target = r.get("label") or ("全行" if not given else given[0])
-        text = (f"{target} AUM 预测（{r.get('model', 'ARIMA')}，最新月 {r.get('history_months', ['-'])[-1]} 为 {wan(last)}）"
-                + (f"，{horizon} 个月后预计 {wan(r['forecast'][-1])}（{change:+.1%}）" if change is not None else "")
+        last = r.history[-1] if r.history else None
+        change = (r.forecast[-1] / last - 1) if last else None
+        target = r.label or ("全行" if not given else given[0])
+        text = (f"{target} AUM 预测（{r.model or 'ARIMA'}，最新月 {r.history_months[-1] if r.history_months else '-'} 为 {wan(last)}）"
+                + (f"，{horizon} 个月后预计 {wan(r.forecast[-1])}（{change:+.1%}）" if change is not None else "")
                 + "：\n\n" + md_table(fc))
-        if r.get("backtest_mape") is not None:
-            text += f"\n\n回测（留出最近3个月）MAPE：{r['backtest_mape']:.2%}"
+        if r.backtest_mape is not None:
+            text += f"\n\n回测（留出最近3个月）MAPE：{r.backtest_mape:.2%}"
         return ToolOutput(text, files=[("AUM预测图.png", partial(svc.chart_png, r))], rows=len(fc))

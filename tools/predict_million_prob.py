@@ -11,6 +11,7 @@ from qwen_agent.tools.base import register_tool
 from conversation.session import Session
 from million.fmt import excel_csv, md_table, pct, wan
 from million.privacy import mask_name
+from million.propensity.results import Prediction, PredictStatus, ProspectListError
 from million.services import get_services
 from million.settings import get_settings
 from tools.base import (
@@ -19,10 +20,12 @@ from tools.base import (
     ToolOutput,
     customer_id_arg,
     customer_id_schema,
+    name_schema,
     optional_text,
     unknown_customer,
 )
 from tools.scope import check_customer_scope, scoped_branch
+from tools.wording import no_prospect_list
 
 
 @register_tool("predict_million_prob")
@@ -35,8 +38,8 @@ class PredictMillionProb(MarketingTool):
         "properties": {
             "customer_id": customer_id_schema("客户ID；不填则返回名单"),
             "top_n": {"type": "integer", "description": "名单长度，默认20", "minimum": 1, "maximum": 200},
-            "branch_name": {"type": "string", "description": "只看该分行/支行（可写部分名称，如 上海分行）", "maxLength": 100},
-            "segment": {"type": "string", "description": "只看该客群（名称或编号）", "maxLength": 100},
+            "branch_name": name_schema("只看该分行/支行（可写部分名称，如 上海分行）"),
+            "segment": name_schema("只看该客群（名称或编号）"),
             "include_cool": {"type": "boolean", "description": "是否包含营销冷静期内的客户，默认 false"},
         },
         "required": [],
@@ -55,8 +58,8 @@ class PredictMillionProb(MarketingTool):
             # A scoped user sees their branches only, ranked among themselves.
             df = svc.top(n, branch_name=branch, segment=optional_text(args, "segment"),
                          include_cool=bool(args.get("include_cool", False)), branches=session.branches)
-        except ValueError as e:
-            raise ToolInputError(str(e)) from e
+        except ProspectListError as e:
+            raise ToolInputError(no_prospect_list(e)) from e
         if df.empty:
             return ToolOutput("没有符合条件的潜客（可能分行名称不对，或都在冷静期内）。", rows=0)
         include_cool = bool(args.get("include_cool", False))
@@ -107,28 +110,26 @@ def prospect_csv(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _single(r: dict[str, Any], session: Session) -> ToolOutput:
-    cid = r.get("customer_id", "")
-    status = r.get("status")
-    if status == "unknown":
+def _single(r: Prediction, session: Session) -> ToolOutput:
+    cid = r.customer_id
+    if r.status is PredictStatus.UNKNOWN:
         raise unknown_customer(cid, session)
-    if status == "insufficient_history":
-        return ToolOutput(f"客户 {cid} 的历史数据不足3个月（{r.get('months_of_history', '不足3')} 个月），无法预测达到百万的概率。")
-    if status == "already_million":
-        cool = (f"\n【提醒】该客户处于营销冷静期（至 {r.get('cool_period_until')}），冷静期内请勿主动营销。"
-                if r.get("in_cool_period") else "")
-        return ToolOutput(f"客户 {cid}（{r.get('branch_name', '-')}）在 {r.get('as_of')} 的总资产为 {wan(r.get('total_assets'))}，"
+    if r.status is PredictStatus.INSUFFICIENT_HISTORY:
+        return ToolOutput(f"客户 {cid} 的历史数据不足3个月（{r.months_of_history} 个月），无法预测达到百万的概率。")
+    cool = (f"\n【提醒】该客户处于营销冷静期（至 {r.cool_period_until}），冷静期内请勿主动营销。"
+            if r.in_cool_period else "")
+    if r.status is PredictStatus.ALREADY_MILLION:
+        return ToolOutput(f"客户 {cid}（{r.branch_name}）在 {r.as_of} 的总资产为 {wan(r.total_assets)}，"
                           f"已经是百万客户，不需要预测达标概率；建议关注资产保有与配置优化。\n{_salutation_line(r)}{cool}")
-    cool = (f"\n【提醒】该客户处于营销冷静期（至 {r.get('cool_period_until')}），冷静期内请勿主动营销。"
-            if r.get("in_cool_period") else "")
-    n = r.get("n_prospects") or 0
-    top_share = f"（前 {_top_share(r['rank'] / n)}）" if n and r.get("rank") else ""
-    text = (f"客户 {cid}（{r.get('branch_name', '-')}）截至 {r.get('as_of')}：\n"
+    n, rank = r.n_prospects, r.rank or 0
+    top_share = f"（前 {_top_share(rank / n)}）" if n and rank else ""
+    auc = r.oot_auc if r.oot_auc is not None else float("nan")
+    text = (f"客户 {cid}（{r.branch_name}）截至 {r.as_of}：\n"
             f"{_salutation_line(r)}"
-            f"- 未来3个月总资产达到100万的概率：**{pct(r.get('probability'))}**\n"
-            f"- 在 {n:,} 名已评分潜客中排名第 {r.get('rank', '-'):,}{top_share}\n"
-            f"- 当前总资产：{wan(r.get('total_assets'))}，距百万还差 {wan(r.get('gap_to_million'))}\n"
-            f"- 模型：{r.get('model', '-')}，样本外 ROC-AUC {r.get('oot_auc', float('nan')):.3f}{cool}")
+            f"- 未来3个月总资产达到100万的概率：**{pct(r.probability)}**\n"
+            f"- 在 {n:,} 名已评分潜客中排名第 {rank:,}{top_share}\n"
+            f"- 当前总资产：{wan(r.total_assets)}，距百万还差 {wan(r.gap_to_million)}\n"
+            f"- 模型：{r.model}，样本外 ROC-AUC {auc:.3f}{cool}")
     return ToolOutput(text)
 
 
@@ -141,11 +142,11 @@ def salutation(name: object, gender: object) -> str:
     return n[0] + title if title else n
 
 
-def _salutation_line(r: dict[str, Any]) -> str:
+def _salutation_line(r: Prediction) -> str:
     s = get_settings()
     if s.mask_personal_data and s.llm_mode != "offline":  # the surname would go to an external LLM
         return ""
-    text = salutation(r.get("name"), r.get("gender"))
+    text = salutation(r.name, r.gender)
     return f"- 称呼：{text}\n" if text else ""
 
 

@@ -9,9 +9,11 @@ from qwen_agent.tools.base import register_tool
 
 from conversation.session import Session
 from million.fmt import md_table
+from million.rules.results import RecommendStatus
 from million.services import get_services
 from tools.base import MarketingTool, ToolOutput, customer_id_arg, customer_id_schema, unknown_customer
 from tools.scope import check_customer_scope
+from tools.wording import not_recommended, recommendation_summary
 
 
 def _rule_text(antecedents: Any) -> str:
@@ -47,19 +49,20 @@ class RecommendProducts(MarketingTool):
         check_customer_scope(cid, session)
         session.context["customer_id"] = cid
         r = svc.recommend(cid, top_k=int(args.get("top_k", 3)))
-        if r.get("status") == "unknown":
+        if r.status is RecommendStatus.UNKNOWN:
             raise unknown_customer(cid, session)
-        recs = r.get("recommendations", [])
-        held = r.get("held_products") or r.get("holdings")
+        if r.status is not RecommendStatus.OK:
+            return ToolOutput(f"客户 {cid} 当前持有：未知。\n{not_recommended(r)}", status="error")
+        recs, held = r.recommendations, r.held_products
         lines = [f"客户 {cid} 当前持有：{_rule_text(held) if held else '未知'}。"]
-        if r.get("in_cool_period"):
-            lines.append(f"【提醒】该客户处于营销冷静期（至 {r.get('cool_period_until')}），冷静期内请勿主动营销，以下推荐留待冷静期后使用。")
+        if r.in_cool_period:
+            lines.append(f"【提醒】该客户处于营销冷静期（至 {r.cool_period_until}），冷静期内请勿主动营销，以下推荐留待冷静期后使用。")
         if not recs:
-            lines.append(r.get("message") or "没有满足条件的推荐（客户可能已持有全部产品，或没有提升度>1的规则）。")
+            lines.append(recommendation_summary(r))
             return ToolOutput("\n".join(lines))
         view = pd.DataFrame([{
-            "推荐产品": x.get("product_name", x.get("product")), "规则": f"{_rule_text(x.get('antecedents'))} → {x.get('product_name', x.get('product'))}",
-            "支持度": f"{x.get('support', 0):.1%}", "置信度": f"{x.get('confidence', 0):.1%}", "提升度": f"{x.get('lift', 0):.2f}"}
+            "推荐产品": x.product_name, "规则": f"{_rule_text(x.antecedents)} → {x.product_name}",
+            "支持度": f"{x.support:.1%}", "置信度": f"{x.confidence:.1%}", "提升度": f"{x.lift:.2f}"}
             for x in recs])
         lines.append("\n推荐产品（按规则强度排序）：\n\n" + md_table(view))
         return ToolOutput("\n".join(lines), rows=len(recs))

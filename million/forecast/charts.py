@@ -9,20 +9,21 @@ from matplotlib.ticker import FuncFormatter
 
 from million.charts import render_png, setup_matplotlib
 from million.fmt import axis_money, money_unit
+from million.forecast.results import ForecastResult
 
 
-def forecast_chart(result: dict, path: Path | None = None) -> bytes:
-    """`result` is a ForecastService.forecast() answer with status ok."""
+def forecast_chart(result: ForecastResult, path: Path | None = None) -> bytes:
+    """`result` is a ForecastService.forecast() answer with status OK."""
     return render_png(lambda: forecast_figure(result), path)
 
 
-def forecast_figure(result: dict) -> plt.Figure:
-    if result.get("status") != "ok":
-        raise ValueError(f"无法作图：{result.get('message', '预测结果无效')}")
+def forecast_figure(result: ForecastResult) -> plt.Figure:
+    if not result.ok:
+        raise ValueError(f"cannot chart a forecast with status {result.status.value}")
     setup_matplotlib()
-    hm, hv = list(result["history_months"]), list(result["history"])
-    fm, fv = list(result["forecast_months"]), list(result["forecast"])
-    lo, up = list(result["lower"]), list(result["upper"])
+    hm, hv = list(result.history_months), list(result.history)
+    fm, fv = list(result.forecast_months), list(result.forecast)
+    lo, up = list(result.lower), list(result.upper)
     x_hist = list(range(len(hm)))
     x_fc = list(range(len(hm), len(hm) + len(fm)))
     fig, ax = plt.subplots(figsize=(9, 4.2))
@@ -42,7 +43,7 @@ def forecast_figure(result: dict) -> plt.Figure:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: axis_money(v, scale, unit)))
     ax.set_ylabel(f"AUM（{unit}元）" if unit != "元" else "AUM（元）")
     ax.set_xlabel("月份")
-    ax.set_title(f"{result.get('label', '')} AUM 预测（未来{len(fm)}个月，{result.get('model', '')}）", fontsize=11)
+    ax.set_title(f"{result.label} AUM 预测（未来{len(fm)}个月，{result.model}）", fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=9)
     fig.tight_layout()

@@ -1,13 +1,78 @@
-"""The answer shape ForecastService returns (and the chart reads)."""
+"""What ForecastService returns (and the chart reads): facts, no sentences (the tools word them)."""
 
 from __future__ import annotations
 
-from million.fmt import pct, wan
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
 
-FIELDS_DOC = """status "ok"; level total|segment|branch|customer; label; history_months; history (元);
-forecast_months; forecast; lower; upper (95%); model and method (the same readable label, e.g. ARIMA(1,1,0)+漂移); method_key arima|drift|naive;
-order [p,d,q] or None; backtest_mape (fraction, the used method on the last 3 months, None if unknown);
-backtest {mape: {arima, drift, naive}, window, selected_by, note}; horizon; message (Chinese summary)."""
+from million.segments.lookup import NameLookup
+
+
+class ForecastStatus(Enum):
+    OK = "ok"
+    INVALID = "invalid"  # `invalid` names the argument
+    UNKNOWN = "unknown"  # no such customer / segment / branch (`lookup` for a name), or no series at all
+    AMBIGUOUS = "ambiguous"  # a branch name matching several branches (`lookup`)
+    INSUFFICIENT_HISTORY = "insufficient_history"  # fewer than `months_needed` months
+    ERROR = "error"  # the warehouse failed; `error` says how
+
+
+class ForecastLevel(Enum):
+    TOTAL = "total"
+    SEGMENT = "segment"
+    BRANCH = "branch"
+    CUSTOMER = "customer"
+
+
+class Invalid(Enum):
+    HORIZON = "horizon"  # not an integer in 1..MAX_HORIZON
+    SEVERAL_TARGETS = "several_targets"  # more than one of customer_id, segment, branch
+    CUSTOMER_ID = "customer_id"
+    BRANCH = "branch"  # not a text of 1-100 characters
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """The last HOLDOUT months held out: MAPE per method (arima, drift, naive)."""
+
+    mape: dict[str, float]
+    window: tuple[str, ...]
+    selected_by: str
+    note: str  # the build's own note on the choice (from its report)
+    validation_mape: dict[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    status: ForecastStatus
+    level: ForecastLevel | None = None
+    label: str = ""  # the series' display name: 全行, 客群「…」, 客户「…」, the branch
+    name: str | None = None  # the segment or branch name of an aggregate
+    customer_id: str | None = None
+    history_months: tuple[str, ...] = ()
+    history: tuple[float, ...] = ()  # 元
+    forecast_months: tuple[str, ...] = ()
+    forecast: tuple[float, ...] = ()  # the mean
+    lower: tuple[float, ...] = ()  # 95%
+    upper: tuple[float, ...] = ()
+    model: str = ""  # the readable method, e.g. ARIMA(1,1,0)+漂移
+    method_key: str = ""  # arima | drift | naive
+    order: tuple[int, ...] | None = None  # ARIMA [p, d, q]
+    stationarity: dict[str, Any] = field(default_factory=dict)
+    backtest_mape: float | None = None  # the used method on the held-out months; None if unknown
+    backtest: Backtest | None = None
+    horizon: int = 0
+    # why there is no forecast
+    invalid: Invalid | None = None
+    lookup: NameLookup | None = None  # a segment or branch name that did not resolve
+    months_available: int | None = None
+    months_needed: int | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is ForecastStatus.OK
 
 
 def next_months(month: str, n: int) -> list[str]:
@@ -19,24 +84,13 @@ def next_months(month: str, n: int) -> list[str]:
     return out
 
 
-def make_result(*, level: str, label: str, months: list[str], history: list[float], fc: dict, horizon: int,
-                backtest: dict | None, backtest_mape: float | None, note: str = "") -> dict:
+def make_result(*, level: ForecastLevel, label: str, months: list[str], history: list[float], fc: dict, horizon: int,
+                backtest: Backtest | None, backtest_mape: float | None, name: str | None = None,
+                customer_id: str | None = None) -> ForecastResult:
     """fc: Forecast.as_dict() of at least `horizon` steps."""
     h = horizon
-    mean, lower, upper = fc["mean"][:h], fc["lower"][:h], fc["upper"][:h]
-    fmonths = next_months(months[-1], h)
-    last = history[-1]
-    change = mean[-1] / last - 1 if last else None
-    parts = [f"{label} 最新月 {months[-1]} AUM 为 {wan(last)}；用 {fc['label']} 预测未来 {h} 个月，"
-             f"{fmonths[-1]} 预计 {wan(mean[-1])}"
-             + (f"（较最新月 {change:+.1%}）" if change is not None else "")
-             + f"，95%区间 {wan(lower[-1])} ~ {wan(upper[-1])}。"]
-    if backtest_mape is not None:
-        parts.append(f"留出最近3个月回测 MAPE 为 {pct(backtest_mape, 2)}。")
-    if note:
-        parts.append(note)
-    return {"status": "ok", "level": level, "label": label, "history_months": list(months),
-            "history": [round(float(v), 2) for v in history], "forecast_months": fmonths,
-            "forecast": mean, "lower": lower, "upper": upper, "model": fc["label"], "method": fc["label"], "method_key": fc["method"],
-            "order": fc["order"], "stationarity": fc.get("d_test") or {}, "backtest_mape": backtest_mape,
-            "backtest": backtest, "horizon": h, "unit": "元", "message": "".join(parts)}
+    return ForecastResult(
+        ForecastStatus.OK, level, label, name, customer_id, tuple(months), tuple(round(float(v), 2) for v in history),
+        tuple(next_months(months[-1], h)), tuple(fc["mean"][:h]), tuple(fc["lower"][:h]), tuple(fc["upper"][:h]),
+        fc["label"], fc["method"], tuple(fc["order"]) if fc["order"] else None, fc.get("d_test") or {}, backtest_mape,
+        backtest, h)

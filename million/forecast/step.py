@@ -18,7 +18,7 @@ from million.forecast import store
 from million.forecast.backtest import HOLDOUT, METHODS, MIN_FIT, best_method, evaluate, window_scores
 from million.forecast.charts import forecast_chart
 from million.forecast.models import AGGREGATE_GRID, CUSTOMER_DRIFT, CUSTOMER_GRID, METHOD_NAMES, forecast
-from million.forecast.results import make_result
+from million.forecast.results import ForecastLevel, make_result
 from million.forecast.series import CustomerSeries, Series, combine_sums, group_sums, series_from_sums
 from million.pipeline import BuildContext, Step
 from million.segments import store as seg_store
@@ -156,7 +156,7 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     (out / store.REPORT).write_text(report(doc), encoding="utf-8")
     if "total" in entries:
         e = entries["total"]
-        forecast_chart(make_result(level="total", label="全行", months=e["months"], history=e["history"],
+        forecast_chart(make_result(level=ForecastLevel.TOTAL, label="全行", months=e["months"], history=e["history"],
                                    fc=e["forecast"], horizon=3, backtest=None, backtest_mape=e["backtest_mape"]),
                        out / store.TOTAL_CHART)
     key_series = {k: {"selected": v["selected"], "test": v["test"]} for k, v in entries.items()

@@ -7,13 +7,12 @@ base value. The calibration is p = sigmoid(a·raw + b), so multiplying every par
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
 from million.propensity.bundle import SERVED_MODEL, ModelBundle
 from million.propensity.feature_labels import format_value, label
+from million.propensity.results import Factor, LocalExplanation
 
 
 def contributions(bundle: ModelBundle, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -24,7 +23,7 @@ def contributions(bundle: ModelBundle, X: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def local_explanation(bundle: ModelBundle, x: np.ndarray, top_k: int = 6,
-                      parts: tuple[np.ndarray, float] | None = None) -> dict[str, Any]:
+                      parts: tuple[np.ndarray, float] | None = None) -> LocalExplanation:
     """The strongest factors for and against one customer (x: its feature row; `parts`: its SHAP
     values and base value when already computed)."""
     x = np.asarray(x, dtype=float).reshape(-1)
@@ -35,16 +34,13 @@ def local_explanation(bundle: ModelBundle, x: np.ndarray, top_k: int = 6,
     order = np.argsort(-np.abs(phi))
     scale, p0, p = probability_scale(phi, base0)
 
-    def item(i: int) -> dict[str, Any]:
+    def item(i: int) -> Factor:
         f = bundle.features[i]
-        return {"feature": f, "label": label(f), "value": float(x[i]), "value_text": format_value(f, x[i]),
-                "shap": float(phi[i]), "impact": float(phi[i] * scale)}
+        return Factor(f, label(f), float(x[i]), format_value(f, x[i]), float(phi[i]), float(phi[i] * scale))
 
     pos = [item(i) for i in order[:2 * top_k + 20] if phi[i] > 0][:top_k]
     neg = [item(i) for i in order[:2 * top_k + 20] if phi[i] < 0][:top_k]
-    return {"factors_for": pos, "factors_against": neg, "base_value": base0, "base_probability": p0,
-            "probability": p, "units": "校准后对数几率（log-odds）",
-            "impact_units": "对概率的贡献（0.01 = 1个百分点），基准概率 + 各项之和 = 该客户概率"}
+    return LocalExplanation(tuple(pos), tuple(neg), base0, p0, p)
 
 
 def _sigmoid(z: float) -> float:

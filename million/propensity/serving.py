@@ -7,13 +7,9 @@ Public API (stable names; other modules call these):
         training, from the last 3 months in the warehouse). Later calls re-read the warehouse only
         when its version token changes (checked at most every few seconds).
 
-    svc.predict(customer_id: str) -> dict
-        status: "prospect" | "already_million" | "unknown" | "insufficient_history"
-        customer_id, as_of (YYYY-MM, latest month), probability (calibrated LightGBM; None unless a
-        prospect), rank (1 = highest probability among prospects), n_prospects, percentile,
-        total_assets, gap_to_million, asset_level, in_cool_period (bool, at the month end),
-        cool_period_until (YYYY-MM-DD or None), model, oot_auc (out-of-time ROC-AUC of the model),
-        oot_pr_auc, test_month, branch_name, name, gender, months_of_history, message (Chinese).
+    svc.predict(customer_id: str) -> Prediction          (million.propensity.results)
+        status PredictStatus: PROSPECT | ALREADY_MILLION | INSUFFICIENT_HISTORY | UNKNOWN, the customer's
+        facts at the latest month and, for a prospect, the calibrated probability and its rank.
         Never raises for any input: unknown IDs, short histories and odd strings get a status.
 
     svc.top(n=20, branch_name=None, segment=None, include_cool=False) -> pandas.DataFrame
@@ -21,18 +17,18 @@ Public API (stable names; other modules call these):
         probability, in_cool_period, cool_period_until (+ segment_id, segment_name with `segment`).
         `rank` is the bank-wide rank. `branch_name` is an exact branch (上海分行外滩支行) or, when none is
         called that, a part of the name (上海分行 = all its sub-branches).
-        `segment` matches customer_segments.segment_name or segment_id; ValueError (Chinese message)
-        when that table does not exist yet, or for an unknown segment / branch.
+        `segment` matches customer_segments.segment_name or segment_id. ProspectListError (a ValueError
+        naming a ListProblem) for a bad n, an unknown segment / branch, or before customer_segments exists.
 
-    svc.explain(customer_id, top_k=6) -> dict
-        status, probability, factors_for / factors_against: [{feature, label, value, value_text, shap}],
-        base_value and base_probability. SHAP values are exact TreeSHAP parts of the calibrated
+    svc.explain(customer_id, top_k=6) -> Explanation
+        the prediction, factors_for / factors_against (Factor: feature, label, value, value_text, shap,
+        impact), base_value and base_probability. SHAP values are exact TreeSHAP parts of the calibrated
         log-odds: base_value + Σ shap = logit(probability).
 
     svc.waterfall_png(customer_id) -> bytes   SHAP waterfall (Chinese labels); ValueError for a customer
                                               that is not a scored prospect.
-    svc.global_explanation(top_k=10) -> dict  mean |SHAP| ranking on the latest month's prospects:
-                                              features (= factors): [{rank, feature, label, mean_abs_shap, mean_shap}]
+    svc.global_explanation(top_k=10) -> GlobalExplanation   mean |SHAP| ranking on the latest month's
+                                              prospects (GlobalFactor: rank, feature, label, mean_abs_shap, mean_shap)
     svc.global_png() -> bytes                 the same as a bar chart.
 
 `customer_id` is untrusted: it is only a dictionary key here (no SQL text, no file path).
@@ -61,6 +57,15 @@ from million.propensity.explain import contributions, local_explanation
 from million.propensity.feature_labels import format_value, labels
 from million.propensity.features import LOOKBACK, build_features
 from million.propensity.paths import artifacts_paths
+from million.propensity.results import (
+    Explanation,
+    GlobalExplanation,
+    GlobalFactor,
+    ListProblem,
+    Prediction,
+    PredictStatus,
+    ProspectListError,
+)
 from million.propensity.scoring import latest_month, load_window, score_features
 from million.warehouse import Warehouse
 
@@ -161,7 +166,7 @@ class PropensityService:
     # -- per customer ------------------------------------------------------------------------
     @staticmethod
     def _key(customer_id: object, index: pd.Index) -> str | None:
-        if not isinstance(customer_id, str) or not customer_id or len(customer_id) > 200:
+        if not isinstance(customer_id, str) or not customer_id or len(customer_id) > MAX_ID_ECHO:
             return None
         if customer_id in index:
             return customer_id
@@ -178,55 +183,49 @@ class PropensityService:
         c["rank"] = c["probability"].rank(ascending=False, method="min")
         return c
 
-    def predict(self, customer_id: str, branches: tuple[str, ...] | list[str] | None = None) -> dict[str, Any]:
+    def predict(self, customer_id: str, branches: tuple[str, ...] | list[str] | None = None) -> Prediction:
         """`branches`: the user's scope; rank and n_prospects are then counted within it."""
         snap = self.snapshot
         info = self.bundle.info
-        out: dict[str, Any] = {
-            "customer_id": customer_id[:MAX_ID_ECHO] if isinstance(customer_id, str) else str(customer_id)[:MAX_ID_ECHO],
-            "as_of": snap.as_of, "model": MODEL_TITLES[SERVED_MODEL],
-            "oot_auc": _num(info.get("oot_auc", {}).get(SERVED_MODEL)),
-            "oot_pr_auc": _num(info.get("oot_pr_auc", {}).get(SERVED_MODEL)),
-            "test_month": info.get("test_month"), "n_prospects": snap.n_prospects,
-            "probability": None, "rank": None, "percentile": None,
-        }
+        echo = customer_id if isinstance(customer_id, str) else str(customer_id)
+        base = {"as_of": snap.as_of, "model": MODEL_TITLES[SERVED_MODEL],
+                "oot_auc": _num(info.get("oot_auc", {}).get(SERVED_MODEL)),
+                "oot_pr_auc": _num(info.get("oot_pr_auc", {}).get(SERVED_MODEL)),
+                "test_month": info.get("test_month"), "n_prospects": snap.n_prospects, "lookback": LOOKBACK}
         key = self._key(customer_id, snap.customers.index)
         if key is None:
-            return {**out, "status": "unknown", "message": "未找到该客户ID，请核对后重试（客户ID需与系统中完全一致）"}
+            return Prediction(PredictStatus.UNKNOWN, echo[:MAX_ID_ECHO], **base)
         r = snap.customers.loc[key]
-        out.update({"customer_id": key, "name": r["name"], "branch_name": r["branch_name"],
-                    "gender": r.get("gender"), "months_of_history": int(r["months"])})
+        gender = r.get("gender")
+        known = {"customer_id": key, "name": r["name"], "branch_name": r["branch_name"],
+                 "gender": None if gender is None or pd.isna(gender) else str(gender),
+                 "months_of_history": int(r["months"])}
         if not r["has_features"]:
-            return {**out, "status": "insufficient_history", "total_assets": _num(r["total_assets"]),
-                    "message": f"该客户截至 {snap.as_of} 只有 {int(r['months'])} 个月的数据，"
-                               f"模型需要最近 {LOOKBACK} 个月完整数据，暂无法预测"}
+            return Prediction(PredictStatus.INSUFFICIENT_HISTORY, **known, **base, total_assets=_num(r["total_assets"]))
         total = float(r["total_assets"])
         cool_until = r["cool_until"]
-        out.update({"total_assets": total, "gap_to_million": max(MILLION - total, 0.0), "asset_level": asset_level(total),
-                    "in_cool_period": bool(r["in_cool"]),
-                    "cool_period_until": cool_until.strftime("%Y-%m-%d") if bool(r["in_cool"]) and pd.notna(cool_until) else None})
+        in_cool = bool(r["in_cool"])
+        known |= {"total_assets": total, "gap_to_million": max(MILLION - total, 0.0), "asset_level": asset_level(total),
+                  "in_cool_period": in_cool,
+                  "cool_period_until": cool_until.strftime("%Y-%m-%d") if in_cool and pd.notna(cool_until) else None}
         if total >= MILLION:
-            return {**out, "status": "already_million", "message": f"该客户 {snap.as_of} 总资产已达 {format_value('aum_cur', total)}，已是百万客户"}
+            return Prediction(PredictStatus.ALREADY_MILLION, **known, **base)
         rank, n_prospects = int(r["rank"]), snap.n_prospects
         if branches is not None:
             scoped = self._scoped(branches)
             rank, n_prospects = int(scoped.loc[key, "rank"]), len(scoped)
-        out.update({"status": "prospect", "probability": float(r["probability"]), "rank": rank,
-                    "n_prospects": n_prospects, "percentile": 1 - (rank - 1) / max(n_prospects, 1),
-                    "message": f"预计未来3个月（{snap.as_of} 之后）达到100万的概率为 {float(r['probability']):.1%}，"
-                               f"在 {n_prospects:,} 位潜客中排第 {rank:,} 名"})
-        return out
+        base["n_prospects"] = n_prospects
+        return Prediction(PredictStatus.PROSPECT, **known, **base, probability=float(r["probability"]), rank=rank,
+                          percentile=1 - (rank - 1) / max(n_prospects, 1))
 
-    def explain(self, customer_id: str, top_k: int = 6) -> dict[str, Any]:
+    def explain(self, customer_id: str, top_k: int = 6) -> Explanation:
         pred = self.predict(customer_id)
-        base = {"customer_id": pred["customer_id"], "status": pred["status"], "as_of": pred["as_of"],
-                "probability": pred["probability"], "factors_for": [], "factors_against": [], "base_value": None,
-                "model": pred["model"]}
-        if pred["status"] != "prospect":
-            return {**base, "message": pred["message"]}
+        if not pred.scored:
+            return Explanation(pred)
         k = max(1, min(int(top_k), 30))
-        x, parts = self._shap_parts(pred["customer_id"])
-        return {**base, **local_explanation(self.bundle, x, top_k=k, parts=parts), "probability": pred["probability"]}
+        x, parts = self._shap_parts(pred.customer_id)
+        local = local_explanation(self.bundle, x, top_k=k, parts=parts)
+        return Explanation(pred, local.factors_for, local.factors_against, local.base_value, local.base_probability)
 
     def _shap_parts(self, cid: str) -> tuple[np.ndarray, tuple[np.ndarray, float]]:
         """The customer's feature row and its SHAP values (cached: explain then waterfall reuse them)."""
@@ -250,25 +249,25 @@ class PropensityService:
     def waterfall_renderer(self, customer_id: str) -> Callable[[], bytes]:
         """The waterfall's numbers now (errors raise here), the drawing when the returned function is called."""
         pred = self.predict(customer_id)
-        if pred["status"] != "prospect":
-            raise ValueError(pred["message"])
-        x, (phi, base) = self._shap_parts(pred["customer_id"])
+        if not pred.scored:
+            raise ValueError(f"no waterfall for a customer that is not a scored prospect ({pred.status.value})")
+        x, (phi, base) = self._shap_parts(pred.customer_id)
         disp = [format_value(f, v) for f, v in zip(self.bundle.features, x, strict=True)]
-        title = f"客户 {pred['customer_id']} 达到100万概率 {pred['probability']:.1%} 的原因（{pred['as_of']}）"
+        title = f"客户 {pred.customer_id} 达到100万概率 {pred.probability:.1%} 的原因（{pred.as_of}）"
         return partial(render_png, partial(plots.shap_waterfall_chart, phi, base, x, labels(self.bundle.features), disp,
                                            title))
 
     # -- lists and global --------------------------------------------------------------------
     def _segments(self, segment: str) -> pd.DataFrame:
         if SEGMENTS_TABLE not in {t.lower() for t in self.wh.tables()}:
-            raise ValueError("客群表 customer_segments 尚未生成，请先运行客户分群（make artifacts）后再按客群筛选")
+            raise ProspectListError(ListProblem.NO_SEGMENTS_TABLE, str(segment))
         seg = self.wh.query(f"SELECT customer_id, segment_id, segment_name FROM {SEGMENTS_TABLE}")
         seg["customer_id"] = seg["customer_id"].astype(str)
         want = str(segment).strip()
         hit = seg.loc[(seg["segment_name"].astype(str) == want) | (seg["segment_id"].astype(str) == want)]
         if hit.empty:
             names = sorted(seg["segment_name"].astype(str).unique().tolist())
-            raise ValueError(f"未找到客群“{want[:40]}”，可选客群：{'、'.join(names[:20])}")
+            raise ProspectListError(ListProblem.UNKNOWN_SEGMENT, want, tuple(names))
         return hit.drop_duplicates("customer_id").set_index("customer_id")
 
     def _branch_mask(self, names: pd.Series, branch: str) -> pd.Series:
@@ -279,8 +278,7 @@ class PropensityService:
             return names == branch
         if branch and known.str.contains(branch, regex=False).any():
             return names.astype(str).str.contains(branch, regex=False)
-        raise ValueError(f"未找到网点“{branch[:40]}”，请使用网点名称（如 {known.iloc[0]}）或分行名称（如 "
-                         f"{known.iloc[0].split('分行')[0]}分行）")
+        raise ProspectListError(ListProblem.UNKNOWN_BRANCH, branch, (str(known.iloc[0]),))
 
     def top(self, n: int = 20, branch_name: str | None = None, segment: str | None = None,
             include_cool: bool = False, branches: tuple[str, ...] | list[str] | None = None) -> pd.DataFrame:
@@ -288,9 +286,9 @@ class PropensityService:
         try:
             n = int(n)
         except (TypeError, ValueError) as e:
-            raise ValueError("n 必须是正整数") from e
+            raise ProspectListError(ListProblem.BAD_N, str(n)) from e
         if n < 1:
-            raise ValueError("n 必须是正整数")
+            raise ProspectListError(ListProblem.BAD_N, str(n))
         n = min(n, MAX_TOP)
         c = self._scoped(branches)
         if branch_name:
@@ -322,14 +320,13 @@ class PropensityService:
             self._global = json.loads(self._paths["shap"].read_text(encoding="utf-8"))
         return self._global
 
-    def global_explanation(self, top_k: int = 10) -> dict[str, Any]:
+    def global_explanation(self, top_k: int = 10) -> GlobalExplanation:
         g = self._global_info()
         k = max(1, min(int(top_k), len(g["features"])))
-        rows = [{"rank": i + 1, "feature": f["feature"], "label": f["label"], "mean_abs_shap": f["mean_abs_shap"],
-                 "mean_shap": f["mean_shap"]} for i, f in enumerate(g["features"][:k])]
-        # "factors" is the same list under the name the explain tool reads
-        return {"as_of": g["as_of"], "rows": g["rows"], "model": MODEL_TITLES[SERVED_MODEL],
-                "units": "平均|SHAP|（校准后对数几率）", "features": rows, "factors": rows}
+        rows = tuple(GlobalFactor(i + 1, f["feature"], f["label"], f["mean_abs_shap"], f["mean_shap"])
+                     for i, f in enumerate(g["features"][:k]))
+        total = sum(float(f["mean_abs_shap"]) for f in g["features"])
+        return GlobalExplanation(g["as_of"], g["rows"], MODEL_TITLES[SERVED_MODEL], rows, total)
 
     def global_png(self) -> bytes:
         return (self._paths["charts"] / "shap_bar.png").read_bytes()

@@ -14,18 +14,12 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from million.fmt import pct
 from million.rules.baskets import ITEM_TO_PRODUCT, PRODUCT_ITEMS
+from million.rules.results import ProductRecommendation
 
 
 def rule_text(antecedents: Iterable[str], consequent: str) -> str:
     return f"{' + '.join(antecedents)} → {consequent}"
-
-
-def reason_text(r: dict) -> str:
-    return (f"在「{' + '.join(r['antecedents'])}」的客户中，{pct(r['confidence'])} 持有{r['consequent']}"
-            f"（全体为 {pct(r['consequent_support'])}），是整体的 {r['lift']:.2f} 倍；"
-            f"同时满足前项与后项的客户占 {pct(r['support'])}。")
 
 
 class Recommender:
@@ -48,13 +42,13 @@ class Recommender:
                 v[j] = True
         return v
 
-    def recommend(self, items: Iterable[str], top_k: int = 3) -> tuple[list[dict], list[str]]:
+    def recommend(self, items: Iterable[str], top_k: int = 3) -> tuple[list[ProductRecommendation], list[str]]:
         """(ranked recommendations, products not held that no rule supports)."""
         items = list(items)
         held = {it for it in items if it in PRODUCT_ITEMS}
         v = self.vector(items)
         applies = ~(self._ant & ~v).any(axis=1)
-        out: list[dict] = []
+        out: list[ProductRecommendation] = []
         seen: set[str] = set(held)
         for i in np.flatnonzero(applies):  # rows are in confidence order: the first per product is its best
             c = self._cons[i]
@@ -62,12 +56,10 @@ class Recommender:
                 continue
             seen.add(c)
             rec = self._records[i]
-            ants = list(rec["antecedents"])
-            out.append({"product": ITEM_TO_PRODUCT[c], "product_name": c, "antecedents": ants, "consequent": c,
-                        "consequents": [c], "support": round(rec["support"], 4),
-                        "confidence": round(rec["confidence"], 4), "lift": round(rec["lift"], 4),
-                        "consequent_support": round(rec["consequent_support"], 4),
-                        "rule": rule_text(ants, c), "reason": reason_text(rec)})
+            ants = tuple(rec["antecedents"])
+            out.append(ProductRecommendation(ITEM_TO_PRODUCT[c], c, ants, c, round(rec["support"], 4),
+                                             round(rec["confidence"], 4), round(rec["lift"], 4),
+                                             round(rec["consequent_support"], 4), rule_text(ants, c)))
             if len(seen) == len(PRODUCT_ITEMS):
                 break
         unsupported = [p for p in PRODUCT_ITEMS if p not in seen]

@@ -4,7 +4,8 @@
     svc.recommend("C0000123", top_k=3)   # products not held, ranked, each with its rule as evidence
     svc.top_rules(10)                   # DataFrame: antecedents, consequents, consequent, support, confidence, lift
 
-recommend statuses: "ok", "unknown" (no such customer), "invalid" (malformed ID or top_k), "error".
+recommend returns a Recommendation (million.rules.results) with a RecommendStatus: OK, UNKNOWN (no
+such customer), INVALID (malformed ID or top_k), ERROR (warehouse). Facts only; the tools word them.
 Marketing cool period: the customer is inside it when the reference date is before the
 marketing_cool_period date of their latest row (the contract: no marketing *before* that date, so on
 the date itself marketing is allowed again, as in the propensity features). The reference date is `as_of` when given, else
@@ -15,21 +16,24 @@ never disagree about one customer.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from million.contact import month_end
 from million.rules import store
 from million.rules.baskets import PRODUCT_ITEMS, age_band, asset_item, income_band
 from million.rules.recommend import Recommender
-from million.segments.lookup import clean_id, shown
+from million.rules.results import MAX_TOP_K, Recommendation, RecommendStatus
+from million.segments.lookup import clean_id
 from million.warehouse import Warehouse, WarehouseError
 
-MAX_TOP_K = 30
+if TYPE_CHECKING:
+    from million.segments.serving import SegmentService
+
 LIVE_SQL = (
     "SELECT b.stat_month, b.asset_level, b.deposit_flag, b.financial_flag, b.fund_flag, b.insurance_flag, "
     "b.marketing_cool_period, c.age, c.monthly_income "
@@ -37,11 +41,6 @@ LIVE_SQL = (
     "WHERE b.customer_id = ? ORDER BY b.stat_month DESC LIMIT 1")
 RULE_COLUMNS = ["antecedents", "consequents", "consequent", "support", "confidence", "lift", "antecedent_support",
                 "consequent_support", "improvement", "targets"]
-
-
-def month_end(month: str) -> dt.date:
-    y, m = int(month[:4]), int(month[5:7])
-    return dt.date(y, m, calendar.monthrange(y, m)[1])
 
 
 def _date(v: Any) -> dt.date | None:
@@ -67,7 +66,7 @@ class RuleService:
         self._month = baskets["stat_month"].astype(str).to_numpy()
         self._cool = [_date(v) for v in baskets["cool_period_until"]]
         self.latest_month = str(baskets["stat_month"].max()) if len(baskets) else ""
-        self._segments: Any = None
+        self._segments: SegmentService | None = None
 
     @classmethod
     def load(cls, artifacts_dir: Path, wh: Warehouse | None = None) -> RuleService:
@@ -91,7 +90,7 @@ class RuleService:
         """The n rules with the highest lift (then confidence). Rules nobody can act on (every customer
         matching the antecedents already holds the product) are left out unless actionable_only=False."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError("规则条数 n 应为正整数。")
+            raise ValueError("n must be a positive integer")
         r = self.rules[self.rules["targets"] > 0] if actionable_only else self.rules
         r = r.sort_values(["lift", "confidence", "support"], ascending=False, kind="stable")
         return r[RULE_COLUMNS].head(min(n, 1000)).reset_index(drop=True)
@@ -126,38 +125,24 @@ class RuleService:
             r = self._segments.for_customer(cid)
         except (FileNotFoundError, WarehouseError):
             return None
-        return r.get("segment_name") if r.get("status") == "ok" else None
+        return r.segment_name
 
-    def recommend(self, customer_id: object, top_k: int = 3, as_of: dt.date | None = None) -> dict[str, Any]:
-        cid, err = clean_id(customer_id)
+    def recommend(self, customer_id: object, top_k: int = 3, as_of: dt.date | None = None) -> Recommendation:
+        cid = clean_id(customer_id)
         if cid is None:
-            return {"status": "invalid", "message": err}
+            return Recommendation(RecommendStatus.INVALID, None, bad_argument="customer_id")
         if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
-            return {"status": "invalid", "customer_id": cid, "message": f"推荐数量 top_k 应为 1-{MAX_TOP_K} 的整数。"}
+            return Recommendation(RecommendStatus.INVALID, cid, bad_argument="top_k")
         try:
             found = self._basket(cid)
         except WarehouseError as e:
-            return {"status": "error", "customer_id": cid, "message": f"查询数据仓库失败：{e}"}
+            return Recommendation(RecommendStatus.ERROR, cid, error=str(e))
         if found is None:
-            return {"status": "unknown", "customer_id": cid, "message": f"未找到客户「{shown(cid)}」，请确认客户ID是否正确。"}
+            return Recommendation(RecommendStatus.UNKNOWN, cid)
         items, month, cool = found
-        held = [p for p in PRODUCT_ITEMS if p in items]
-        attrs = [it for it in items if it not in PRODUCT_ITEMS]
         recs, unsupported = self.recommender.recommend(items, top_k)
         ref = self.reference_date(as_of)
-        in_cool = cool is not None and ref < cool
-        msg = [f"客户「{shown(cid)}」（数据月份 {month}）持有：{'、'.join(held) or '无'}；属性：{'、'.join(attrs)}。"]
-        if recs:
-            msg.append("推荐：" + "；".join(f"{r['product_name']}（置信度 {r['confidence']:.1%}，提升度 {r['lift']:.2f}）"
-                                          for r in recs) + "。")
-        elif len(held) == len(PRODUCT_ITEMS):
-            msg.append("该客户已持有全部四类产品，无需补充推荐。")
-        else:
-            msg.append(f"未持有的产品（{'、'.join(unsupported)}）没有满足条件（提升度>1）的关联规则支持，暂不推荐。")
-        if in_cool:
-            msg.append(f"注意：该客户处于营销冷静期（至 {cool.isoformat()}），冷静期内请勿主动营销。")
-        return {"status": "ok", "customer_id": cid, "as_of_month": month, "held_products": held, "holdings": held,
-                "attributes": attrs, "recommendations": recs, "unsupported_products": unsupported,
-                "in_cool_period": in_cool, "cool_period_until": cool.isoformat() if cool else None,
-                "reference_date": ref.isoformat(), "algorithm": self.meta.get("algorithm"),
-                "message": "".join(msg)}
+        return Recommendation(RecommendStatus.OK, cid, month, tuple(p for p in PRODUCT_ITEMS if p in items),
+                              tuple(it for it in items if it not in PRODUCT_ITEMS), tuple(recs), tuple(unsupported),
+                              cool is not None and ref < cool, cool.isoformat() if cool else None, ref.isoformat(),
+                              self.meta.get("algorithm"))

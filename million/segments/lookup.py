@@ -6,26 +6,51 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
 
-MAX_ID_LEN = 64
+from million.contract import CUSTOMER_ID_MAX
+
 MAX_NAME_LEN = 100
 
 
-class LookupError_(ValueError):  # noqa: N801 - a ValueError whose str() is a Chinese message for the user
-    """An unknown or malformed name; the message is safe to show."""
+class LookupProblem(Enum):
+    MISSING = "missing"  # no name given
+    BAD_TYPE = "bad_type"  # neither a name nor a number
+    EMPTY_OR_LONG = "empty_or_long"
+    NO_SUCH_ID = "no_such_id"  # a number that is not a segment's
+    AMBIGUOUS = "ambiguous"  # several names match
+    NOT_FOUND = "not_found"
 
 
-def clean_id(value: object) -> tuple[str | None, str | None]:
-    """(customer_id, None) when usable, else (None, Chinese reason). The ID format is opaque by
-    contract, so only emptiness, length and control characters are refused."""
+@dataclass(frozen=True)
+class NameLookup:
+    """Why a name did not resolve to exactly one of `names` (the tools word it)."""
+
+    problem: LookupProblem
+    query: str  # as given (echo it through shown())
+    names: tuple[str, ...]  # every name there is
+    matches: tuple[str, ...] = ()  # for AMBIGUOUS
+    number: int | None = None  # for NO_SUCH_ID
+
+
+class LookupError_(ValueError):  # noqa: N801 - a ValueError that carries what went wrong as facts
+    """An unknown or malformed name."""
+
+    def __init__(self, lookup: NameLookup) -> None:
+        super().__init__(f"{lookup.problem.value}: {lookup.query[:MAX_NAME_LEN]!r}")
+        self.lookup = lookup
+
+
+def clean_id(value: object) -> str | None:
+    """The customer_id when usable, else None. The ID format is opaque by contract, so only
+    emptiness, length (the contract's column length) and control characters are refused."""
     if not isinstance(value, str) or not value.strip():
-        return None, "客户ID不能为空，请提供客户ID。"
+        return None
     v = value.strip()
-    if len(v) > MAX_ID_LEN:
-        return None, f"客户ID过长（超过{MAX_ID_LEN}个字符），请检查后重试。"
-    if any(unicodedata.category(ch).startswith("C") for ch in v):
-        return None, "客户ID包含不可见字符，请检查后重试。"
-    return v, None
+    if len(v) > CUSTOMER_ID_MAX or any(unicodedata.category(ch).startswith("C") for ch in v):
+        return None
+    return v
 
 
 def shown(value: object, limit: int = 40) -> str:
@@ -69,27 +94,27 @@ SEGMENT_SUFFIXES = ("客户群", "客群", "客户", "群体", "群组", "群")
 
 def resolve_segment(query: object, names: Sequence[str]) -> int:
     """Index of the segment meant by a name, part of a name or an id (0, "0", "客群1", "聚类 2").
-    Raises LookupError_ with a Chinese message listing the segments there are."""
-    listing = "、".join(f"{i}:{n}" for i, n in enumerate(names))
+    Raises LookupError_ naming the problem and the segments there are."""
+    every = tuple(names)
     if isinstance(query, bool) or query is None:
-        raise LookupError_(f"请提供客群名称或编号。现有客群：{listing}")
+        raise LookupError_(NameLookup(LookupProblem.MISSING, "", every))
     if isinstance(query, int):
         text = str(query)
     elif isinstance(query, str):
         text = unicodedata.normalize("NFKC", query).strip()
     else:
-        raise LookupError_(f"客群参数应为名称或编号。现有客群：{listing}")
+        raise LookupError_(NameLookup(LookupProblem.BAD_TYPE, str(query), every))
     if not text or len(text) > MAX_NAME_LEN:
-        raise LookupError_(f"客群名称为空或过长。现有客群：{listing}")
+        raise LookupError_(NameLookup(LookupProblem.EMPTY_OR_LONG, text, every))
     m = _SEGMENT_ID_RE.fullmatch(text)
     if m:
         sid = int(m.group(1))
         if 0 <= sid < len(names):
             return sid
-        raise LookupError_(f"没有编号为 {sid} 的客群。现有客群：{listing}")
+        raise LookupError_(NameLookup(LookupProblem.NO_SUCH_ID, text, every, number=sid))
     hits = match_names(text, names, SEGMENT_SUFFIXES)
     if len(hits) == 1:
         return hits[0]
     if len(hits) > 1:
-        raise LookupError_(f"「{shown(text)}」匹配到多个客群：{'、'.join(names[i] for i in hits)}，请说得更具体些。")
-    raise LookupError_(f"没有找到名为「{shown(text)}」的客群。现有客群：{listing}")
+        raise LookupError_(NameLookup(LookupProblem.AMBIGUOUS, text, every, tuple(names[i] for i in hits)))
+    raise LookupError_(NameLookup(LookupProblem.NOT_FOUND, text, every))

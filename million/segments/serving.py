@@ -1,13 +1,14 @@
 """SegmentService: what the segment_lookup tool calls.
 
     svc = SegmentService.load(artifacts_dir, wh)
-    svc.for_customer("C0000123")   # {"status": "ok", "segment_id", "segment_name", "values", "segment": {...}}
-    svc.by_name("高潜力")            # a segment by name, part of a name, or id; unknown -> SegmentNotFound
+    svc.for_customer("C0000123")   # CustomerSegment: status, segment (SegmentDoc), values, as_of_month, ...
+    svc.by_name("高潜力")            # a SegmentDoc by name, part of a name, or id; unknown -> SegmentNotFound
     svc.all()                      # every segment with profile and marketing plan
-    svc.assign({"monthly_income": 30000, "total_assets": 800000, ...})  # a new customer's segment
+    svc.assign({"monthly_income": 30000, "total_assets": 800000, ...})  # Assignment: a new customer's segment
 
-Statuses in for_customer: "ok", "unknown" (no such customer), "invalid" (malformed ID), "no_data"
-(in customer_base but no monthly row). Everything is loaded into memory once; a lookup is a dict hit.
+Statuses in for_customer (SegmentStatus): OK, UNKNOWN (no such customer), INVALID (malformed ID),
+NO_DATA (in customer_base but no monthly row), ERROR. Everything is loaded into memory once; a lookup
+is a dict hit. Results are facts (million.segments.results); the tools word them.
 """
 
 from __future__ import annotations
@@ -22,15 +23,15 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from million.fmt import wan
 from million.segments import store
 from million.segments.features import CLUSTER_FEATURES, FEATURE_LABELS
 from million.segments.lookup import LookupError_, clean_id, resolve_segment, shown
+from million.segments.results import Assignment, CustomerSegment, SegmentDoc, SegmentStatus
 from million.warehouse import Warehouse, WarehouseError
 
 
 class SegmentNotFound(LookupError_):
-    """No segment matches the name or ID; the message lists the segments there are."""
+    """No segment matches the name or ID; `lookup` says why and lists the segments there are."""
 
 
 PROFILE_KEYS = ("size", "share", "avg_age", "avg_income", "avg_aum", "median_aum", "avg_repurchase", "avg_card_spend",
@@ -50,13 +51,6 @@ LIVE_SQL = (
     "FROM customer_behavior_assets b JOIN customer_base c ON c.customer_id = b.customer_id "
     "WHERE b.customer_id = ? ORDER BY b.stat_month DESC LIMIT 1")
 BASE_SQL = "SELECT customer_id FROM customer_base WHERE customer_id = ?"
-
-
-def _fmt(key: str, v: float) -> str:
-    label, unit = FEATURE_LABELS[key]
-    if unit == "元":
-        return wan(v)
-    return f"{v:,.0f}{unit}" if float(v).is_integer() else f"{v:,.1f}{unit}"
 
 
 class SegmentService:
@@ -91,20 +85,19 @@ class SegmentService:
 
     # -- segments ----------------------------------------------------------------------------
     @staticmethod
-    def _segment_dict(p: dict[str, Any]) -> dict[str, Any]:
+    def _segment_dict(p: dict[str, Any]) -> SegmentDoc:
         prof = {k: p[k] for k in PROFILE_KEYS if k in p}
         return {"segment_id": int(p["segment_id"]), "segment_name": p["segment_name"],
                 "description": p["description"], "naming_rule": p["naming_rule"], "archetype": p["archetype"],
-                "profile": prof, "plan": p["plan"], "zscores": p.get("zscores", {}),
-                "summary": f"「{p['segment_name']}」{p['size']:,}人（占{p['share']:.1%}）：{p['description']}。"}
+                "profile": prof, "plan": p["plan"], "zscores": p.get("zscores", {})}
 
-    def all(self) -> list[dict[str, Any]]:
+    def all(self) -> list[SegmentDoc]:
         return copy.deepcopy(self._segments)
 
     def names(self) -> list[str]:
         return list(self._names)
 
-    def in_branches(self, branches: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
+    def in_branches(self, branches: tuple[str, ...] | list[str]) -> list[SegmentDoc]:
         """Every segment as `all()`, with the profile counted over the customers of `branches` only
         (a branch-scoped user sees their own customers' numbers, not the bank's). The propensity
         average is left out: it is a bank-wide figure of the build."""
@@ -124,11 +117,10 @@ class SegmentService:
             prof["top_occupations"] = {str(k): int(v) for k, v in occ.items()}
             prof["avg_propensity"] = None
             seg["profile"] = prof
-            seg["summary"] = f"「{seg['segment_name']}」在您负责的分行中 {n:,} 人（占{prof['share']:.1%}）。"
             out.append(seg)
         return out
 
-    def segment(self, segment_id: int) -> dict[str, Any]:
+    def segment(self, segment_id: int) -> SegmentDoc:
         return copy.deepcopy(self._segments[segment_id])
 
     def resolve(self, name: object) -> int:
@@ -138,68 +130,45 @@ class SegmentService:
         try:
             return resolve_segment(name, self._names)
         except LookupError_ as e:
-            raise SegmentNotFound(str(e)) from None
+            raise SegmentNotFound(e.lookup) from None
 
-    def by_name(self, name: object) -> dict[str, Any]:
+    def by_name(self, name: object) -> SegmentDoc:
         return self.segment(self.resolve(name))
 
     # -- customers ---------------------------------------------------------------------------
-    def segment_id_of(self, customer_id: str) -> int | None:
-        i = self._row.get(customer_id)
-        return None if i is None else int(self._seg[i])
-
-    def for_customer(self, customer_id: object) -> dict[str, Any]:
-        cid, err = clean_id(customer_id)
+    def for_customer(self, customer_id: object) -> CustomerSegment:
+        cid = clean_id(customer_id)
         if cid is None:
-            return {"status": "invalid", "message": err}
+            return CustomerSegment(SegmentStatus.INVALID, None)
         i = self._row.get(cid)
         if i is not None:
             values = {k: float(self._values[k][i]) for k in VALUE_KEYS}
-            return self._customer_result(cid, int(self._seg[i]), values, str(self._month[i]), str(self._occ[i]),
-                                         str(self._branch[i]), live=False)
+            return CustomerSegment(SegmentStatus.OK, cid, self.segment(int(self._seg[i])), str(self._month[i]),
+                                   str(self._occ[i]), str(self._branch[i]), values)
         return self._live(cid)
 
-    def _live(self, cid: str) -> dict[str, Any]:
+    def _live(self, cid: str) -> CustomerSegment:
         """A customer the build did not see (data loaded since): assigned now by the fitted model."""
-        unknown = {"status": "unknown", "customer_id": cid,
-                   "message": f"未找到客户「{shown(cid)}」，请确认客户ID是否正确。"}
         if self.wh is None:
-            return unknown
+            return CustomerSegment(SegmentStatus.UNKNOWN, cid)
         try:
             df = self.wh.query(LIVE_SQL, [cid])
             if df.empty:
-                if not self.wh.query(BASE_SQL, [cid]).empty:
-                    return {"status": "no_data", "customer_id": cid,
-                            "message": f"客户「{shown(cid)}」暂无月度资产与行为数据，无法分群。"}
-                return unknown
+                known = not self.wh.query(BASE_SQL, [cid]).empty
+                return CustomerSegment(SegmentStatus.NO_DATA if known else SegmentStatus.UNKNOWN, cid)
         except WarehouseError as e:
-            return {"status": "error", "customer_id": cid, "message": f"查询数据仓库失败：{e}"}
+            return CustomerSegment(SegmentStatus.ERROR, cid, error=str(e))
         row = df.iloc[0]
         values = {k: float(row[k]) for k in VALUE_KEYS}
-        sid = self._predict(values)
-        return self._customer_result(cid, sid, values, str(row["stat_month"]), str(row["occupation_type"]),
-                                     str(row["branch_name"]), live=True)
-
-    def _customer_result(self, cid: str, sid: int, values: dict[str, float], month: str, occ: str, branch: str,
-                         live: bool) -> dict[str, Any]:
-        seg = self.segment(sid)
-        prof = seg["profile"]
-        compare = [{"指标": FEATURE_LABELS[k][0], "客户": _fmt(k, v), "客群平均": _fmt(k, prof[SEGMENT_AVG[k]])}
-                   for k, v in values.items()]
-        note = "（该客户在最近一次构建之后才有数据，已用已训练的模型实时归类）" if live else ""
-        return {"status": "ok", "customer_id": cid, "segment_id": sid, "segment_name": seg["segment_name"],
-                "as_of_month": month, "occupation_type": occ, "branch_name": branch,
-                "values": values, "values_text": {c["指标"]: c["客户"] for c in compare}, "comparison": compare,
-                "assigned_live": live, "segment": seg, "profile": prof, "plan": seg["plan"],
-                "message": f"客户「{shown(cid)}」（数据月份 {month}）属于客群 {sid}「{seg['segment_name']}」{note}。"
-                           f"{seg['description']}。"}
+        return CustomerSegment(SegmentStatus.OK, cid, self.segment(self._predict(values)), str(row["stat_month"]),
+                               str(row["occupation_type"]), str(row["branch_name"]), values, assigned_live=True)
 
     # -- new customers -----------------------------------------------------------------------
     def _predict(self, values: dict[str, float]) -> int:
         x = np.array([[values[f] for f in self.features]], dtype=float)
         return int(self.kmeans.predict(self.scaler.transform(x))[0])
 
-    def assign(self, features_row: dict[str, Any]) -> dict[str, Any]:
+    def assign(self, features_row: dict[str, Any]) -> Assignment:
         """The segment a customer with these values falls in. Keys are the feature names or their
         Chinese labels (月收入, 总资产AUM, ...). Raises ValueError (Chinese message) on bad input."""
         if not isinstance(features_row, dict):
@@ -219,6 +188,4 @@ class SegmentService:
         missing = [f"{FEATURE_LABELS[f][0]}({f})" for f in self.features if f not in values]
         if missing:
             raise ValueError(f"缺少分群所需特征：{'、'.join(missing)}")
-        sid = self._predict(values)
-        seg = self.segment(sid)
-        return {**seg, "status": "ok", "values": values}
+        return Assignment(self.segment(self._predict(values)), values)

@@ -13,9 +13,10 @@ import pytest
 
 from million.dashboard import DashboardService, FilterError
 from million.dashboard.cache import VersionedCache
-from million.dashboard.forecast import _values, drift_forecast, from_service, next_months
+from million.dashboard.forecast import drift_forecast, from_service, next_months
 from million.dashboard.prospects import SCORES_PATH
 from million.dashboard.warmer import DashboardWarmer
+from million.forecast.results import ForecastLevel, ForecastResult, ForecastStatus
 from million.warehouse import connect, parse_url
 
 from .conftest import make_scores
@@ -183,9 +184,11 @@ def test_forecast_service_is_used_when_present(monkeypatch: pytest.MonkeyPatch, 
         def load(cls, artifacts_dir: Path, wh: object) -> FakeService:
             return cls()
 
-        def forecast(self, horizon: int = 3) -> dict[str, object]:
-            return {"history": {"2026-10": 5.0}, "forecast": {"2026-11": 6.0, "2026-12": 7.0, "2027-01": 8.0},
-                    "lower": [5.5, 6.0, 6.5], "upper": [6.5, 8.0, 9.5], "method": "SARIMA"}
+        def forecast(self, horizon: int = 3) -> ForecastResult:
+            return ForecastResult(ForecastStatus.OK, ForecastLevel.TOTAL, "全行", history_months=("2026-10",),
+                                  history=(5.0,), forecast_months=("2026-11", "2026-12", "2027-01"),
+                                  forecast=(6.0, 7.0, 8.0), lower=(5.5, 6.0, 6.5), upper=(6.5, 8.0, 9.5),
+                                  model="SARIMA", horizon=horizon)
 
     module = types.ModuleType("million.forecast.serving")
     module.ForecastService = FakeService  # type: ignore[attr-defined]
@@ -203,16 +206,6 @@ def test_forecast_service_is_used_when_present(monkeypatch: pytest.MonkeyPatch, 
 
     module.ForecastService = Broken  # type: ignore[attr-defined]
     assert "不可用" in from_service(tmp_path, object(), "2026-10")
-
-
-def test_forecast_value_shapes() -> None:
-    s = pd.Series([1.0, 2.0], index=pd.PeriodIndex(["2026-11", "2026-12"], freq="M").to_timestamp())
-    assert _values(s) == [("2026-11", 1.0), ("2026-12", 2.0)]
-    assert _values([{"month": "2026-11", "value": 3}]) == [("2026-11", 3.0)]
-    assert _values([["2026-11", 4]]) == [("2026-11", 4.0)]
-    assert _values([5, 6]) == [(None, 5.0), (None, 6.0)]
-    df = pd.DataFrame({"month": ["2026-11"], "yhat": [7.0]})
-    assert _values(df) == [("2026-11", 7.0)]
 
 
 def test_versioned_cache_drops_old_versions() -> None:

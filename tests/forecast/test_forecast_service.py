@@ -14,8 +14,10 @@ from million.charts import missing_glyphs
 from million.forecast import store
 from million.forecast.backtest import METHODS
 from million.forecast.charts import forecast_figure
+from million.forecast.results import ForecastLevel, ForecastResult, ForecastStatus, Invalid
 from million.forecast.serving import ForecastService
 from million.segments import store as seg_store
+from million.segments.lookup import LookupProblem
 from tests.segments.analytics import Built, reader
 
 
@@ -39,30 +41,35 @@ def test_total_history_and_horizons(svc: ForecastService, small_built: Built) ->
     beh, _ = files(small_built)
     monthly = beh.groupby("stat_month")["total_assets"].sum()
     r12 = svc.forecast(horizon=12)
-    assert r12["status"] == "ok" and r12["history"] == pytest.approx(monthly.to_numpy(), rel=1e-9)
-    assert r12["history_months"] == monthly.index.tolist()
+    assert r12.status is ForecastStatus.OK and r12.history == pytest.approx(monthly.to_numpy(), rel=1e-9)
+    assert list(r12.history_months) == monthly.index.tolist()
     for h in (1, 3, 6, 12):
         r = svc.forecast(horizon=h)
-        assert len(r["forecast"]) == len(r["lower"]) == len(r["upper"]) == len(r["forecast_months"]) == h
-        assert r["forecast"] == r12["forecast"][:h]  # a shorter horizon is a prefix of the same model
-        assert consecutive(r["history_months"][-1:] + r["forecast_months"])
-        assert all(lo <= m <= up for lo, m, up in zip(r["lower"], r["forecast"], r["upper"], strict=True))
-    assert r12["model"] and r12["message"]
+        assert len(r.forecast) == len(r.lower) == len(r.upper) == len(r.forecast_months) == h == r.horizon
+        assert r.forecast == r12.forecast[:h]  # a shorter horizon is a prefix of the same model
+        assert consecutive([*r.history_months[-1:], *r.forecast_months])
+        assert all(lo <= m <= up for lo, m, up in zip(r.lower, r.forecast, r.upper, strict=True))
+    assert r12.model and r12.level is ForecastLevel.TOTAL and r12.method_key in METHODS
 
 
 def test_bad_arguments(svc: ForecastService) -> None:
     for h in (0, 13, -1, True, 2.5, "3", None):
-        assert svc.forecast(horizon=h)["status"] == "invalid"
-    assert svc.forecast(customer_id="C0000001", segment="0")["status"] == "invalid"
+        r = svc.forecast(horizon=h)
+        assert r.status is ForecastStatus.INVALID and r.invalid is Invalid.HORIZON
+    assert svc.forecast(customer_id="C0000001", segment="0").invalid is Invalid.SEVERAL_TARGETS
     for bad in ["", "x" * 10_000, "' OR 1=1 --", "../../../etc/passwd", 42, "C0000001\x00"]:
         r = svc.forecast(customer_id=bad)
-        assert r["status"] in {"invalid", "unknown"} and r["message"]
-    assert svc.forecast(segment="不存在的客群")["status"] == "unknown"
-    assert svc.forecast(branch="火星分行月球支行")["status"] == "unknown"
-    assert svc.forecast(branch="分行")["status"] == "ambiguous"
-    assert svc.forecast(branch=123)["status"] == "invalid"
-    assert svc.forecast(branch="  ")["status"] == "invalid"
-    assert svc.forecast(segment="")["status"] == "unknown"
+        assert (r.status, r.invalid) in {(ForecastStatus.INVALID, Invalid.CUSTOMER_ID), (ForecastStatus.UNKNOWN, None)}
+        assert r.level is ForecastLevel.CUSTOMER and not r.forecast
+    r = svc.forecast(segment="不存在的客群")
+    assert r.status is ForecastStatus.UNKNOWN and r.lookup.problem is LookupProblem.NOT_FOUND and r.lookup.names
+    r = svc.forecast(branch="火星分行月球支行")
+    assert r.status is ForecastStatus.UNKNOWN and r.lookup.problem is LookupProblem.NOT_FOUND
+    r = svc.forecast(branch="分行")
+    assert r.status is ForecastStatus.AMBIGUOUS and len(r.lookup.matches) > 1
+    assert svc.forecast(branch=123).invalid is Invalid.BRANCH
+    assert svc.forecast(branch="  ").invalid is Invalid.BRANCH
+    assert svc.forecast(segment="").status is ForecastStatus.UNKNOWN
 
 
 def test_segments_and_branches(svc: ForecastService, small_built: Built) -> None:
@@ -73,8 +80,8 @@ def test_segments_and_branches(svc: ForecastService, small_built: Built) -> None
         expect = beh[beh["customer_id"].isin(members)].groupby("stat_month")["total_assets"].sum()
         for q in (name, int(sid), f"客群{sid}"):
             r = svc.forecast(segment=q)
-            assert r["status"] == "ok" and name in r["label"]
-            assert r["history"] == pytest.approx(expect.to_numpy(), rel=1e-9)
+            assert r.status is ForecastStatus.OK and name in r.label and r.name == name
+            assert r.history == pytest.approx(expect.to_numpy(), rel=1e-9)
     doc = svc.doc["series"]
     branch_keys = [k for k, e in doc.items() if k.startswith("branch:")]
     assert branch_keys
@@ -82,7 +89,8 @@ def test_segments_and_branches(svc: ForecastService, small_built: Built) -> None
     members = base.loc[base["branch_name"] == name, "customer_id"]
     expect = beh[beh["customer_id"].isin(members)].groupby("stat_month")["total_assets"].sum()
     r = svc.forecast(branch=name)
-    assert r["status"] == "ok" and r["history"] == pytest.approx(expect.to_numpy(), rel=1e-9)
+    assert r.status is ForecastStatus.OK and r.history == pytest.approx(expect.to_numpy(), rel=1e-9)
+    assert r.level is ForecastLevel.BRANCH and r.name == name
 
 
 def test_customer_forecast_and_its_own_backtest(svc: ForecastService, small_built: Built) -> None:
@@ -90,13 +98,14 @@ def test_customer_forecast_and_its_own_backtest(svc: ForecastService, small_buil
     cid = str(beh["customer_id"].iloc[0])
     y = beh.loc[beh["customer_id"] == cid].sort_values("stat_month")["total_assets"].to_numpy(dtype=float)
     r = svc.forecast(customer_id=cid, horizon=4)
-    assert r["status"] == "ok" and r["level"] == "customer" and r["history"] == pytest.approx(y)
+    assert r.status is ForecastStatus.OK and r.level is ForecastLevel.CUSTOMER and r.history == pytest.approx(y)
+    assert r.customer_id == cid and cid in r.label
     naive_mape = float(np.mean(np.abs(y[-3:] - y[-4]) / y[-3:]))
-    assert r["backtest"]["mape"]["naive"] == pytest.approx(naive_mape, rel=1e-9)
-    assert r["backtest_mape"] == r["backtest"]["mape"][r["method_key"]]
+    assert r.backtest.mape["naive"] == pytest.approx(naive_mape, rel=1e-9)
+    assert r.backtest_mape == r.backtest.mape[r.method_key]
     again = svc.forecast(customer_id=cid, horizon=2)
-    assert again["forecast"] == r["forecast"][:2]  # served from the cache, same model
-    assert svc.forecast(customer_id=cid + "X")["status"] == "unknown"
+    assert again.forecast == r.forecast[:2]  # served from the cache, same model
+    assert svc.forecast(customer_id=cid + "X").status is ForecastStatus.UNKNOWN
 
 
 def test_chart(svc: ForecastService) -> None:
@@ -104,8 +113,8 @@ def test_chart(svc: ForecastService) -> None:
     png = svc.chart_png(r)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert missing_glyphs(forecast_figure(r)) == []
-    with pytest.raises(ValueError, match="无法作图"):
-        svc.chart_png({"status": "invalid", "message": "x"})
+    with pytest.raises(ValueError, match="cannot chart"):
+        svc.chart_png(ForecastResult(ForecastStatus.INVALID, invalid=Invalid.HORIZON))
 
 
 def test_report_is_honest_about_naive(small_built: Built) -> None:
@@ -135,14 +144,15 @@ def test_short_histories_on_hex_data(hex_built: Built) -> None:
         assert len(short)
         for cid in short:
             r = svc.forecast(customer_id=cid)
-            assert r["status"] == "insufficient_history" and "少于 6 个月" in r["message"]
+            assert r.status is ForecastStatus.INSUFFICIENT_HISTORY and r.months_needed == 6
+            assert r.months_available == counts[cid] < 6
         mid = counts[(counts >= 6) & (counts < 9)].index[:3]
         for cid in mid:
             r = svc.forecast(customer_id=cid)
-            assert r["status"] == "ok" and r["backtest"] is None and len(r["history"]) == counts[cid]
+            assert r.status is ForecastStatus.OK and r.backtest is None and len(r.history) == counts[cid]
         full = counts[counts == counts.max()].index[0]
-        assert svc.forecast(customer_id=full)["status"] == "ok"
-        assert svc.forecast()["history_months"][-1] == "2025-06"
+        assert svc.forecast(customer_id=full).status is ForecastStatus.OK
+        assert svc.forecast().history_months[-1] == "2025-06"
 
 
 def test_total_chart_axis_reads_in_yi_like_the_text() -> None:
@@ -151,9 +161,9 @@ def test_total_chart_axis_reads_in_yi_like_the_text() -> None:
 
     months = [f"2025-{m:02d}" for m in range(1, 13)]
     hist = [1.55e10 + i * 1.2e8 for i in range(12)]
-    res = {"status": "ok", "label": "全行", "model": "ARIMA", "history_months": months, "history": hist,
-           "forecast_months": ["2026-01", "2026-02", "2026-03"], "forecast": [1.69e10] * 3,
-           "lower": [1.6e10] * 3, "upper": [1.78e10] * 3}
+    res = ForecastResult(ForecastStatus.OK, ForecastLevel.TOTAL, "全行", model="ARIMA", history_months=tuple(months),
+                         history=tuple(hist), forecast_months=("2026-01", "2026-02", "2026-03"), forecast=(1.69e10,) * 3,
+                         lower=(1.6e10,) * 3, upper=(1.78e10,) * 3)
     fig = forecast_figure(res)
     fig.canvas.draw()
     ax = fig.axes[0]

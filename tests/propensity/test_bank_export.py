@@ -122,4 +122,4 @@ def test_served_prediction_equals_the_scores_file(built: tuple[Path, list[dict]]
     scores = pd.read_parquet(artifacts_paths(art)["scores"])
     svc = PropensityService.load(art, connect(export[1]))
     for cid, prob in scores[["customer_id", "probability"]].iloc[[0, len(scores) // 2, -1]].itertuples(index=False):
-        assert svc.predict(cid)["probability"] == prob
+        assert svc.predict(cid).probability == prob

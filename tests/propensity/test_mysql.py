@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from million.propensity.results import PredictStatus
 from million.propensity.serving import PropensityService
 from million.warehouse import connect
 
@@ -23,5 +24,5 @@ def test_service_on_mysql_matches_duckdb(built_artifacts: Path, small_wh_url: st
     assert my.snapshot.as_of == duck.snapshot.as_of and my.snapshot.n_prospects == duck.snapshot.n_prospects
     top = duck.top(50, include_cool=True)
     for cid, p in zip(top["customer_id"], top["probability"], strict=True):
-        assert my.predict(cid)["probability"] == pytest.approx(p, abs=1e-12)
-    assert my.predict("' OR 1=1 --")["status"] == "unknown"
+        assert my.predict(cid).probability == pytest.approx(p, abs=1e-12)
+    assert my.predict("' OR 1=1 --").status is PredictStatus.UNKNOWN

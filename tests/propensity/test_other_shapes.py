@@ -32,7 +32,7 @@ def test_step_on_hex_data(hex_wh_url: str, hex_data: Path, tmp_path: Path) -> No
     svc = PropensityService.load(tmp_path, connect(hex_wh_url))
     scores = pd.read_parquet(p["scores"])
     cid = scores["customer_id"].iloc[-1]
-    assert len(cid) == 32 and svc.predict(cid)["probability"] == scores["probability"].iloc[-1]
+    assert len(cid) == 32 and svc.predict(cid).probability == scores["probability"].iloc[-1]
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pytest
 from million.rules import store
 from million.rules.baskets import AGE_BANDS, INCOME_BANDS, PRODUCT_ITEMS, age_band, income_band, one_hot
 from million.rules.mining import frequent_itemsets, mine, product_rules, same_itemsets
+from million.rules.results import RecommendStatus
 from million.rules.serving import RuleService
 from million.segments import store as seg_store
 from tests.segments.analytics import Built, copy_warehouse, reader
@@ -100,17 +101,19 @@ def test_recommendations_are_unheld_products_backed_by_matching_rules(small_buil
     seen_any = 0
     for cid in df.index[:300]:
         r = svc.recommend(cid, top_k=3)
-        assert r["status"] == "ok"
+        assert r.status is RecommendStatus.OK
         row = df.loc[cid]
         held = [p for p, f in PRODUCT_FLAGS.items() if row[f] == 1]
-        assert r["held_products"] == held
-        confs = [x["confidence"] for x in r["recommendations"]]
+        assert list(r.held_products) == held
+        confs = [x.confidence for x in r.recommendations]
         assert confs == sorted(confs, reverse=True) and len(confs) <= 3
-        for x in r["recommendations"]:
+        for x in r.recommendations:
             seen_any += 1
-            assert x["product_name"] not in held
-            assert set(x["antecedents"]) <= sets[cid]
-            assert x["lift"] > 1 and x["rule"].endswith(x["product_name"]) and x["reason"]
+            assert x.product_name not in held and x.consequent == x.product_name
+            assert set(x.antecedents) <= sets[cid]
+            assert x.lift > 1 and x.rule.endswith(x.product_name)
+        if not r.recommendations:
+            assert set(r.unsupported_products) == set(PRODUCT_FLAGS) - set(held)
     assert seen_any > 100
 
 
@@ -120,11 +123,11 @@ def test_best_rule_per_product_is_the_most_confident_applicable(small_built: Bui
     df = truth_baskets(small_built).set_index("customer_id")
     for cid in df.index[300:360]:
         r = svc.recommend(cid, top_k=4)
-        items = set(r["held_products"]) | set(r["attributes"])
-        for x in r["recommendations"]:
-            applicable = rules[(rules["consequent"] == x["product_name"])
+        items = set(r.held_products) | set(r.attributes)
+        for x in r.recommendations:
+            applicable = rules[(rules["consequent"] == x.product_name)
                                & rules["antecedents"].map(lambda a, its=items: set(a) <= its)]
-            assert x["confidence"] == pytest.approx(applicable["confidence"].max(), abs=1e-4)
+            assert x.confidence == pytest.approx(applicable["confidence"].max(), abs=1e-4)
 
 
 def test_cool_period_flag(small_built: Built) -> None:
@@ -136,26 +139,28 @@ def test_cool_period_flag(small_built: Built) -> None:
     assert len(cooled) and len(free)
     for cid, until in zip(cooled["customer_id"][:30], cooled["marketing_cool_period"][:30], strict=False):
         r = svc.recommend(cid, as_of=as_of)
-        assert r["in_cool_period"] is True and r["cool_period_until"] == str(until)[:10]
-        assert "冷静期" in r["message"]
+        assert r.in_cool_period is True and r.cool_period_until == str(until)[:10]
+        assert r.reference_date == as_of.isoformat()
     for cid in free["customer_id"][:30]:
         r = svc.recommend(cid, as_of=as_of)
-        assert r["in_cool_period"] is False and r["cool_period_until"] is None
+        assert r.in_cool_period is False and r.cool_period_until is None
     later = svc.recommend(cooled["customer_id"].iloc[0], as_of=dt.date(2027, 6, 1))
-    assert later["in_cool_period"] is False
+    assert later.in_cool_period is False
     until = dt.date.fromisoformat(str(cooled["marketing_cool_period"].iloc[0])[:10])
-    assert svc.recommend(cooled["customer_id"].iloc[0], as_of=until)["in_cool_period"] is False  # allowed on the date
-    assert svc.recommend(cooled["customer_id"].iloc[0], as_of=until - dt.timedelta(days=1))["in_cool_period"] is True
+    assert svc.recommend(cooled["customer_id"].iloc[0], as_of=until).in_cool_period is False  # allowed on the date
+    assert svc.recommend(cooled["customer_id"].iloc[0], as_of=until - dt.timedelta(days=1)).in_cool_period is True
 
 
 def test_bad_input(small_built: Built) -> None:
     svc = RuleService.load(small_built.artifacts, None)
     for bad in ["", "x" * 5000, "'; DROP TABLE customer_base; --", "../../etc/passwd", None, 7, "C0000001\x00"]:
         r = svc.recommend(bad)
-        assert r["status"] in {"invalid", "unknown"} and r["message"]
+        assert r.status in {RecommendStatus.INVALID, RecommendStatus.UNKNOWN} and not r.recommendations
+        assert r.bad_argument == ("customer_id" if r.status is RecommendStatus.INVALID else None)
     cid = truth_baskets(small_built)["customer_id"].iloc[0]
     for k in (0, -1, 31, True, "3", 2.5):
-        assert svc.recommend(cid, top_k=k)["status"] == "invalid"
+        r = svc.recommend(cid, top_k=k)
+        assert r.status is RecommendStatus.INVALID and r.bad_argument == "top_k"
     with pytest.raises(ValueError):
         svc.top_rules(0)
 
@@ -188,8 +193,8 @@ def test_customer_loaded_after_the_build(small_built: Built, tmp_path) -> None:
     with reader(url) as wh:
         svc = RuleService.load(small_built.artifacts, wh)
         late, twin = svc.recommend("LATE-01"), svc.recommend(src)
-    assert late["status"] == "ok"
-    assert late["attributes"] == twin["attributes"] and late["recommendations"] == twin["recommendations"]
+    assert late.status is RecommendStatus.OK
+    assert late.attributes == twin.attributes and late.recommendations == twin.recommendations
 
 
 def test_hex_data(hex_built: Built) -> None:
@@ -197,4 +202,4 @@ def test_hex_data(hex_built: Built) -> None:
         svc = RuleService.load(hex_built.artifacts, wh)
         ids = wh.query("SELECT customer_id FROM customer_base LIMIT 20")["customer_id"]
         for cid in ids:
-            assert svc.recommend(str(cid))["status"] == "ok"
+            assert svc.recommend(str(cid)).status is RecommendStatus.OK

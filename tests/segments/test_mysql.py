@@ -11,11 +11,14 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from million.forecast.results import ForecastStatus
 from million.forecast.serving import ForecastService
 from million.ingest.load import load_folder
 from million.pipeline import BuildContext, run_all
+from million.rules.results import RecommendStatus
 from million.rules.serving import RuleService
 from million.segments import store
+from million.segments.results import SegmentStatus
 from million.segments.serving import SegmentService
 from million.warehouse import connect
 from tests.support.datasets import make_dataset
@@ -56,10 +59,10 @@ def test_segments_table_and_services_on_mysql(mysql_built: tuple[str, Path, Path
         assert (merged["segment_id"] == merged["segment_id_db"]).all()
         assert "varchar" in types["customer_id"].lower()
         cid = str(a["customer_id"].iloc[0])
-        assert SegmentService.load(art, wh).for_customer(cid)["status"] == "ok"
-        assert RuleService.load(art, wh).recommend(cid)["status"] == "ok"
+        assert SegmentService.load(art, wh).for_customer(cid).status is SegmentStatus.OK
+        assert RuleService.load(art, wh).recommend(cid).status is RecommendStatus.OK
         fs = ForecastService.load(art, wh)
         r = fs.forecast(customer_id=cid)
-        assert r["status"] == "ok" and len(r["history"]) == 10
-        assert fs.forecast(customer_id="'; DROP TABLE customer_base; --")["status"] == "unknown"
-        assert fs.forecast()["status"] == "ok"
+        assert r.status is ForecastStatus.OK and len(r.history) == 10
+        assert fs.forecast(customer_id="'; DROP TABLE customer_base; --").status is ForecastStatus.UNKNOWN
+        assert fs.forecast().status is ForecastStatus.OK

@@ -14,7 +14,9 @@ from million.contract import MILLION
 from million.pipeline import BuildContext
 from million.segments import store
 from million.segments.fit import KSelection
+from million.segments.lookup import LookupProblem
 from million.segments.report import k_selection_figure
+from million.segments.results import SegmentStatus
 from million.segments.serving import SegmentNotFound, SegmentService
 from million.segments.step import run as run_segments
 from tests.segments.analytics import Built, copy_warehouse, reader
@@ -102,13 +104,13 @@ def test_service_lookups(small_built: Built) -> None:
         a = pd.read_parquet(store.folder(small_built.artifacts) / store.ASSIGNMENTS)
         row = a.iloc[17]
         r = svc.for_customer(str(row["customer_id"]))
-        assert r["status"] == "ok" and r["segment_id"] == row["segment_id"] and not r["assigned_live"]
-        assert r["values"]["total_assets"] == pytest.approx(row["total_assets"])
-        assert r["segment"]["plan"]["script"] and r["segment"]["profile"]["size"] > 0
-        assert r["segment_name"] in r["message"]
+        assert r.status is SegmentStatus.OK and r.segment_id == row["segment_id"] and not r.assigned_live
+        assert r.values["total_assets"] == pytest.approx(row["total_assets"])
+        assert r.segment["plan"]["script"] and r.segment["profile"]["size"] > 0
+        assert r.segment_name == row["segment_name"] and r.as_of_month == row["as_of_month"]
         for bad in BAD_IDS:
             out = svc.for_customer(bad)
-            assert out["status"] in {"invalid", "unknown"} and out["message"]
+            assert out.status in {SegmentStatus.INVALID, SegmentStatus.UNKNOWN} and out.segment is None
         assert len(svc.all()) == a["segment_id"].nunique()
 
 
@@ -117,16 +119,17 @@ def test_by_name_accepts_names_parts_and_ids(small_built: Built) -> None:
         svc = SegmentService.load(small_built.artifacts, wh)
     names = svc.names()
     for i, name in enumerate(names):
-        assert svc.by_name(name)["segment_id"] == i
+        assert svc.by_name(name)["segment_id"] == i and svc.by_name(name)["segment_name"] == name
         assert svc.by_name(i)["segment_id"] == i
         assert svc.by_name(f"客群{i}")["segment_id"] == i
         assert svc.by_name(f" {name.removesuffix('客户')} ")["segment_id"] == i
     for bad in ["不存在的客群", "99", "", "x" * 500, None, 3.5]:
         with pytest.raises(SegmentNotFound) as e:
             svc.by_name(bad)
-        assert "客群" in str(e.value)
-    with pytest.raises(SegmentNotFound, match="多个"):
+        assert e.value.lookup.names == tuple(names) and e.value.lookup.problem is not LookupProblem.AMBIGUOUS
+    with pytest.raises(SegmentNotFound) as e:
         svc.by_name("型")  # every seed-style name contains 型
+    assert e.value.lookup.problem is LookupProblem.AMBIGUOUS and len(e.value.lookup.matches) > 1
 
 
 def test_assign_reproduces_the_stored_segments(small_built: Built) -> None:
@@ -135,14 +138,14 @@ def test_assign_reproduces_the_stored_segments(small_built: Built) -> None:
     a = pd.read_parquet(store.folder(small_built.artifacts) / store.ASSIGNMENTS).sample(200, random_state=0)
     for _, row in a.iterrows():
         got = svc.assign({f: row[f] for f in model["features"]})
-        assert got["segment_id"] == row["segment_id"]
+        assert got.segment_id == row["segment_id"]
     with pytest.raises(ValueError, match="缺少"):
         svc.assign({"monthly_income": 1})
     with pytest.raises(ValueError, match="不是数字"):
         svc.assign({f: "abc" for f in model["features"]})
     labels = {"月收入": 30000, "总资产AUM": 3e6, "理财复购次数": 0, "信用卡月消费": 5000, "持有产品数": 2,
               "APP月登录次数": 4, "月投资交易次数": 1}
-    assert svc.assign(labels)["status"] == "ok"
+    assert svc.assign(labels).values["total_assets"] == 3e6
 
 
 def test_customers_loaded_after_the_build_are_assigned_live(small_built: Built, tmp_path) -> None:
@@ -163,7 +166,7 @@ def test_customers_loaded_after_the_build_are_assigned_live(small_built: Built, 
         svc = SegmentService.load(small_built.artifacts, wh)
         r = svc.for_customer(new_id)
         twin = svc.for_customer(str(base["customer_id"].iloc[0]))
-    assert r["status"] == "ok" and r["assigned_live"] and r["segment_id"] == twin["segment_id"]
+    assert r.status is SegmentStatus.OK and r.assigned_live and r.segment_id == twin.segment_id
 
 
 def test_average_propensity_when_scores_exist(small_built: Built, tmp_path) -> None:
@@ -191,5 +194,5 @@ def test_hex_ids_and_mid_period_accounts(hex_built: Built) -> None:
     with reader(hex_built.url) as wh:
         svc = SegmentService.load(hex_built.artifacts, wh)
         cid = str(a["customer_id"].iloc[5])
-        assert svc.for_customer(cid)["status"] == "ok"
-        assert svc.for_customer(cid.upper())["status"] == "unknown"  # IDs are opaque: no case folding
+        assert svc.for_customer(cid).status is SegmentStatus.OK
+        assert svc.for_customer(cid.upper()).status is SegmentStatus.UNKNOWN  # IDs are opaque: no case folding

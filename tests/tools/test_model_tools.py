@@ -29,7 +29,7 @@ def test_predict_matches_the_scoring_file(t, session, known_customers, app_setti
     from million.services import get_services
 
     cid = known_customers["prospect"]
-    p = get_services().propensity().predict(cid)["probability"]
+    p = get_services().propensity().predict(cid).probability
     scores = pd.read_parquet(app_settings.artifacts_dir / "propensity" / "scores_latest.parquet")
     assert scores.set_index("customer_id").loc[cid, "probability"] == pytest.approx(p, abs=1e-9)
     assert f"{p * 100:.1f}%" in t["predict_million_prob"].call({"customer_id": cid}, session=session)
@@ -146,7 +146,7 @@ def test_predict_and_recommend_agree_on_the_cool_period(app_settings) -> None:
     top = prop.top(300, include_cool=True)
     assert top["in_cool_period"].any() and (~top["in_cool_period"]).any()
     for cid, cool in zip(top["customer_id"], top["in_cool_period"], strict=True):
-        assert rules.recommend(cid)["in_cool_period"] is bool(cool), cid
+        assert rules.recommend(cid).in_cool_period is bool(cool), cid
 
 
 def test_python_inter_stops_when_the_conversation_is_cancelled(t, session) -> None:
@@ -213,11 +213,11 @@ def test_explanation_speaks_in_percentage_points(t, session, known_customers) ->
     svc = get_services().propensity()
     snap = svc.snapshot
     full = local_explanation(svc.bundle, snap.X[snap.row_of[cid]], top_k=len(svc.bundle.features))
-    parts = [f["impact"] for f in full["factors_for"] + full["factors_against"]]
-    assert full["base_probability"] + sum(parts) == pytest.approx(full["probability"], abs=1e-6)
+    parts = [f.impact for f in full.factors_for + full.factors_against]
+    assert full.base_probability + sum(parts) == pytest.approx(full.probability, abs=1e-6)
     r = svc.explain(cid)
-    assert f"{r['probability']:.1%}" in out and f"{r['base_probability']:.1%}" in out
-    assert points(r["factors_for"][0]["impact"]) in out and points(r["factors_for"][0]["impact"]).startswith("+")
+    assert f"{r.probability:.1%}" in out and f"{r.base_probability:.1%}" in out
+    assert points(r.factors_for[0].impact) in out and points(r.factors_for[0].impact).startswith("+")
     out = t["explain_customer"].call({}, session=session)
     shares = [float(x) for x in re.findall(r"\| ([\d.]+)% \|", out)]
     assert shares and all(0 < s <= 100 for s in shares) and "平均|SHAP|" not in out

@@ -19,7 +19,7 @@ def scoped_case(app_settings, known_customers) -> tuple[str, str, int]:
     """(a prospect, its branch, the number of scored prospects in that branch)."""
     svc = get_services().propensity()
     cid = known_customers["prospect"]
-    branch = str(svc.predict(cid)["branch_name"])
+    branch = str(svc.predict(cid).branch_name)
     c = svc.snapshot.customers
     return cid, branch, int((c["probability"].notna() & (c["branch_name"] == branch)).sum())
 
@@ -37,7 +37,7 @@ def test_a_customers_rank_is_within_the_users_branches(scoped_case, tmp_path) ->
     m = re.search(r"在 ([\d,]+) 名(?:已评分)?潜客中排名第 ([\d,]+)", text)
     assert m, text
     n, rank = int(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
-    assert n == n_branch < bank["n_prospects"] and rank <= bank["rank"] and rank <= n
+    assert n == n_branch < bank.n_prospects and rank <= bank.rank and rank <= n
 
 
 def test_the_prospect_list_holds_only_the_users_branch_ranked_from_one(scoped_case, tmp_path) -> None:

@@ -142,15 +142,15 @@ def test_rm_walkthrough(chromium_browser, base_url, known_customers) -> None:
     c = Chat(chromium_browser, base_url)
     brief = c.ask(f"帮我看看客户 {cid.lower()} 的情况", "建议话术")
     assert f"客户 {cid} 营销简报" in brief and "我只能理解以下指令" not in brief
-    assert f"{pred['probability']:.1%}" in brief  # the number the model gives, as the RM reads it
-    salutation = name[0] + {"男": "先生", "女": "女士"}.get(str(pred.get("gender")), "")
+    assert f"{pred.probability:.1%}" in brief  # the number the model gives, as the RM reads it
+    salutation = name[0] + {"男": "先生", "女": "女士"}.get(str(pred.gender), "")
     script = brief.split("建议话术", 1)[1]
-    assert salutation in script and pred["branch_name"] in script
+    assert salutation in script and pred.branch_name in script
     assert "基准值" not in brief and "个百分点" in brief  # SHAP in percentage points
     answer = c.ask("他适合什么产品？", "目前持有")
     assert f"客户 {cid} 目前持有" in answer
     answer = c.ask("那他所在分行呢？", "查询成功")  # the result, not the SQL in the running block
-    assert pred["branch_name"] in answer and "概率" not in answer
+    assert pred.branch_name in answer and "概率" not in answer
     wrong = "C" + "9" * (len(cid) - 1)
     answer = c.ask(f"{wrong} 这个客户怎么样", "不存在")
     assert f"客户 {wrong} 不存在" in answer and "我只能理解以下指令" not in answer
