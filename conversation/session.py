@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from conversation.confirm import ConfirmGate
+from million.chartspec import Chart
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +33,6 @@ ALLOWED_MIME = {".png": "image/png", ".svg": "image/svg+xml", ".csv": "text/csv"
 # Charts render one at a time anyway (million.charts.PLOT_LOCK); one worker keeps them off the turn.
 _RENDER_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart-render")
 Render = Callable[[], bytes]
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A chart a tool produced: its numbers for the browser (million.chartspec) and the PNG drawing for
-    reports and downloads, deferred until something asks for the file."""
-    spec: dict[str, Any]
-    png: Render
 
 
 @dataclass

@@ -6,6 +6,8 @@ Every spec has "type" (forecast | waterfall | bar | line) and "title"; the rest 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,6 +15,14 @@ import pandas as pd
 
 from million.fmt import money_unit
 from million.warehouse.base import decimals_to_float
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart: its numbers for the browser, and the PNG drawing for reports and downloads, deferred
+    until something asks for the file."""
+    spec: dict[str, Any]
+    png: Callable[[], bytes]
 
 
 def _num(v: Any) -> float | None:

@@ -21,6 +21,7 @@ from qwen_agent.tools.base import BaseTool
 from conversation import confirm
 from conversation.session import Render, Session, ToolEvent
 from million import audit
+from million.chartspec import Chart
 from million.contract import CUSTOMER_ID_MAX
 from million.customers import CustomerIndex
 from million.segments.lookup import MAX_NAME_LEN
@@ -55,7 +56,7 @@ class ToolOutput:
     display: str | None = None  # fuller markdown for the person (defaults to text)
     # (file name, bytes) for CSVs; (file name, callable returning bytes) for a chart drawn after the
     # answer (conversation.session.ProducedFile.ensure), so drawing never holds up the turn
-    files: list[tuple[str, bytes | Render]] = field(default_factory=list)
+    files: list[tuple[str, bytes | Render | Chart]] = field(default_factory=list)
     rows: int | None = None
     status: str = "ok"
 
@@ -159,7 +160,7 @@ class MarketingTool(BaseTool):
         audit.record(settings.audit_log, user=session.user, conversation=session.conversation_id, tool=self.name,
                      arguments=args or _raw_preview(params), duration_s=duration, status=out.status, rows=out.rows,
                      # deferred charts are not drawn yet: their size is unknown here
-                     bytes_out=sum(len(d) for _, d in out.files if not callable(d)) + len(out.text.encode()),
+                     bytes_out=sum(len(d) for _, d in out.files if isinstance(d, bytes)) + len(out.text.encode()),
                      error=out.text if out.status != "ok" else None)
         return out.text
 

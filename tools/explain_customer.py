@@ -81,4 +81,4 @@ class ExplainCustomer(MarketingTool):
                 f"{pct(r.base_probability)}，下面各因素把概率从平均水平推高（+）或拉低（-）了多少个百分点：\n\n"
                 f"**推动因素**\n\n{md_table(_factor_table(pos)) if pos else '（无）'}\n\n"
                 f"**拖累因素**\n\n{md_table(_factor_table(neg)) if neg else '（无）'}")
-        return ToolOutput(text, files=[(f"SHAP瀑布图_{cid}.png", svc.waterfall_renderer(cid))])
+        return ToolOutput(text, files=[(f"SHAP瀑布图_{cid}.png", svc.waterfall_chart(cid))])

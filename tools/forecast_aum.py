@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -76,4 +75,4 @@ class ForecastAum(MarketingTool):
                 + "：\n\n" + md_table(fc))
         if r.backtest_mape is not None:
             text += f"\n\n回测（留出最近3个月）MAPE：{r.backtest_mape:.2%}"
-        return ToolOutput(text, files=[("AUM预测图.png", partial(svc.chart_png, r))], rows=len(fc))
+        return ToolOutput(text, files=[("AUM预测图.png", svc.chart(r))], rows=len(fc))

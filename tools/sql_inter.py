@@ -10,7 +10,8 @@ import pandas as pd
 from qwen_agent.tools.base import register_tool
 
 from conversation.session import Render, Session
-from million.autochart import chart_renderer
+from million.autochart import chart_renderer, chart_spec
+from million.chartspec import Chart
 from million.fmt import excel_csv, md_table, wan
 from million.privacy import mask_frame
 from million.services import get_services
@@ -59,13 +60,13 @@ class SqlInter(MarketingTool):
         truncated = bool(df.attrs.get("truncated"))
         note = f"（已达行数上限 {guarded.row_cap:,}，结果被截断）" if truncated else ""
         summary = f"查询成功，返回 {len(df):,} 行 {len(df.columns)} 列{note}。"
-        files: list[tuple[str, bytes | Render]] = []
+        files: list[tuple[str, bytes | Render | Chart]] = []
         if len(df):
             stem = "_".join(["查询结果", *guarded.tables[:2], time.strftime("%Y%m%d_%H%M")])
             files.append((f"{stem}.csv", excel_csv(df)))
-        draw = chart_renderer(df)
-        if draw:
-            files.append(("查询图表.png", draw))
+        draw, spec = chart_renderer(df), chart_spec(df)
+        if draw and spec:  # drawn by the browser from its numbers; the PNG when a report or download asks
+            files.append(("查询图表.png", Chart(spec, draw)))
         # An external LLM gets names masked when configured; the person sees the full table.
         llm_df = mask_frame(df) if s.mask_personal_data and s.llm_mode != "offline" else df
         text = summary + "\n\n" + md_table(llm_df, LLM_ROWS)

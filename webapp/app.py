@@ -28,8 +28,8 @@ _HERE = Path(__file__).resolve().parent
 # Served from this app (no CDN): ECharts as vendored for the dashboard, and the chat's chart drawer.
 CHAT_ASSETS = {"echarts.min.js": _HERE / "dashboard" / "static" / "vendor" / "echarts" / "echarts.min.js",
                "chat_charts.js": _HERE / "static" / "chat_charts.js"}
-CHAT_HEAD = ('<script src="/assets/echarts.min.js"></script>'
-             '<script src="/assets/chat_charts.js"></script>')
+CHAT_HEAD = ('<script src="/chat-assets/echarts.min.js"></script>'
+             '<script src="/chat-assets/chat_charts.js"></script>')
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, llm: Any = None, planner_llm: A
 
     app.include_router(dashboard_router(s, access=dashboard_access, warm=True))
 
-    @app.get("/assets/{name}", include_in_schema=False)
+    @app.get("/chat-assets/{name}", include_in_schema=False)
     def chat_asset(name: str) -> Response:
         """The chat page's own scripts (its charts are drawn in the browser); a fixed list, no paths."""
         path = CHAT_ASSETS.get(name)

@@ -94,11 +94,11 @@ def strip_thinking(text: str) -> str:
 
 
 def chart_html(spec: dict[str, Any]) -> str:
-    """The element webapp/static/chat_charts.js draws a chart into. The spec is our own JSON (labels may
-    come from data); escaped into one attribute it cannot become markup."""
+    """The element webapp/static/chat_charts.js draws a chart into. The spec (our own JSON; labels may
+    come from data) travels as escaped text in a hidden <pre>: text cannot become markup, and the
+    page's own sanitiser keeps text where it drops data-* attributes."""
     data = html.escape(json.dumps(spec, ensure_ascii=False, separators=(",", ":"), default=str), quote=True)
-    title = html.escape(str(spec.get("title", "图表")), quote=True)
-    return f'<div class="mchart" role="img" aria-label="{title}" data-chart="{data}"></div>'
+    return f'<div class="mchart" role="img"><pre class="mchart-data">{data}</pre></div>'
 
 
 def safe_chat(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

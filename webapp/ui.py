@@ -62,6 +62,7 @@ def suggestions(examples: dict[str, str]) -> list[tuple[str, str]]:
 CSS = """
 /* charts drawn in the browser (webapp/static/chat_charts.js): wide enough to read at 1366x768 */
 .mchart {width: min(760px, 100%); min-width: 480px; height: 380px;}
+.mchart-data {display: none;}
 #mode-badge {font-weight: 600; padding: 6px 12px; border-radius: 6px; background: #eef4ff; color: #1d4ed8;}
 #mode-badge.offline {background: #fff7e6; color: #b45309;}
 #confirm-panel {border: 2px solid #f59e0b; border-radius: 8px; padding: 8px; background: #fffbeb;}

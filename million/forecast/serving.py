@@ -22,11 +22,13 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from million.chartspec import Chart, forecast_spec
 from million.forecast import store
 from million.forecast.backtest import HOLDOUT, METHODS, MIN_FIT, mape
 from million.forecast.charts import forecast_chart
@@ -122,6 +124,15 @@ class ForecastService:
     def chart_png(self, result: ForecastResult) -> bytes:
         """PNG of history, forecast and 95% interval (Chinese labels, 万 on the axis)."""
         return forecast_chart(result)
+
+    def chart(self, result: ForecastResult) -> Chart:
+        """The same chart as numbers for the browser, with its PNG drawn only when asked for."""
+        if not result.ok:
+            raise ValueError(f"cannot chart a forecast with status {result.status.value}")
+        title = f"{result.label} AUM 预测（未来{len(result.forecast_months)}个月，{result.model}）"
+        spec = forecast_spec(title, list(result.history_months), list(result.history), list(result.forecast_months),
+                             list(result.forecast), list(result.lower), list(result.upper))
+        return Chart(spec, partial(self.chart_png, result))
 
     # -- aggregates --------------------------------------------------------------------------
     def _aggregate(self, key: str, h: int) -> ForecastResult:

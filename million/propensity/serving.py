@@ -50,10 +50,11 @@ import numpy as np
 import pandas as pd
 
 from million.charts import render_png
+from million.chartspec import Chart, waterfall_spec
 from million.contract import CUSTOMER_ID_MAX, MILLION, asset_level
 from million.propensity import plots
 from million.propensity.bundle import MODEL_TITLES, SERVED_MODEL, ModelBundle
-from million.propensity.explain import contributions, local_explanation
+from million.propensity.explain import contributions, local_explanation, probability_scale
 from million.propensity.feature_labels import format_value, labels
 from million.propensity.features import LOOKBACK, build_features
 from million.propensity.paths import artifacts_paths
@@ -256,6 +257,19 @@ class PropensityService:
         title = f"客户 {pred.customer_id} 达到100万概率 {pred.probability:.1%} 的原因（{pred.as_of}）"
         return partial(render_png, partial(plots.shap_waterfall_chart, phi, base, x, labels(self.bundle.features), disp,
                                            title))
+
+    def waterfall_chart(self, customer_id: str) -> Chart:
+        """The waterfall as numbers for the browser (percentage points, as the PNG draws them) and its PNG."""
+        pred = self.predict(customer_id)
+        if not pred.scored:
+            raise ValueError(f"no waterfall for a customer that is not a scored prospect ({pred.status.value})")
+        x, (phi, base) = self._shap_parts(pred.customer_id)
+        k, p0, _p = probability_scale(np.asarray(phi, dtype=float), float(base))
+        disp = [format_value(f, v) for f, v in zip(self.bundle.features, x, strict=True)]
+        title = f"客户 {pred.customer_id} 达到100万概率 {pred.probability:.1%} 的原因（{pred.as_of}）"
+        spec = waterfall_spec(title, np.asarray(phi, dtype=float) * k * 100, p0 * 100, labels(self.bundle.features),
+                              disp, note="单位：百分点（%）；从潜客平均概率出发，各因素的贡献相加即该客户的概率")
+        return Chart(spec, self.waterfall_renderer(pred.customer_id))
 
     # -- lists and global --------------------------------------------------------------------
     def _segments(self, segment: str) -> pd.DataFrame:

@@ -69,9 +69,13 @@ def test_offline_brief_streams_its_plan_first_and_draws_charts_after_the_answer(
     assert seen[0] == (True, 0, False)  # the plan is shown before anything runs
     assert seen[-1][2] and turn.events_to - turn.events_from == 5
     charts = [f for e in session.events for f in e.files if f.is_image]
-    assert charts and all(f.path.is_file() for f in charts) and turn.charts_seconds > 0
+    assert charts and all(f.spec is not None and f.pending for f in charts)  # the browser draws them from numbers
     assert d.history[0] == {"role": "user", "content": known_customers["prospect"]}
     assert session.context.get("customer_id") == known_customers["prospect"]  # the memory saw the turn
+    terminal = TurnRunner(build_assistant(s, llm=backend_config("offline", s)), s, png_for_browser_charts=True)
+    *_, turn = terminal.ask(Dialogue(session), known_customers["prospect"])
+    drawn = [f for e in session.events[turn.events_from:] for f in e.files if f.is_image]
+    assert drawn and all(f.path.is_file() for f in drawn) and turn.charts_seconds > 0  # a terminal gets the PNGs
 
 
 def test_only_the_turn_runner_drives_the_assistant() -> None:

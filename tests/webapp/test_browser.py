@@ -55,12 +55,12 @@ def test_customer_brief_in_the_browser(base_url, known_customers, tmp_path) -> N
         text = page.inner_text("#chat")
         assert re.search(r"概率：\s*[\d.]+%", text), text[:500]
         assert "predict_million_prob" in text and "forecast_aum" in text
-        # Charts follow the answer (drawn after it) as <img> elements loaded lazily: wait for them,
-        # bring each into view, then wait for one to decode.
-        page.wait_for_selector("#chat img", state="attached", timeout=60_000)
-        page.eval_on_selector_all("#chat img", "els => els.forEach(e => { e.loading = 'eager'; e.scrollIntoView(); })")
-        page.wait_for_function("[...document.querySelectorAll('#chat img')].some(e => e.complete && e.naturalWidth > 100)",
-                               timeout=30_000)
+        # The two charts (SHAP waterfall, AUM forecast) are drawn by the browser from their numbers
+        # (webapp/static/chat_charts.js, vendored ECharts): wait for both canvases to hold a drawing.
+        page.wait_for_function("document.querySelectorAll('#chat div.mchart canvas').length >= 2", timeout=60_000)
+        drawn = page.eval_on_selector_all(
+            "#chat div.mchart canvas", "cs => cs.map(c => [c.width, c.toDataURL('image/png').length])")
+        assert len(drawn) >= 2 and all(w > 300 and size > 20_000 for w, size in drawn), drawn
         page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
         browser.close()
     hosts = {urlparse(u).hostname for u in requests if not u.startswith(("data:", "blob:"))}

@@ -1,7 +1,8 @@
 // Charts in the chat are drawn here, in the browser, from the numbers the server sent
 // (million/chartspec.py); the server never draws a PNG on a turn's path. Each chart is a
-// <div class="mchart" data-chart="{...}"> inside a chat message; this script finds them as the chat
-// updates and draws them with the vendored ECharts. The toolbox saves a chart as a PNG.
+// <div class="mchart"> inside a chat message holding its spec as JSON text in a hidden
+// <pre class="mchart-data">; this script finds them as the chat updates and draws them with the
+// vendored ECharts. The toolbox saves a chart as a PNG.
 (function () {
   "use strict";
   const FONT = '"Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif';
@@ -84,7 +85,7 @@
                   const v = s.items[i - 1].value;
                   return labels[i] + "：" + (v >= 0 ? "+" : "") + fmt(v, 2) + " 个百分点";
                 }},
-      xAxis: {type: "value", name: "概率（%）", axisLabel: {formatter: (v) => v + "%"}},
+      xAxis: {type: "value", name: "概率（%）", nameLocation: "middle", nameGap: 22, axisLabel: {formatter: (v) => v + "%"}},
       yAxis: {type: "category", data: labels, inverse: true, axisLabel: {fontSize: 11, width: 220, overflow: "truncate"}},
       series: [
         {type: "bar", stack: "w", data: hidden, itemStyle: {color: "transparent"}, silent: true},
@@ -92,7 +93,7 @@
          label: {show: true, position: "right", fontSize: 10, formatter: (p) => (p.value === null ? "" :
            (p.dataIndex === 0 || p.dataIndex === labels.length - 1 ? fmt(p.value, 1) + "%" : "+" + fmt(p.value, 2)))}},
         {type: "bar", stack: "w", data: down, itemStyle: {color: "#1f77b4"},
-         label: {show: true, position: "left", fontSize: 10, formatter: (p) => (p.value === null ? "" : "−" + fmt(p.value, 2))}},
+         label: {show: true, position: "right", fontSize: 10, formatter: (p) => (p.value === null ? "" : "−" + fmt(p.value, 2))}},
       ],
     });
   }
@@ -114,7 +115,8 @@
   const BUILD = {forecast: forecast, waterfall: waterfall, bar: table, line: table};
 
   function draw(el) {
-    const raw = el.getAttribute("data-chart");
+    const holder = el.querySelector("pre.mchart-data");
+    const raw = holder ? holder.textContent : "";
     if (!raw || el.getAttribute("data-drawn") === raw || !window.echarts) return;
     let spec;
     try { spec = JSON.parse(raw); } catch (e) { return; }
@@ -126,8 +128,9 @@
   }
   function scan(node) {
     if (node.nodeType !== 1) return;
-    if (node.matches("div.mchart[data-chart]")) draw(node);
-    node.querySelectorAll("div.mchart[data-chart]").forEach(draw);
+    if (node.matches("div.mchart")) draw(node);
+    else if (node.matches("pre.mchart-data") && node.parentElement) draw(node.parentElement);
+    node.querySelectorAll("div.mchart").forEach(draw);
   }
   new MutationObserver((muts) => muts.forEach((m) => m.addedNodes.forEach(scan)))
     .observe(document.documentElement, {childList: true, subtree: true});
