@@ -68,10 +68,17 @@ def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
     raise RuntimeError("服务 120 秒内没有就绪")
 
 
-def _chat_files(chat: list[dict[str, Any]]) -> int:
-    """File messages (charts) in the last turn of the chat (after its last user message)."""
+def _value(x: Any) -> Any:
+    """A component update comes back as a dict; plain values as themselves."""
+    return x.get("value") if isinstance(x, dict) and x.get("__type__") == "update" else x
+
+
+def _chat_charts(chat: list[dict[str, Any]]) -> int:
+    """Charts in the last turn of the chat (after its last user message): images, or chart elements
+    the browser draws."""
     last_user = max((i for i, m in enumerate(chat) if m.get("role") == "user"), default=-1)
-    return sum(1 for m in chat[last_user + 1:] if isinstance(m.get("content"), dict))
+    return sum(1 for m in chat[last_user + 1:]
+               if isinstance(m.get("content"), dict) or 'class="mchart"' in str(m.get("content")))
 
 
 def _is_brief(text: str) -> bool:
@@ -93,7 +100,7 @@ def drive(url: str, client: Client, turns: int, res: Result, lock: threading.Loc
         try:
             out = c.predict(text, False, False, api_name="/respond")
             dt = time.perf_counter() - t0
-            chat, notice = out[CHAT] or [], out[NOTICE]
+            chat, notice = _value(out[CHAT]) or [], _value(out[NOTICE])
             problem = notice if notice else None
             last = chat[-1] if chat else {}
             if problem is None and isinstance(last.get("content"), str) and "出错" in last["content"]:
@@ -105,7 +112,7 @@ def drive(url: str, client: Client, turns: int, res: Result, lock: threading.Loc
             res.seconds.append(dt)
             if _is_brief(text):
                 res.brief_seconds.append(dt)
-                res.charts += _chat_files(chat)
+                res.charts += _chat_charts(chat)
             if problem:
                 res.errors.append(f"{client.name}: {problem}")
         on_turn()
