@@ -135,6 +135,11 @@ class TurnRunner:
     def bot(self) -> Assistant:
         return self._bot() if callable(self._bot) and not isinstance(self._bot, Assistant) else self._bot
 
+    @property
+    def offline(self) -> bool:
+        """The rule router answers (no model): a turn is a few milliseconds of CPU."""
+        return hasattr(self.bot().llm, "plan_of")
+
     # -- what the memory may name ------------------------------------------------------------------
     def subjects(self, session: Session) -> memory.Subjects:
         """For a user with a branch scope, customers outside it are not recognised, so the note sent

@@ -90,33 +90,49 @@ body:has(#confirm-panel) #chat {height: max(200px, calc(100vh - 590px)) !importa
 
 
 class Busy:
-    """Bounds concurrent turns; beyond the bound users get a 'busy' message, not an OOM."""
+    """Bounds concurrent turns; beyond the bound users get a 'busy' message, not an OOM.
+    `with busy.slot() as ok:` — each use holds its own slot, because Gradio may resume a generator
+    (and leave the block) on another thread than the one that entered it."""
 
     def __init__(self, limit: int) -> None:
         self._sem = threading.BoundedSemaphore(limit)
         self._count = threading.Lock()
-        self._mine = threading.local()  # per thread: one shared flag let a refused turn skip another's release
         self.active = 0  # turns running now
         self.last_active = time.monotonic()
 
-    def __enter__(self) -> bool:
-        self._mine.acquired = self._sem.acquire(timeout=2)
-        if self._mine.acquired:
-            with self._count:
-                self.active += 1
-        return self._mine.acquired
+    def slot(self) -> _Slot:
+        return _Slot(self)
 
-    def __exit__(self, *exc: object) -> None:
-        if getattr(self._mine, "acquired", False):
-            self._mine.acquired = False
-            with self._count:
-                self.active -= 1
-                self.last_active = time.monotonic()
-            self._sem.release()
+    def _enter(self) -> bool:
+        if not self._sem.acquire(timeout=2):
+            return False
+        with self._count:
+            self.active += 1
+        return True
+
+    def _exit(self) -> None:
+        with self._count:
+            self.active -= 1
+            self.last_active = time.monotonic()
+        self._sem.release()
 
     def quiet_for(self) -> float:
         """Seconds since the last turn ended (0 while one runs)."""
         return 0.0 if self.active else time.monotonic() - self.last_active
+
+
+class _Slot:
+    def __init__(self, busy: Busy) -> None:
+        self.busy, self.acquired = busy, False
+
+    def __enter__(self) -> bool:
+        self.acquired = self.busy._enter()
+        return self.acquired
+
+    def __exit__(self, *exc: object) -> None:
+        if self.acquired:
+            self.acquired = False
+            self.busy._exit()
 
 
 def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable[[], Any],
@@ -213,7 +229,7 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
         def respond(message: str, cid: str | None, plan_on: bool, confirm_on: bool,
                     request: gr.Request) -> Iterator[tuple]:
             user = user_of(request)
-            with busy as ok:
+            with busy.slot() as ok:
                 if not ok:
                     yield (gr.skip(),) * len(view_outputs[:-1]) + ("系统繁忙，请稍后再试。",) + (message,)
                     return
@@ -237,7 +253,7 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
 
         def run_code(text: str, cid: str | None, pid: str | None, request: gr.Request) -> Iterator[tuple]:
             user = user_of(request)
-            with busy as ok:
+            with busy.slot() as ok:
                 if not ok:
                     yield (gr.skip(),) * (len(view_outputs) - 1) + ("系统繁忙，请稍后再试。",)
                     return

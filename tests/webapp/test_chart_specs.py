@@ -84,26 +84,19 @@ def test_idle_drawer_draws_only_when_no_turn_runs(tmp_path: Path) -> None:
     assert not f.pending and f.path.is_file() and d.drawn == 1
 
 
-def test_busy_releases_only_what_this_thread_took() -> None:
+def test_busy_slots_are_released_by_whoever_leaves_them() -> None:
+    """Gradio may resume a streaming handler on another thread: the slot, not the thread, holds the claim."""
     from webapp.ui import Busy
 
     busy = Busy(1)
-    inside, release = threading.Event(), threading.Event()
-
-    def holder() -> None:
-        with busy as ok:
-            assert ok
-            inside.set()
-            release.wait(5)
-
-    t = threading.Thread(target=holder)
-    t.start()
-    inside.wait(5)
-    with busy as ok:  # refused after 2 s; leaving must not release the holder's slot
+    holder = busy.slot()
+    assert holder.__enter__() is True and busy.active == 1 and busy.quiet_for() == 0.0
+    with busy.slot() as ok:  # refused after 2 s; leaving must not release the holder's slot
         assert not ok
-    assert busy.active == 1 and busy.quiet_for() == 0.0
-    release.set()
-    t.join()
-    with busy as ok:
-        assert ok
+    assert busy.active == 1
+    left = threading.Thread(target=holder.__exit__, args=(None, None, None))  # left on another thread
+    left.start()
+    left.join()
     assert busy.active == 0
+    with busy.slot() as ok:
+        assert ok

@@ -37,13 +37,12 @@ def test_secrets_stay_out_of_prompt_answers_and_audit(app_settings, session) -> 
 
 def test_busy_bound() -> None:
     busy = Busy(2)
-    held = [Busy.__enter__(busy), Busy.__enter__(busy)]
-    assert held == [True, True]
+    slots = [busy.slot(), busy.slot()]
+    assert [s.__enter__() for s in slots] == [True, True]
     t0 = time.perf_counter()
-    assert Busy.__enter__(busy) is False and time.perf_counter() - t0 < 5
-    busy.acquired = True
-    busy.__exit__()
-    assert Busy.__enter__(busy) is True
+    assert busy.slot().__enter__() is False and time.perf_counter() - t0 < 5
+    slots[0].__exit__(None, None, None)
+    assert busy.slot().__enter__() is True
 
 
 @pytest.mark.browser
