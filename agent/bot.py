@@ -23,8 +23,14 @@ def build_assistant(settings: Settings | None = None, llm: BaseChatModel | dict 
     svc = get_services()
     # qwen-agent's per-run LLM-call budget: one more than the tool budget, so the model can answer.
     fncall_agent.MAX_LLM_CALL_PER_RUN = s.max_tool_calls_per_turn + 1
-    prompt = system_prompt(today=svc.latest_month(), dialect=svc.wh.dialect)
-    return Assistant(llm=llm or llm_config(s), function_list=all_tools(), system_message=prompt, name=BOT_NAME)
+    tools = all_tools()
+    prompt = system_prompt(today=svc.latest_month(), dialect=svc.wh.dialect, tool_list=tool_list(tools))
+    return Assistant(llm=llm or llm_config(s), function_list=tools, system_message=prompt, name=BOT_NAME)
+
+
+def tool_list(tools: list) -> str:
+    """The system prompt's list of tools, from the registry: adding a tool adds its line."""
+    return "\n".join(f"- {t.name}：{t.summary}" for t in tools)
 
 
 def explain_llm_error(e: Exception) -> str:

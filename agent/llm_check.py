@@ -252,6 +252,7 @@ def _chinese_chat(llm: Any, r: CheckReport, say: Callable[[str], None]) -> dict[
 
 
 def _prompt_and_tools(services: Any) -> tuple[str, list[dict[str, Any]]]:
+    from agent.bot import tool_list
     from million.prompts import system_prompt
     from tools import all_tools
 
@@ -261,7 +262,7 @@ def _prompt_and_tools(services: Any) -> tuple[str, list[dict[str, Any]]]:
             today, dialect = services.latest_month(), services.wh.dialect
         except Exception:  # noqa: BLE001 - the prompt is still meaningful without them
             pass
-    return system_prompt(today=today, dialect=dialect), [t.function for t in all_tools()]
+    return system_prompt(today=today, dialect=dialect, tool_list=tool_list(all_tools())), [t.function for t in all_tools()]
 
 
 def _context_window(s: Settings, r: CheckReport, system: str, functions: list[dict[str, Any]],

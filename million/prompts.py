@@ -33,11 +33,13 @@ def sql_examples() -> list[tuple[str, str]]:
     return [(q.strip(), s.strip()) for q, s in re.findall(r"^Q:\s*(.+?)\n```sql\n(.+?)\n```", text, re.M | re.S)]
 
 
-def system_prompt(*, today: str, dialect: str) -> str:
+def system_prompt(*, today: str, dialect: str, tool_list: str) -> str:
+    """`tool_list`: one line per registered tool (the agent renders it from the tool registry)."""
     examples = "\n".join(f"- {q}\n  ```sql\n  {s}\n  ```" for q, s in sql_examples())
     return render(
         "system.md",
         today=today,
+        tool_list=tool_list.strip(),
         dialect=dialect,
         dialect_name=DIALECT_NAMES.get(dialect, dialect),
         quote_hint=QUOTE_HINTS.get(dialect, "引号"),

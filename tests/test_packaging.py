@@ -53,7 +53,7 @@ def test_the_install_runs_without_the_source_tree(installed: Path, tmp_path: Pat
             "s = get_settings()\n"
             f"assert {str(ROOT)!r} not in million.__file__ + commands.__file__ + assistant_bot.__file__, million.__file__\n"
             "assert 'share/million-assistant/prompts' in str(s.prompts_dir), s.prompts_dir\n"
-            "print(ROOT, len(system_prompt(today='2026-10', dialect='duckdb')))\n")
+            "print(ROOT, len(system_prompt(today='2026-10', dialect='duckdb', tool_list='- sql_inter：SQL')))\n")
     done = run(installed, tmp_path, "-c", code)
     assert done.returncode == 0, done.stderr[-3000:]
     root, size = done.stdout.split()

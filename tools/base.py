@@ -114,6 +114,7 @@ def optional_text(args: dict[str, Any], key: str, max_len: int = MAX_NAME_LEN) -
 
 class MarketingTool(BaseTool):
     name = ""
+    summary = ""  # one line for the system prompt's tool list (prompts/system.md renders the registry)
     description = ""
     parameters: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
 

@@ -45,6 +45,7 @@ def _val(v: Any) -> str:
 
 @register_tool("explain_customer")
 class ExplainCustomer(MarketingTool):
+    summary = "用 SHAP 解释某客户的预测（推动/拖累因素）；不给 customer_id 时给出全局重要因素。"  # its line in the system prompt
     description = ("用 SHAP 解释百万概率模型：给 customer_id 时列出推动该客户达到百万的主要因素和拖累因素（业务语言、取值和贡献），"
                    "并画瀑布图；不给 customer_id 时给出全局最重要的因素。")
     parameters = {

@@ -27,6 +27,7 @@ from tools.wording import no_forecast
 
 @register_tool("forecast_aum")
 class ForecastAum(MarketingTool):
+    summary = "AUM 趋势预测（全行、客群、分行或单个客户），默认未来3个月，含95%区间。"  # its line in the system prompt
     description = ("AUM（月末总资产）趋势预测（ARIMA，按 AIC 选阶，含95%置信区间）：可预测全行总AUM（不填参数）、某客群（segment）、"
                    "某分行（branch_name）或某客户（customer_id）未来 horizon 个月（默认3，范围1-12）。")
     parameters = {

@@ -30,6 +30,7 @@ from tools.wording import no_prospect_list
 
 @register_tool("predict_million_prob")
 class PredictMillionProb(MarketingTool):
+    summary = "某客户未来3个月资产达到100万的概率、排名、距百万差额；或高潜客户名单（top_n，可按分行、客群筛选）。"  # its line in the system prompt
     description = ("预测客户未来3个月总资产达到100万的概率（校准后的 LightGBM）。给 customer_id 时返回该客户的概率、"
                    "在全部潜客中的排名、当前资产与距百万差额；不给 customer_id 时返回高潜客户名单（top_n，可按 branch_name 分行、"
                    "segment 客群筛选；默认排除营销冷静期内的客户，include_cool=true 时包含）。")

@@ -24,6 +24,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,30}$")
 
 @register_tool("python_inter")
 class PythonInter(MarketingTool):
+    summary = "在隔离沙箱中运行 pandas/matplotlib 分析代码（数据通过 SQL 查询结果文件提供）。"  # its line in the system prompt
     description = ("在隔离沙箱中运行 Python 数据分析代码（pandas、numpy、matplotlib 可用，中文字体已配置；无网络、"
                    "不能读写工作目录以外的文件）。需要数据时，用 data_sql 传入 {名称: SQL}，每个查询结果会保存为"
                    "工作目录下的 <名称>.csv，代码中用 pd.read_csv('<名称>.csv') 读取。用 plt.savefig('xxx.png') 保存的图会展示给用户；"

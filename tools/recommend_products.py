@@ -24,6 +24,7 @@ def _rule_text(antecedents: Any) -> str:
 
 @register_tool("recommend_products")
 class RecommendProducts(MarketingTool):
+    summary = "基于关联规则推荐客户尚未持有的产品（附支持度、置信度、提升度）；不给参数时列出最强规则。"  # its line in the system prompt
     description = ("基于 Apriori 关联规则的产品推荐：给 customer_id 时，推荐该客户尚未持有的产品（存款/理财/基金/保险），"
                    "附规则依据（支持度、置信度、提升度），并提示营销冷静期；不给 customer_id 时列出最强的关联规则。")
     parameters = {

@@ -81,6 +81,7 @@ def cool_until(cid: str) -> str | None:
 
 @register_tool("segment_lookup")
 class SegmentLookup(MarketingTool):
+    summary = "客户所属客群、客群画像与营销方案；不给参数时列出全部客群。"  # its line in the system prompt
     description = ("客群查询（KMeans 客户分群）：给 customer_id 返回该客户所属客群、画像和差异化营销方案；给 segment（客群名称或编号）"
                    "返回该客群画像与营销方案；都不给时列出全部客群概览。")
     parameters = {

@@ -40,6 +40,7 @@ def money_in_wan(df: pd.DataFrame) -> pd.DataFrame:
 
 @register_tool("sql_inter")
 class SqlInter(MarketingTool):
+    summary = "在数据仓库上执行只读 SQL（仅 SELECT / WITH / UNION），返回行数、前几行和图表。"  # its line in the system prompt
     description = ("在银行客户数据仓库上执行一条只读 SQL 查询（仅 SELECT / WITH / UNION），返回行数、前几行数据，"
                    "并在合适时自动作图。表：customer_base、customer_behavior_assets（以及 customer_segments）。"
                    "查询出错时会返回错误信息，请据此修改 SQL 后重试。")

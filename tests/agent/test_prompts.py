@@ -18,10 +18,21 @@ def test_missing_variable_is_an_error() -> None:
 
 
 def test_system_prompt_holds_today_ddl_dictionary_and_policy() -> None:
-    p = prompts.system_prompt(today="2026-10", dialect="duckdb")
+    p = prompts.system_prompt(today="2026-10", dialect="duckdb", tool_list="- sql_inter：查询")
     assert "2026-10" in p and "CREATE TABLE" in p and "marketing_cool_period" in p and "营销冷静期" in p
     assert "SELECT" in p and "必须拒绝" in p and '双引号' in p
-    assert "反引号" in prompts.system_prompt(today="2026-10", dialect="mysql")
+    assert "反引号" in prompts.system_prompt(today="2026-10", dialect="mysql", tool_list="")
+
+
+def test_the_tool_list_is_rendered_from_the_registry(app_settings) -> None:
+    from agent.bot import build_assistant
+    from tools import all_tools
+
+    bot = build_assistant()
+    section = bot.system_message.split("# 你能调用的工具")[1].split("\n# ")[0]
+    listed = [line[2:].split("：")[0] for line in section.strip().splitlines()]
+    assert listed == [t.name for t in all_tools()] and len(listed) == 7
+    assert all(t.summary and f"- {t.name}：{t.summary}" in section for t in all_tools())
 
 
 def test_field_dictionary_file_is_generated_from_the_contract() -> None:
