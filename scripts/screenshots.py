@@ -55,11 +55,9 @@ def main(argv: list[str] | None = None) -> int:
             page.wait_for_timeout(500)
             cid = args.customer or page.locator("button.suggestion").first.inner_text().strip()
             ask(page, cid, "建议话术")
-            page.wait_for_selector("#chat img", state="attached", timeout=120_000)
-            page.eval_on_selector_all("#chat img", "els => els.forEach(e => { e.loading = 'eager'; })")
-            page.wait_for_function("[...document.querySelectorAll('#chat img')].filter(e => e.complete && "
-                                   "e.naturalWidth > 100).length >= 1", timeout=120_000)  # charts follow the answer
-            page.wait_for_timeout(1000)
+            # the brief's two charts, drawn by the browser from their numbers
+            page.wait_for_function("document.querySelectorAll('#chat div.mchart canvas').length >= 2", timeout=120_000)
+            page.wait_for_timeout(500)
             page.evaluate(SHOW, "建议话术")
             page.wait_for_timeout(150)
             page.screenshot(path=str(args.out / f"chat_brief_{w}x{h}.png"))
@@ -70,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
             page.evaluate(SHOW, "高潜客户名单：共")
             page.wait_for_timeout(150)
             page.screenshot(path=str(args.out / f"prospect_list_{w}x{h}.png"))
+            ask(page, "AUM预测 6个月", "AUM")
+            page.wait_for_function("document.querySelectorAll('#chat div.mchart canvas').length >= 3", timeout=60_000)
+            page.evaluate("() => { const c = [...document.querySelectorAll('#chat div.mchart')]; "
+                          "c[c.length - 1].scrollIntoView({block: 'center'}); }")
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(args.out / f"forecast_chart_{w}x{h}.png"))
             page.goto(args.url + "/dashboard")
             page.wait_for_selector("html[data-ready='1']", state="attached", timeout=60_000)
             page.wait_for_timeout(1500)

@@ -40,9 +40,9 @@
     const money = (v) => (v === null || v === undefined ? "—" : axisMoney(v, s.scale, s.unit === "元" ? "元" : s.unit));
     return base(s.title, {
       legend: {bottom: 0, data: ["历史AUM", "预测均值", "95%预测区间"]},
-      grid: {left: 70, right: 24, top: 48, bottom: 72},
+      grid: {left: 70, right: 24, top: 48, bottom: 88},
       tooltip: {trigger: "axis", valueFormatter: money},
-      xAxis: {type: "category", data: months, name: "月份", nameLocation: "middle", nameGap: 46,
+      xAxis: {type: "category", data: months, name: "月份", nameLocation: "middle", nameGap: 60,
               axisLabel: {rotate: 45, fontSize: 10}},
       yAxis: {type: "value", scale: true, name: s.unit === "元" ? "AUM（元）" : "AUM（" + s.unit + "元）",
               axisLabel: {formatter: (v) => axisMoney(v, s.scale, s.unit === "元" ? "" : s.unit)}},
