@@ -69,8 +69,10 @@ def run_step(db_url: str, data: Path) -> dict[str, Any]:
         bundle = ModelBundle.load(Path(tmp) / "propensity" / "models")
         importance = pd.read_csv(Path(tmp) / "propensity" / "lgbm_importance.csv")["feature"].tolist()
         shap = shap_cost(bundle, Path(tmp) / "propensity" / "features.parquet", metrics["latest_month"])
-    return {"summary": summary, "wall": round(wall, 1), "cpu": round(cpu, 1), "stages": metrics["stage_seconds"],
-            "model_seconds": metrics["seconds"], "lgbm": bundle.info["details"]["lgbm"], "trees": bundle.lgbm.num_trees(),
+    return {"summary": summary, "customers": bundle.info.get("training_sample", {}).get("customers"),
+            "wall": round(wall, 1), "cpu": round(cpu, 1), "stages": metrics["stage_seconds"],
+            "model_seconds": metrics["seconds"],
+            "model_cpu_seconds": bundle.info.get("cpu_seconds"), "lgbm": bundle.info["details"]["lgbm"], "trees": bundle.lgbm.num_trees(),
             "importance": importance, "shap": shap, "load_after": round(os.getloadavg()[0], 2)}
 
 
@@ -195,6 +197,7 @@ def render_md(r: dict[str, Any]) -> str:
                    "CPU 占比": f"{v['cpu'] / max(st['cpu'], 1e-9):.1%}"} for k, v in st["stages"].items()]
     stage_rows.append({"阶段": "合计（整个步骤）", "墙钟秒": st["wall"], "CPU 秒": st["cpu"], "CPU 占比": "100%"})
     ms = st["model_seconds"]
+    cs = st.get("model_cpu_seconds") or {}
     boosters = lg.get("booster_seconds", [])
     # rounds trained: early stopping ends `patience` rounds after the best one (or at max_rounds)
     params = r.get("params") or DEFAULT_PARAMS
@@ -206,7 +209,9 @@ def render_md(r: dict[str, Any]) -> str:
            "说明": f"训练 {t} 轮，最佳 {b} 轮，早停耐心 {patience} 轮占 {patience / t:.0%}"}
           for i, (s, t, b) in enumerate(zip(boosters, trained, lg["best_iterations"], strict=False))],
         {"部分": "合并 booster", "墙钟秒": lg.get("merge_seconds"), "说明": f"合并后 {st['trees']} 棵树"},
-        {"部分": "逻辑回归 / 决策树", "墙钟秒": f"{ms.get('lr')} / {ms.get('tree')}", "说明": "逻辑回归含两个 C 的拟合"},
+        {"部分": "逻辑回归 / 决策树", "墙钟秒": f"{ms.get('lr')} / {ms.get('tree')}",
+         "说明": "逻辑回归含两个 C 的拟合" + (f"；CPU 秒：逻辑回归 {cs.get('lr')}，决策树 {cs.get('tree')}，"
+                                          f"LightGBM {cs.get('lgbm')}" if cs else "")},
     ]
     base = f["variants"]["base"]
     factor_rows = [{"变体": k, "含义": v["why"], "行数": f"{v['rows']:,}", "特征": v["features"],
@@ -217,7 +222,8 @@ def render_md(r: dict[str, Any]) -> str:
     total_trained = sum(trained)
     return "\n".join([
         "# 百万概率模型步骤的耗时剖析（research/profile_propensity.py 生成）", "",
-        "默认数据（20,000 位客户 × 24 个月）。CPU 秒是本进程（所有线程）的 CPU 时间，墙钟秒受机器负载影响（见文末负载）。"
+        f"{'默认数据（' if not st.get('customers') or st['customers'] == 20000 else '模拟数据（'}"
+        f"{st.get('customers') or 20000:,} 位客户 × 24 个月）。CPU 秒是本进程（所有线程）的 CPU 时间，墙钟秒受机器负载影响（见文末负载）。"
         + ("训练参数：" + json.dumps({k: r["params"][k] for k in ("bag_seeds", "early_stopping", "augment_copies")},
                                 ensure_ascii=False) + "，LightGBM " + json.dumps(
             {k: r["params"]["lgbm"][k] for k in ("learning_rate", "bagging_fraction", "max_bin")}) + "。"

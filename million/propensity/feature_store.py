@@ -3,6 +3,7 @@ plus a JSON sidecar (million.artifacts.write_metadata) for people and other tool
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from million.artifacts import write_metadata
@@ -80,6 +82,22 @@ class FeatureWriter:
         return info
 
 
+# The code that shapes a feature table: a saved table is reused only when this fingerprint, the data hash and
+# the sampling settings all match (see stream_features).
+FEATURE_SOURCES = ("features.py", "labels.py", "months.py", "feature_store.py")
+
+
+def code_fingerprint() -> str:
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for name in FEATURE_SOURCES:
+        h.update(name.encode())
+        h.update((here / name).read_bytes())
+    for mod in ("contract.py", "tables.py"):
+        h.update((here.parent / mod).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def training_sample(ids: list[str], cap: int | None, seed: int) -> set[str] | None:
     """The customers whose every month is used for training, validation and testing: all of them up
     to `cap`, otherwise `cap` drawn uniformly (by a hash of the ID, so the draw does not depend on
@@ -91,36 +109,69 @@ def training_sample(ids: list[str], cap: int | None, seed: int) -> set[str] | No
     return {ids[i] for i in pick}
 
 
+def _reusable(path: Path, key: dict[str, Any]) -> bool:
+    """Whether the feature table at `path` was built from the same data, code and settings as `key` asks."""
+    if not path.exists():
+        return False
+    try:
+        raw = (pq.read_metadata(path).metadata or {}).get(META_KEY)
+    except (OSError, pa.ArrowException):
+        return False
+    info = json.loads(raw) if raw else {}
+    return all(info.get(k) == v for k, v in key.items())
+
+
+def _read_back(path: Path, latest: str, sample: set[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The labelled rows of the training sample and the latest month's rows of a saved feature table."""
+    labelled = pq.read_table(path, filters=pc.field("label").is_valid()).to_pandas()
+    if sample is not None:
+        labelled = labelled.loc[labelled["customer_id"].isin(sample)]
+    latest_df = pq.read_table(path, columns=KEY_COLUMNS + FEATURE_COLUMNS, filters=[("as_of", "==", latest)]).to_pandas()
+    return labelled, latest_df
+
+
 def stream_features(wh: Warehouse, path: Path, *, data_hash: str, latest: str, chunk_customers: int,
                     train_customers: int | None, seed: int,
-                    progress: Callable[[int, str], Any] | None = None) -> dict[str, Any]:
+                    progress: Callable[[int, str], Any] | None = None, reuse: bool = True) -> dict[str, Any]:
     """Features of every customer-month, built a range of customers at a time and streamed into the
     parquet at `path`, so memory holds one range, not the whole warehouse. Returned: the labelled rows
     of the training sample ("labelled"), every customer's features at `latest` ("latest"), the number
-    of customers and the sample size (None: all customers)."""
+    of customers, the sample size (None: all customers) and whether the table at `path` was reused.
+    With `reuse`, a table already at `path` built from the same data (hash), feature code (fingerprint),
+    latest month and sampling settings is read back instead of built again: a rebuild after a change to
+    the models only, or the build after a separate feature run, does not pay for the features twice."""
     ids = customer_ids(wh)
     sample = training_sample(ids, train_customers, seed)
-    ranges = customer_ranges(ids, chunk_customers)
-    writer = FeatureWriter(path, data_hash=data_hash, training_customers=len(ids) if sample is None else len(sample))
-    labelled, latest_parts = [], []
-    bar = progress(len(ranges), "特征（按客户分段）") if progress and len(ranges) > 1 else None
-    for lo, hi in ranges:
-        table = feature_table(load_tables(wh, customers=(lo, hi)))
-        writer.write(table)
-        latest_parts.append(table.loc[table["as_of"] == latest, KEY_COLUMNS + FEATURE_COLUMNS])
-        lab = table.loc[table["label"].notna()]
-        labelled.append(lab if sample is None else lab.loc[lab["customer_id"].isin(sample)])
-        del table, lab
-        if bar:
-            bar.update(1)
-    if bar:
-        bar.close()
-    writer.close()
+    key = {"data_hash": data_hash, "code": code_fingerprint(), "latest": latest, "train_customers": train_customers,
+           "seed": seed, "customers": len(ids)}
     order = ["as_of", "customer_id"]  # as build_features sorts, whatever the number of ranges
-    labelled_df = pd.concat(labelled, ignore_index=True).sort_values(order, kind="stable", ignore_index=True)
-    latest_df = pd.concat(latest_parts, ignore_index=True).sort_values(order, kind="stable", ignore_index=True)
+    if reuse and _reusable(path, key):
+        labelled_df, latest_df = _read_back(path, latest, sample)
+        reused = True
+    else:
+        ranges = customer_ranges(ids, chunk_customers)
+        writer = FeatureWriter(path, training_customers=len(ids) if sample is None else len(sample),
+                               **key)
+        labelled, latest_parts = [], []
+        bar = progress(len(ranges), "特征（按客户分段）") if progress and len(ranges) > 1 else None
+        for lo, hi in ranges:
+            table = feature_table(load_tables(wh, customers=(lo, hi)))
+            writer.write(table)
+            latest_parts.append(table.loc[table["as_of"] == latest, KEY_COLUMNS + FEATURE_COLUMNS])
+            lab = table.loc[table["label"].notna()]
+            labelled.append(lab if sample is None else lab.loc[lab["customer_id"].isin(sample)])
+            del table, lab
+            if bar:
+                bar.update(1)
+        if bar:
+            bar.close()
+        writer.close()
+        labelled_df, latest_df = pd.concat(labelled, ignore_index=True), pd.concat(latest_parts, ignore_index=True)
+        reused = False
+    labelled_df = labelled_df.sort_values(order, kind="stable", ignore_index=True)
+    latest_df = latest_df.sort_values(order, kind="stable", ignore_index=True)
     return {"labelled": labelled_df, "latest": latest_df, "customers": len(ids),
-            "sample": None if sample is None else len(sample)}
+            "sample": None if sample is None else len(sample), "reused": reused}
 
 
 def read_features(path: Path, as_of: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:

@@ -91,6 +91,10 @@ def render_model_card(ctx: dict[str, Any]) -> str:
     sampled = (f"\n\n客户数超过 {info['params'].get('train_customers', 0):,} 位，训练、验证和测试只用按客户ID哈希均匀抽取的 "
                f"{sample['sampled']:,} 位客户的全部月份（上表样本数即来自这些客户）；最新月评分仍覆盖全部 {sample['customers']:,} 位客户。"
                if sample.get("sampled") else "")
+    base_rows = info["details"].get("lr", {}).get("rows")
+    if base_rows and base_rows < info["rows"]["train"]:  # the baselines' row cap (train.baseline_rows)
+        sampled += (f"\n\n逻辑回归与决策树只用训练潜客样本中均匀抽取的 {base_rows:,} 行拟合（种子固定，省训练时间；"
+                    "research/experiment_baselines.py 比较过前后的测试月指标），LightGBM 用全部训练行。")
     return f"""# 模型卡：百万潜客预测（3个月内总资产达到100万的概率）
 
 - **服务使用的模型**：LightGBM（经验证期 Platt 校准），另有逻辑回归与深度4决策树用于解读与对比

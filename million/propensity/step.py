@@ -118,7 +118,9 @@ def run(ctx: BuildContext) -> dict[str, Any]:
                             chunk_customers=int(params["chunk_customers"]), train_customers=params["train_customers"],
                             seed=int(params["seed"]), progress=ctx.progress)
     labelled, latest_feats = feats["labelled"], feats["latest"]
-    n_customers, sampled = feats["customers"], feats["sample"]
+    n_customers, sampled, features_reused = feats["customers"], feats["sample"], feats["reused"]
+    if features_reused:
+        _say(f"特征：复用 {paths['features']}（同一数据、同一特征代码与抽样设置）")
     clock.lap("features")
     bar.update(1)
 
@@ -194,7 +196,7 @@ def run(ctx: BuildContext) -> dict[str, Any]:
         "test_month": split.test, "split": split.as_dict(), "test": metrics, "val": bundle.info["validation"],
         "targets": targets, "expected_top1_vs_oracle": expected_top1(metrics), "served_model": SERVED_MODEL, "oot_auc": oot_auc, "seconds": bundle.info["seconds"],
         "data_hash": ctx.data_hash, "built_at": built_at, "latest_month": latest,
-        "latest_prospects": int(len(scores)), "stage_seconds": clock.stages,
+        "latest_prospects": int(len(scores)), "stage_seconds": clock.stages, "features_reused": features_reused,
     }
     update_metrics_json(paths["metrics"], "propensity", summary_metrics)
     write_metadata(paths["models"] / "metadata.json", features=FEATURE_COLUMNS, data_hash=ctx.data_hash,

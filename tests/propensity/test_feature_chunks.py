@@ -21,10 +21,10 @@ def whole(small_wh_url: str) -> pd.DataFrame:
         return feature_table(load_tables(wh)).sort_values(ORDER, ignore_index=True)
 
 
-def run(url: str, path: Path, chunk: int, cap: int | None) -> dict:
+def run(url: str, path: Path, chunk: int, cap: int | None, data_hash: str = "0" * 16) -> dict:
     with connect(url) as wh:
         latest = warehouse_months(wh)[-1]
-        return stream_features(wh, path, data_hash="0" * 16, latest=latest, chunk_customers=chunk,
+        return stream_features(wh, path, data_hash=data_hash, latest=latest, chunk_customers=chunk,
                                train_customers=cap, seed=42) | {"latest_month": latest}
 
 
@@ -55,3 +55,19 @@ def test_a_capped_sample_keeps_every_month_of_the_sampled_customers(small_wh_url
     assert training_sample(ids, 500, 42) == sample != training_sample(ids, 500, 7)
     assert 0.15 < sum(c in sample for c in ids[:1000]) / 500 < 0.85
     assert training_sample(ids, 5000, 42) is None
+
+
+def test_a_saved_table_is_reused_only_for_the_same_data_and_settings(small_wh_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "f.parquet"
+    built = run(small_wh_url, path, chunk=700, cap=500)
+    assert not built["reused"]
+    mtime = path.stat().st_mtime_ns
+    again = run(small_wh_url, path, chunk=300, cap=500)  # the range size does not change the table
+    assert again["reused"] and path.stat().st_mtime_ns == mtime
+    for key in ("labelled", "latest"):
+        pd.testing.assert_frame_equal(again[key], built[key])
+    assert again["customers"] == built["customers"] and again["sample"] == built["sample"]
+    # other data, or another sample size: built again
+    assert not run(small_wh_url, path, chunk=700, cap=500, data_hash="1" * 16)["reused"]
+    other = run(small_wh_url, path, chunk=700, cap=400)
+    assert not other["reused"] and other["sample"] == 400
