@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import math
 import queue
 import threading
@@ -46,7 +47,8 @@ from million.warehouse.url import DbUrl
 
 READ_STATEMENTS = {"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "VALUES", "L_PAREN"}
 FETCH_BATCH = 10_000  # rows per FetchResults call
-INSERT_CHARS = 400_000  # SQL text per INSERT ... VALUES statement when loading
+INSERT_CHARS = 400_000  # SQL text per INSERT ... VALUES statement when loading (Hive)
+JSON_CHARS = 500_000  # JSON text per INSERT statement when loading (Spark)
 POLL_MAX_S = 0.5
 
 
@@ -423,6 +425,9 @@ class HiveWarehouse(Warehouse):
                     pass
 
     def _insert(self, table: str, df: pd.DataFrame) -> None:
+        if self.dialect == "spark":
+            self._insert_json(table, df)
+            return
         cols = ", ".join(f"`{_ident(c)}`" for c in df.columns)
         head = f"INSERT INTO `{table}` ({cols}) VALUES "
         obj = df.astype(object).where(df.notna(), None)
@@ -437,6 +442,55 @@ class HiveWarehouse(Warehouse):
                 batch, size = [], 0
         if batch:
             self._write(head + ", ".join(batch))
+
+    def _insert_json(self, table: str, df: pd.DataFrame) -> None:
+        """Spark: a batch of rows travels as ONE JSON string literal unpacked on the server
+        (inline(from_json(...)) into the table's own column types). Spark's parser and analyzer take
+        about 2 ms per row of an INSERT ... VALUES list; a string literal costs next to nothing."""
+        types = dict(self.columns(table))
+        fields = ", ".join(f"`{_ident(c)}`: {types[str(c)]}" for c in df.columns)
+        cols = ", ".join(f"`{_ident(c)}`" for c in df.columns)
+        head = f"INSERT INTO `{table}` ({cols}) SELECT {cols} FROM (SELECT inline(from_json("
+        tail = f", 'array<struct<{fields}>>')))"
+        records = [_json_value_row(row) for row in df.astype(object).where(df.notna(), None).itertuples(
+            index=False, name=None)]
+        names = [str(c) for c in df.columns]
+        start = 0
+        while start < len(records):
+            size, end = 0, start
+            while end < len(records) and (size < JSON_CHARS or end == start):
+                size += records[end][1]
+                end += 1
+            body = "[" + ",".join(_json_row(names, r[0]) for r in records[start:end]) + "]"
+            self._write(head + literal(body, "spark") + tail)
+            start = end
+
+
+def _json_scalar(v: Any) -> Any:
+    if v is None or v is pd.NaT:
+        return None
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    if isinstance(v, int | np.integer):
+        return int(v)
+    if isinstance(v, float | np.floating):
+        return float(v) if math.isfinite(float(v)) else None
+    if isinstance(v, decimal.Decimal):
+        return float(v) if v.is_finite() else None
+    if isinstance(v, pd.Timestamp | dt.datetime):
+        return pd.Timestamp(v).strftime("%Y-%m-%dT%H:%M:%S")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return v.decode("utf-8") if isinstance(v, bytes) else str(v)
+
+
+def _json_value_row(row: tuple[Any, ...]) -> tuple[list[Any], int]:
+    vals = [_json_scalar(v) for v in row]
+    return vals, sum(len(str(v)) + 8 for v in vals)
+
+
+def _json_row(names: list[str], vals: list[Any]) -> str:
+    return json.dumps(dict(zip(names, vals, strict=True)), ensure_ascii=False, allow_nan=False)
 
 
 def _table_names(df: pd.DataFrame) -> list[str]:
