@@ -29,7 +29,7 @@ from benchmarks.report import render_bench, render_readme  # noqa: E402
 from million.services import Services, get_services, set_services  # noqa: E402
 from million.settings import ROOT, get_settings  # noqa: E402
 
-SECTIONS = ("tools", "sql", "pipeline", "chats")
+SECTIONS = ("tools", "sql", "pipeline", "chats", "spark")
 
 
 def now() -> str:
@@ -128,6 +128,16 @@ def bench_chats(args: argparse.Namespace) -> dict[str, Any]:
 README_START, README_END = "<!-- performance:start (written by scripts/bench.py) -->", "<!-- performance:end -->"
 
 
+def bench_spark(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmarks.spark import render, run
+
+    data = run(args.spark_sizes, args.months, args.model_dir, args.spark_cores, args.spark_query_customers,
+               args.sql_runs)
+    (args.out / "spark.md").write_text("\n".join(["# Spark 基准（`python scripts/bench.py --only spark`）", "",
+                                                  *render(data), ""]), encoding="utf-8")
+    return data
+
+
 def update_readme(readme: Path, section: str) -> None:
     """Replace the README's performance section (between the markers) with the fresh numbers."""
     text = readme.read_text(encoding="utf-8")
@@ -151,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-cap-gib", type=float, default=18.0, help="流水线每个阶段的内存上限（GiB）")
     ap.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "million-bench-pipeline"))
     ap.add_argument("--chats", type=int, default=20)
+    ap.add_argument("--spark-sizes", type=int, nargs="*", default=[100_000, 1_000_000])
+    ap.add_argument("--spark-cores", type=int, default=2)
+    ap.add_argument("--spark-query-customers", type=int, default=100_000)
+    ap.add_argument("--model-dir", type=Path, default=ROOT / "artifacts" / "propensity" / "models",
+                    help="训练好的模型（spark 评分基准用）")
     args = ap.parse_args(argv)
     import qwen_agent.log  # noqa: F401 - its import sets the level; set ours after it
 
@@ -182,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
             data["sql"] = bench_sql(args)
         elif section == "pipeline":
             bench_pipeline(args, data, save)
+        elif section == "spark":
+            data["spark"] = bench_spark(args)
         else:
             data["chats"] = bench_chats(args)
         data.setdefault("section_seconds", {})[section] = round(time.perf_counter() - t0, 1)
