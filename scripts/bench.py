@@ -133,7 +133,9 @@ def bench_spark(args: argparse.Namespace) -> dict[str, Any]:
 
     data = run(args.spark_sizes, args.months, args.model_dir, args.spark_cores, args.spark_query_customers,
                args.sql_runs)
+    data["machine"] = machine.describe()
     (args.out / "spark.md").write_text("\n".join(["# Spark 基准（`python scripts/bench.py --only spark`）", "",
+                                                  f"- 机器：{machine.one_line(data['machine'])}", "",
                                                   *render(data), ""]), encoding="utf-8")
     return data
 
