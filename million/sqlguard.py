@@ -158,7 +158,21 @@ def _check_nodes(root: exp.Query, allowed: set[str], dialect: str) -> list[str]:
             raise SqlRejected(f"不允许使用变量或参数占位符（{node.sql(dialect=dialect)}）：请把值直接写进 SQL。")
         if isinstance(node, exp.Table):
             tables.add(_check_table(node, allowed, ctes, dialect))
+        if isinstance(node, exp.Join) and dialect in {"spark", "hive"}:
+            _check_join(node)
     return sorted(tables - ctes)
+
+
+def _check_join(node: exp.Join) -> None:
+    """Spark/Hive: a join needs an equality between the two sides. Without one Spark plans a nested-loop
+    (cartesian) join, whose tasks do not stop when the query is cancelled: one such query would hold the
+    cluster's cores long after its deadline."""
+    if node.args.get("using"):
+        return
+    on = node.args.get("on")
+    if on is None or not any(isinstance(e, exp.EQ | exp.NullSafeEQ) for e in on.find_all(exp.EQ, exp.NullSafeEQ)):
+        raise SqlRejected("Spark/Hive 查询中的每个 JOIN 都需要等值关联条件（JOIN … ON a.customer_id = b.customer_id）："
+                          "没有等值条件的笛卡尔积在集群上无法及时取消。请补上关联键，或先聚合再关联。")
 
 
 def _check_table(node: exp.Table, allowed: set[str], ctes: set[str], dialect: str) -> str:

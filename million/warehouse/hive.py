@@ -25,7 +25,6 @@ import decimal
 import json
 import math
 import queue
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -164,11 +163,10 @@ class HiveWarehouse(Warehouse):
 
     def _init_state(self) -> None:
         self._idle: queue.LifoQueue[_Conn] = queue.LifoQueue()
-        self._lock = threading.Lock()
 
     # Sent to a query worker process (million/warehouse/isolated.py): the settings, not the sessions.
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in {"_idle", "_lock"}}
+        return {k: v for k, v in self.__dict__.items() if k != "_idle"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)

@@ -43,6 +43,11 @@ REFUSED: list[tuple[str, str, str]] = [
     ("another database", "spark", "SELECT * FROM default.customer_base"),
     ("another catalog", "spark", "SELECT * FROM spark_catalog.default.customer_base"),
     ("switch database", "hive", "USE other_db"),
+    ("cartesian product (its tasks ignore a cancel)", "spark",
+     "SELECT COUNT(*) AS n FROM customer_base a CROSS JOIN customer_behavior_assets b"),
+    ("comma join", "hive", "SELECT COUNT(*) AS n FROM customer_base a, customer_behavior_assets b"),
+    ("join without an equality", "spark",
+     "SELECT COUNT(*) AS n FROM customer_base a JOIN customer_behavior_assets b ON a.customer_id <> b.customer_id"),
     ("describe a table", "spark", "DESCRIBE customer_base"),
     ("list tables", "hive", "SHOW TABLES"),
 ]
