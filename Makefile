@@ -41,7 +41,14 @@ artifacts: data
 	@echo "==> 训练模型与分析产物 / building artifacts (cached when unchanged)"
 	@$(MILLION) build --data $(DATA)
 
-test: $(VENV)/.installed
+# The spark test group needs the spark extra (pyspark, the HiveServer2 client): installed for tests only,
+# from requirements-spark.lock; Java comes from Debian when missing (tests/support/spark_server.py).
+$(VENV)/.spark-installed: $(VENV)/.installed requirements-spark.lock
+	@echo "==> 安装测试用的 Spark 可选依赖 / installing the spark extra for the tests"
+	@LOCK=requirements-spark.lock bash scripts/bootstrap.sh "$(PYTHON)" "$(VENV)"
+	@touch $@
+
+test: $(VENV)/.installed $(VENV)/.spark-installed
 	@$(PY) -m pytest
 
 bench: artifacts

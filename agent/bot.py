@@ -24,7 +24,7 @@ def build_assistant(settings: Settings | None = None, llm: BaseChatModel | dict 
     # qwen-agent's per-run LLM-call budget: one more than the tool budget, so the model can answer.
     fncall_agent.MAX_LLM_CALL_PER_RUN = s.max_tool_calls_per_turn + 1
     tools = all_tools()
-    prompt = system_prompt(today=svc.latest_month(), dialect=svc.wh.dialect, tool_list=tool_list(tools))
+    prompt = system_prompt(today=svc.latest_month(), dialect=svc.sql_dialect, tool_list=tool_list(tools))
     return Assistant(llm=llm or llm_config(s), function_list=tools, system_message=prompt, name=BOT_NAME)
 
 

@@ -27,7 +27,7 @@ from benchmarks.report import render_bench, render_readme  # noqa: E402
 from million.services import Services, get_services, set_services  # noqa: E402
 from million.settings import ROOT, get_settings  # noqa: E402
 
-SECTIONS = ("tools", "sql", "pipeline", "chats", "load")
+SECTIONS = ("tools", "sql", "pipeline", "chats", "load", "spark")
 
 
 def now() -> str:
@@ -161,6 +161,18 @@ def bench_load(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def bench_spark(args: argparse.Namespace) -> dict[str, Any]:
+    from benchmarks.spark import render, run
+
+    data = run(args.spark_sizes, args.months, args.model_dir, args.spark_cores, args.spark_query_customers,
+               args.sql_runs)
+    data["machine"] = machine.describe()
+    (args.out / "spark.md").write_text("\n".join(["# Spark 基准（`million bench --only spark`）", "",
+                                                  f"- 机器：{machine.one_line(data['machine'])}", "",
+                                                  *render(data), ""]), encoding="utf-8")
+    return data
+
+
 README_START, README_END = "<!-- performance:start (written by commands/bench.py) -->", "<!-- performance:end -->"
 
 
@@ -187,6 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-cap-gib", type=float, default=18.0, help="流水线每个阶段的内存上限（GiB）")
     ap.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "million-bench-pipeline"))
     ap.add_argument("--chats", type=int, default=20)
+    ap.add_argument("--spark-sizes", type=int, nargs="*", default=[100_000, 1_000_000])
+    ap.add_argument("--spark-cores", type=int, default=2)
+    ap.add_argument("--spark-query-customers", type=int, default=100_000)
+    ap.add_argument("--model-dir", type=Path, default=ROOT / "artifacts" / "propensity" / "models",
+                    help="训练好的模型（spark 评分基准用）")
     ap.add_argument("--load-clients", type=int, default=8, help="HTTP 负载测试的并发客户端数")
     ap.add_argument("--load-turns", type=int, default=125, help="HTTP 负载测试每个客户端的轮数")
     args = ap.parse_args(argv)
@@ -222,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_pipeline(args, data, save)
         elif section == "load":
             data["load"] = bench_load(args)
+        elif section == "spark":
+            data["spark"] = bench_spark(args)
         else:
             data["chats"] = bench_chats(args)
         data.setdefault("section_seconds", {})[section] = round(time.perf_counter() - t0, 1)

@@ -1,7 +1,12 @@
 """Build every artifact the tools load (features, propensity models, segments, rules, forecasts).
 
     million build [--data DIR] [--db-url URL] [--artifacts DIR] [--force] [--only STEP ...]
+                  [--engine local|spark] [--score-months latest|all]
 Steps whose inputs (warehouse content, code, parameters) are unchanged are skipped.
+--engine spark (optional extra `spark`, Java 17+; master from SPARK_MASTER: local[N] or yarn) builds the
+features on Spark per hash bucket, trains on the driver, scores every prospect on the cluster into the
+warehouse table million_scores (partitioned by month) and, with DB_URL=hive://..., refreshes the app's
+local copy (million/spark/build.py).
 """
 
 from __future__ import annotations
@@ -23,10 +28,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--artifacts", type=Path, default=s.artifacts_dir)
     ap.add_argument("--force", action="store_true", help="忽略缓存，全部重建")
     ap.add_argument("--only", nargs="*", help="只运行这些步骤（propensity segments rules forecast）")
+    ap.add_argument("--engine", choices=["local", "spark"], default="local",
+                    help="spark：特征与全量评分在 Spark 上运行（SPARK_MASTER=local[N] 或 yarn）")
+    ap.add_argument("--score-months", choices=["latest", "all"], default="latest",
+                    help="--engine spark 时写入 million_scores 的月份：最新月或全部月份")
     args = ap.parse_args(argv)
     ctx = BuildContext(db_url=args.db_url, artifacts_dir=args.artifacts, data_dir=args.data, force=args.force)
     try:
-        rows = run_all(ctx, only=args.only)
+        if args.engine == "spark":
+            from million.spark.build import build_on_spark
+            from million.spark.session import spark_session
+            from million.warehouse import parse_url
+
+            spark = spark_session(s, hive=parse_url(args.db_url).scheme == "hive")
+            try:
+                rows = build_on_spark(ctx, s, spark, only=args.only, score_months=args.score_months)
+            finally:
+                spark.stop()
+        else:
+            rows = run_all(ctx, only=args.only)
     except WarehouseError as e:
         print(f"构建失败：{e}", file=sys.stderr)
         return 2

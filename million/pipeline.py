@@ -58,6 +58,9 @@ class BuildContext:
     data_dir: Path
     force: bool = False
     params: dict[str, Any] = field(default_factory=dict)
+    # Builds the propensity features instead of the local stream (same signature and result as
+    # million.propensity.feature_store.stream_features): the Spark engine plugs in here.
+    feature_stream: Callable[..., dict[str, Any]] | None = None
 
     @cached_property
     def wh(self) -> Warehouse:

@@ -10,8 +10,13 @@ import jinja2
 from million.field_dictionary import ddl_for_prompt
 from million.settings import get_settings
 
-DIALECT_NAMES = {"duckdb": "DuckDB（内置数据仓库）", "mysql": "MySQL / MariaDB"}
-QUOTE_HINTS = {"duckdb": '双引号，如 "order"', "mysql": "反引号，如 `order`"}
+DIALECT_NAMES = {"duckdb": "DuckDB（内置数据仓库）", "mysql": "MySQL / MariaDB", "doris": "Apache Doris（MySQL 协议）",
+                 "starrocks": "StarRocks（MySQL 协议）", "spark": "Spark SQL（HiveServer2 / Kyuubi / Spark Thrift Server）",
+                 "hive": "HiveQL（HiveServer2）"}
+QUOTE_HINTS = {"duckdb": '双引号，如 "order"', **{d: "反引号，如 `order`" for d in DIALECT_NAMES if d != "duckdb"}}
+# The table definitions shown to the LLM, in the DDL flavour closest to the dialect.
+DDL_DIALECT = {"duckdb": "duckdb", "mysql": "mysql", "doris": "mysql", "starrocks": "mysql", "spark": "spark",
+               "hive": "hive"}
 
 
 def prompts_dir() -> Path:
@@ -44,7 +49,7 @@ def system_prompt(*, today: str, dialect: str, tool_list: str) -> str:
         dialect_name=DIALECT_NAMES.get(dialect, dialect),
         quote_hint=QUOTE_HINTS.get(dialect, "引号"),
         glossary=read_prompt("glossary.md").strip(),
-        ddl=ddl_for_prompt("mysql" if dialect == "mysql" else "duckdb"),
+        ddl=ddl_for_prompt(DDL_DIALECT.get(dialect, "duckdb")),
         field_dictionary=read_prompt("field_dictionary.md").strip(),
         examples=examples,
         dialect_notes=read_prompt(f"dialect_{dialect}.md").strip(),

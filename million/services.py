@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from million.settings import Settings, get_settings
-from million.warehouse import Warehouse, connect
+from million.warehouse import Warehouse, connect, parse_url
 
 if TYPE_CHECKING:
     from million.forecast.serving import ForecastService
@@ -31,8 +31,22 @@ class Services:
         self.db_url = db_url or settings.warehouse_url
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[str, Any]] = {}
-        engine = {"memory_limit": settings.sql_memory_limit} if self.db_url.startswith("duckdb") else {}
-        self.wh: Warehouse = connect(self.db_url, read_only=True, timeout_s=settings.sql_timeout_s, **engine)
+        engine = {"memory_limit": settings.sql_memory_limit}
+        if parse_url(self.db_url).scheme == "hive":
+            # A cluster answers in seconds: the per-customer tools read the local copy the batch job
+            # refreshes (million/warehouse/local_copy.py); only analysts' SQL goes to the cluster.
+            self.analyst_wh: Warehouse = connect(self.db_url, read_only=True, timeout_s=settings.sql_timeout_s)
+            self.wh: Warehouse = connect(f"duckdb:///{settings.serving_copy}", read_only=True,
+                                         timeout_s=settings.sql_timeout_s, **engine)
+        else:
+            self.wh = connect(self.db_url, read_only=True, timeout_s=settings.sql_timeout_s,
+                              **(engine if self.db_url.startswith("duckdb") else {}))
+            self.analyst_wh = self.wh
+
+    @property
+    def sql_dialect(self) -> str:
+        """The dialect analysts' SQL is written in (the system prompt's dialect)."""
+        return self.analyst_wh.dialect
 
     @property
     def artifacts(self) -> Path:

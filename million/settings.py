@@ -39,7 +39,7 @@ class Settings:
     data_dir: Path = ROOT / "data"
     artifacts_dir: Path = ROOT / "artifacts"
     prompts_dir: Path = field(default_factory=lambda: shipped("prompts"))
-    # Warehouse: a DuckDB file by default, or mysql+pymysql://user:pw@host:port/db
+    # Warehouse: a DuckDB file by default, mysql+pymysql://user:pw@host:port/db or hive://user@host:10000/db
     db_url: str = ""
     # LLM backends, in order of preference: DashScope, then any OpenAI-compatible server.
     dashscope_api_key: str = field(default="", repr=False)
@@ -81,6 +81,15 @@ class Settings:
     # Conversation memory: the history sent to the LLM stays under this many characters (≈ tokens
     # for Chinese text), on top of the system prompt; older turns are summarised from tool results.
     history_budget_chars: int = 10_000
+    # Spark batch job (scripts/build_artifacts.py --engine spark; optional extra `spark`)
+    spark_master: str = "local[2]"  # local[N] or yarn
+    spark_driver_memory: str = "2g"
+    spark_shuffle_partitions: int = 8
+    spark_buckets: int = 0  # hash buckets of customer_id for the features; 0: about 50,000 customers each
+    # With a cluster warehouse (DB_URL=hive://...), per-customer tools read this local copy (refreshed by the
+    # batch job), so the RM brief never waits for the cluster; only analysts' SQL goes to the cluster.
+    serving_copy: Path = ROOT / "data" / "serving_copy.duckdb"
+    serving_months: int = 36  # months of behaviour history kept in the local copy
 
     @property
     def warehouse_url(self) -> str:
@@ -149,6 +158,12 @@ def settings_from_env(env: dict[str, str] | None = None) -> Settings:
         session_ttl_s=float(e.get("SESSION_TTL_S", str(8 * 3600))),
         session_idle_s=float(e.get("SESSION_IDLE_S", "3600")),
         history_budget_chars=int(e.get("HISTORY_BUDGET_CHARS", "10000")),
+        spark_master=e.get("SPARK_MASTER", "local[2]"),
+        spark_driver_memory=e.get("SPARK_DRIVER_MEMORY", "2g"),
+        spark_shuffle_partitions=int(e.get("SPARK_SHUFFLE_PARTITIONS", "8")),
+        spark_buckets=int(e.get("SPARK_BUCKETS", "0")),
+        serving_copy=_path(e.get("SERVING_COPY"), data_dir / "serving_copy.duckdb"),
+        serving_months=int(e.get("SERVING_MONTHS", "36")),
     )
 
 

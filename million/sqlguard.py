@@ -35,9 +35,14 @@ ALLOWED_TABLES = (CUSTOMER_BASE, BEHAVIOR, "customer_segments")
 MAX_SQL_CHARS = 20_000
 CELL_CAP = 2_000  # characters kept per text cell handed to the caller
 
-DIALECTS = {"duckdb": "DuckDB", "mysql": "MySQL"}
+DIALECTS = {"duckdb": "DuckDB", "mysql": "MySQL", "doris": "Doris", "starrocks": "StarRocks",
+            "spark": "Spark SQL", "hive": "HiveQL"}
+_BACKTICK_HINT = "列名是保留字时请用反引号，例如 `order`、`group`、`desc`"
 _QUOTE_HINT = {"duckdb": '列名是保留字时请用双引号，例如 "order"、"group"、"desc"',
-               "mysql": "列名是保留字时请用反引号，例如 `order`、`group`、`desc`"}
+               **{d: _BACKTICK_HINT for d in DIALECTS if d != "duckdb"}}
+# Spark and Hive substitute ${env:X}, ${system:X}, ${hiveconf:X}, ... in the SQL text before parsing it,
+# also inside string literals: a query could read the server's environment and settings.
+_SUBSTITUTION = re.compile(r"\$\{")
 
 # Statement kinds that are never a read-only query, wherever they appear in the tree.
 _FORBIDDEN_NODES: dict[type, str] = {
@@ -49,6 +54,8 @@ _FORBIDDEN_NODES: dict[type, str] = {
     exp.Describe: "DESCRIBE", exp.Summarize: "SUMMARIZE", exp.Show: "SHOW", exp.Kill: "KILL",
     exp.Refresh: "REFRESH", exp.Cache: "CACHE", exp.Analyze: "ANALYZE",
     exp.UserDefinedFunction: "自定义函数",
+    # Spark/Hive: SELECT TRANSFORM(...) USING 'script' (and MAP/REDUCE ... USING) runs a program on the cluster
+    exp.QueryTransform: "TRANSFORM … USING（执行外部脚本）",
 }
 # Functions that read files or the network, leak the environment, or stall the server.
 _FORBIDDEN_FUNCS = {
@@ -60,6 +67,12 @@ _FORBIDDEN_FUNCS = {
     "which_secret", "sleep", "pg_sleep", "benchmark", "get_lock", "release_lock", "release_all_locks",
     "is_free_lock", "is_used_lock", "master_pos_wait", "source_pos_wait", "sys_exec", "sys_eval",
     "load_extension", "http_get", "http_post", "make_set_from_file", "master_gtid_wait",
+    # Spark / Hive: Java reflection, reading files, names made from strings at run time
+    "reflect", "java_method", "try_reflect", "in_file", "identifier", "input_file_name", "input_file_block_start",
+    "input_file_block_length", "xpath", "xpath_string", "xpath_boolean", "xpath_int", "xpath_long",
+    "xpath_float", "xpath_double", "xpath_number", "xpath_short", "current_user", "session_user",
+    # Doris / StarRocks table functions that read object stores, HDFS or a server's local files
+    "s3", "hdfs", "local", "files", "http", "url", "iceberg_meta", "hudi_meta", "backends", "frontends",
 }
 _FORBIDDEN_FUNC_PATTERN = re.compile(r"^(read_|pragma_|duckdb_|parquet_|iceberg_|http)|(_scan|_attach|_query)$")
 _FILE_KEYWORDS = {"OUTFILE", "DUMPFILE"}
@@ -83,6 +96,9 @@ def _allowed_text(allowed: Iterable[str]) -> str:
 
 
 def _parse(sql: str, dialect: str) -> exp.Expression:
+    if dialect in {"spark", "hive"} and _SUBSTITUTION.search(sql):
+        raise SqlRejected("不允许使用 ${…} 变量替换（Spark/Hive 会在执行前把它替换成服务器的环境变量或配置）："
+                          "请把值直接写进 SQL。")
     try:
         tokens = sqlglot.tokenize(sql, read=dialect)
     except TokenError as e:
@@ -142,7 +158,21 @@ def _check_nodes(root: exp.Query, allowed: set[str], dialect: str) -> list[str]:
             raise SqlRejected(f"不允许使用变量或参数占位符（{node.sql(dialect=dialect)}）：请把值直接写进 SQL。")
         if isinstance(node, exp.Table):
             tables.add(_check_table(node, allowed, ctes, dialect))
+        if isinstance(node, exp.Join) and dialect in {"spark", "hive"}:
+            _check_join(node)
     return sorted(tables - ctes)
+
+
+def _check_join(node: exp.Join) -> None:
+    """Spark/Hive: a join needs an equality between the two sides. Without one Spark plans a nested-loop
+    (cartesian) join, whose tasks do not stop when the query is cancelled: one such query would hold the
+    cluster's cores long after its deadline."""
+    if node.args.get("using"):
+        return
+    on = node.args.get("on")
+    if on is None or not any(isinstance(e, exp.EQ | exp.NullSafeEQ) for e in on.find_all(exp.EQ, exp.NullSafeEQ)):
+        raise SqlRejected("Spark/Hive 查询中的每个 JOIN 都需要等值关联条件（JOIN … ON a.customer_id = b.customer_id）："
+                          "没有等值条件的笛卡尔积在集群上无法及时取消。请补上关联键，或先聚合再关联。")
 
 
 def _check_table(node: exp.Table, allowed: set[str], ctes: set[str], dialect: str) -> str:

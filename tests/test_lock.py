@@ -58,3 +58,16 @@ def test_mismatches_catches_a_stale_or_unhashed_lock() -> None:
     lock = lock_entries("numpy==1.26.4 \\\n    --hash=sha256:aa\npandas==2.2.0\n")
     reqs = [Requirement("numpy>=2.0,<3"), Requirement("pandas>=2.2"), Requirement("duckdb>=1.1")]
     assert mismatches(lock, reqs) == ["numpy==1.26.4 outside <3,>=2.0", "duckdb missing", "pandas has no hash"]
+
+
+def test_spark_lock_adds_the_spark_extra_with_the_same_shared_versions() -> None:
+    """requirements-spark.lock (installed by make test, not make run) pins the spark extra within its ranges,
+    with hashes, and every package both locks hold at the same version."""
+    main = lock_entries((ROOT / "requirements.lock").read_text(encoding="utf-8"))
+    spark = lock_entries((ROOT / "requirements-spark.lock").read_text(encoding="utf-8"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    extra = [Requirement(r) for r in project["project"]["optional-dependencies"]["spark"]]
+    assert {r.name for r in extra} >= {"pyspark", "pyhive"}
+    assert mismatches(spark, declared() + extra) == []
+    assert {n: v for n, (v, _) in main.items()} == {n: spark[n][0] for n in main}
+    assert "pyspark" not in main  # make run never installs Spark

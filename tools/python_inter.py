@@ -81,7 +81,7 @@ class PythonInter(MarketingTool):
             if not _NAME.fullmatch(str(name)) or not isinstance(sql, str):
                 raise ToolInputError("data_sql 的名称只能是英文字母、数字和下划线，值必须是 SQL 字符串。")
             try:
-                df, _ = run_guarded(get_services().wh, sql, row_cap=s.sql_row_cap, timeout_s=s.sql_timeout_s,
+                df, _ = run_guarded(get_services().analyst_wh, sql, row_cap=s.sql_row_cap, timeout_s=s.sql_timeout_s,
                                     branches=branches, memory_mb=s.sql_worker_memory_mb)
             except SqlRejected as e:
                 raise ToolInputError(f"data_sql[{name}] 未执行：{e}") from e

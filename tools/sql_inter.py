@@ -53,7 +53,7 @@ class SqlInter(MarketingTool):
     def run(self, args: dict[str, Any], session: Session) -> ToolOutput:
         s = get_settings()
         try:
-            df, guarded = run_guarded(get_services().wh, args["sql"], row_cap=s.sql_row_cap,
+            df, guarded = run_guarded(get_services().analyst_wh, args["sql"], row_cap=s.sql_row_cap,
                                       timeout_s=s.sql_timeout_s, branches=session.branches,
                                       memory_mb=s.sql_worker_memory_mb)
         except SqlRejected as e:

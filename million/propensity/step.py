@@ -114,7 +114,7 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     latest = months[-1]
 
     bar.set_postfix_str("特征工程")
-    feats = stream_features(ctx.wh, paths["features"], data_hash=ctx.data_hash, latest=latest,
+    feats = (ctx.feature_stream or stream_features)(ctx.wh, paths["features"], data_hash=ctx.data_hash, latest=latest,
                             chunk_customers=int(params["chunk_customers"]), train_customers=params["train_customers"],
                             seed=int(params["seed"]), progress=ctx.progress)
     labelled, latest_feats = feats["labelled"], feats["latest"]

@@ -16,12 +16,30 @@ def _q(s: str) -> str:
     return s.replace("'", "''")
 
 
+def _hive_type(c: Column) -> str:
+    t = c.sql_type
+    if t.startswith("VARCHAR"):
+        return "STRING"
+    return {"DATETIME": "TIMESTAMP"}.get(t, t)
+
+
+def _hq(s: str) -> str:  # Spark/Hive string literals escape with a backslash ('' would concatenate)
+    return s.replace("\\", "\\\\").replace("'", "\\'")
+
+
 def create_statements(table: str, dialect: str, target: str | None = None) -> list[str]:
     """Statements that create `table` (named `target`, default the table itself)."""
     cols = TABLES[table]
     name = target or table
     pk = ", ".join(PRIMARY_KEYS[table])
     uk = UNIQUE_KEYS.get(table)
+    if dialect in {"spark", "hive"}:
+        # No keys in Hive/Spark tables (not enforced there); parquet files, column comments kept.
+        lines = [f"  `{c.name}` {_hive_type(c)} COMMENT '{_hq(c.comment)}'" for c in cols]
+        stored = "USING parquet" if dialect == "spark" else "STORED AS PARQUET"
+        comment = f"COMMENT '{_hq(TABLE_COMMENTS[table])}'"
+        tail = f"{stored} {comment}" if dialect == "spark" else f"{comment} {stored}"
+        return [f"CREATE TABLE `{name}` (\n" + ",\n".join(lines) + f"\n) {tail}"]
     if dialect == "mysql":
         lines = [f"  `{c.name}` {c.sql_type} {'NULL' if c.nullable else 'NOT NULL'} COMMENT '{_q(c.comment)}'" for c in cols]
         lines.append(f"  PRIMARY KEY ({pk})")

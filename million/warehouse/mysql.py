@@ -1,8 +1,13 @@
 """MySQL / MariaDB backend through pymysql. Serving sessions are READ ONLY with a statement time
-limit; whole-table writes load into `<table>__new` and swap with one atomic RENAME TABLE."""
+limit; whole-table writes load into `<table>__new` and swap with one atomic RENAME TABLE.
+
+Doris and StarRocks speak the MySQL protocol (`mysql+pymysql://...?dialect=doris` or `?dialect=starrocks`):
+SQL is checked in their sqlglot dialect and the time limit is their `query_timeout` (seconds). They have
+no READ ONLY transactions: serve them with a SELECT-only account (README); the SQL guard stays the first gate."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -34,15 +39,15 @@ def _pandas_type(df: pd.DataFrame) -> list[str]:
 
 
 class MySQLWarehouse(Warehouse):
-    dialect = "mysql"
-
     def __init__(self, url: DbUrl, *, read_only: bool = True, timeout_s: float | None = None,
                  connect_timeout: float = 10) -> None:
         self.url = url
         self.read_only = read_only
         self.default_timeout = timeout_s
         self.connect_timeout = connect_timeout
-        self._flavour: str | None = None
+        self.dialect = url.option("dialect", "mysql")  # mysql, doris or starrocks (sqlglot dialect names)
+        # mysql / mariadb (asked from the server on first connect), or doris / starrocks (from the URL)
+        self._flavour: str | None = None if self.dialect == "mysql" else self.dialect
         self.scope: list[str] | None = None  # branch scope: see scoped()
 
     def scoped(self, branches: Sequence[str]) -> MySQLWarehouse:
@@ -88,7 +93,9 @@ class MySQLWarehouse(Warehouse):
         try:
             with con.cursor() as cur:
                 if timeout:
-                    if self._flavour == "mariadb":
+                    if self._flavour in {"doris", "starrocks"}:
+                        cur.execute(f"SET query_timeout = {max(1, math.ceil(timeout))}")
+                    elif self._flavour == "mariadb":
                         cur.execute(f"SET SESSION max_statement_time = {float(timeout):.3f}")
                     else:
                         cur.execute(f"SET SESSION max_execution_time = {int(timeout * 1000)}")
@@ -97,7 +104,7 @@ class MySQLWarehouse(Warehouse):
                         self._shadow_tables(cur)
                     except pymysql.err.MySQLError as e:  # fail closed: no scoped copy, no query
                         raise WarehouseError(f"无法准备按分行隔离的数据（需要 CREATE TEMPORARY TABLES 权限）：{e.args[-1]}") from e
-                if self.read_only:
+                if self.read_only and self._flavour in {"mysql", "mariadb"}:
                     # Session-wide too: DDL implicitly commits, ending a READ ONLY transaction, so with
                     # only the transaction a privileged account could still CREATE/DROP tables.
                     cur.execute("SET SESSION TRANSACTION READ ONLY")
@@ -115,7 +122,8 @@ class MySQLWarehouse(Warehouse):
                 return decimals_to_float(df)
         except pymysql.err.MySQLError as e:
             code = e.args[0] if e.args else 0
-            if code in _TIMEOUT_ERRNOS:
+            timed_out = self._flavour in {"doris", "starrocks"} and "timeout" in str(e.args[-1]).lower()
+            if code in _TIMEOUT_ERRNOS or timed_out:
                 raise QueryTimeout(f"查询超过 {timeout:g} 秒已被中止，请缩小范围或加过滤条件。") from e
             raise WarehouseError(str(e.args[-1])[:500]) from e
         finally:

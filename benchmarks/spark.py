@@ -1,0 +1,168 @@
+"""Spark on local[N] next to the local path (scripts/bench.py --only spark):
+
+- features (the one feature function; locally in ranges of 50,000 customers, on Spark per hash bucket);
+- scoring every prospect of the latest month with a trained bundle (driver vs Spark), rows/s per core;
+- analyst query p50 through a Spark Thrift Server (the ten typical queries) next to DuckDB.
+Data comes from the generator in memory; the Thrift server reads it as parquet tables on this machine."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.stats import rss_mib, summary_ms
+from million.datagen.simulate import generate
+from million.propensity.bundle import ModelBundle
+from million.propensity.feature_store import CHUNK_CUSTOMERS
+from million.propensity.features import build_features
+from million.propensity.scoring import score_features
+from million.tables import Tables, _typed
+
+
+def _tables(customers: int, months: int, seed: int) -> Tables:
+    g = generate(customers, months, seed)
+    return Tables(_typed(g.customer_base.copy(), "customer_base"), _typed(g.behavior.copy(), "customer_behavior_assets"))
+
+
+def local_features(tables: Tables, months: list[str] | None = None) -> tuple[float, int]:
+    ids = tables.base["customer_id"].sort_values().to_numpy()
+    t0, rows = time.perf_counter(), 0
+    for i in range(0, len(ids), CHUNK_CUSTOMERS):
+        lo, hi = ids[i], ids[min(i + CHUNK_CUSTOMERS, len(ids)) - 1]
+        b = tables.behavior[(tables.behavior["customer_id"] >= lo) & (tables.behavior["customer_id"] <= hi)]
+        c = tables.base[(tables.base["customer_id"] >= lo) & (tables.base["customer_id"] <= hi)]
+        rows += len(build_features(Tables(c, b), months))
+    return time.perf_counter() - t0, rows
+
+
+def run_size(spark: Any, customers: int, months: int, bundle: ModelBundle, cores: int,
+             log: Callable[[str], None] = print) -> dict[str, Any]:
+    from million.spark.features import bucket_count, spark_features
+    from million.spark.scoring import spark_scores
+
+    t0 = time.perf_counter()
+    tables = _tables(customers, months, seed=7)
+    gen_s = time.perf_counter() - t0
+    latest = tables.latest_month
+    log(f"  {customers:,} 客户：生成 {gen_s:.0f} 秒，{len(tables.behavior):,} 行")
+    loc_s, loc_rows = local_features(tables)
+    log(f"  本地特征 {loc_s:.1f} 秒（{loc_rows:,} 行）")
+    t0 = time.perf_counter()
+    beh, base = spark.createDataFrame(tables.behavior), spark.createDataFrame(tables.base)
+    beh, base = beh.persist(), base.persist()
+    beh.count(), base.count()
+    handover_s = time.perf_counter() - t0
+    buckets = bucket_count(customers, 0, cores * 2)
+    t0 = time.perf_counter()
+    feats = spark_features(beh, base, buckets=buckets).persist()
+    sp_rows = feats.count()
+    sp_s = time.perf_counter() - t0
+    log(f"  Spark 特征 {sp_s:.1f} 秒（{sp_rows:,} 行，{buckets} 桶；交给 Spark {handover_s:.1f} 秒）")
+    latest_feats = build_features(tables, [latest])
+    t0 = time.perf_counter()
+    local_scores = score_features(bundle, latest_feats)
+    loc_score_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    scored = spark_scores(feats.filter(feats["as_of"] == latest), bundle, buckets=buckets)
+    sp_scored = scored.count()
+    sp_score_s = time.perf_counter() - t0
+    log(f"  评分：本地 {loc_score_s:.1f} 秒，Spark（含 SHAP 原因与排名）{sp_score_s:.1f} 秒，{sp_scored:,} 位潜客")
+    feats.unpersist(), beh.unpersist(), base.unpersist()
+    return {"customers": customers, "months": months, "behaviour_rows": len(tables.behavior),
+            "feature_rows": sp_rows, "buckets": buckets, "generate_s": round(gen_s, 1),
+            "local_features_s": round(loc_s, 1), "spark_features_s": round(sp_s, 1),
+            "spark_handover_s": round(handover_s, 1),
+            "local_features_rows_per_core_s": round(loc_rows / loc_s, 0),
+            "spark_features_rows_per_core_s": round(sp_rows / sp_s / cores, 0),
+            "prospects": int(len(local_scores)), "local_score_s": round(loc_score_s, 2),
+            "spark_score_s": round(sp_score_s, 1),
+            "local_score_rows_per_core_s": round(len(local_scores) / max(loc_score_s, 1e-9), 0),
+            "spark_score_rows_per_core_s": round(sp_scored / sp_score_s / cores, 0),
+            "driver_rss_mib": rss_mib()}
+
+
+def thrift_queries(customers: int, months: int, runs: int, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """The ten typical queries through a local Spark Thrift Server (parquet tables on this machine)."""
+    from benchmarks.queries import QUERIES, time_query
+    from evaluation.resultsets import compare, is_ordered
+    from million.warehouse import connect
+    from million.warehouse.duck import DuckWarehouse
+    from tests.support import spark_server
+
+    tables = _tables(customers, months, seed=7)
+    work = Path(tempfile.mkdtemp(prefix="million-bench-sts-"))
+    duck_path = work / "w.duckdb"
+    with DuckWarehouse(duck_path, read_only=False) as d:
+        d.replace_tables({"customer_base": tables.base, "customer_behavior_assets": tables.behavior})
+    for name, df in (("customer_base", tables.base), ("customer_behavior_assets", tables.behavior)):
+        (work / name).mkdir()
+        df.to_parquet(work / name / "part-0.parquet", index=False)
+    server = spark_server.start()
+    try:
+        with connect(server.url("loader"), read_only=False) as admin:
+            for name in ("customer_base", "customer_behavior_assets"):
+                admin._write(f"CREATE TABLE `{name}` USING parquet LOCATION '{work / name}'")
+        wh = connect(server.url(), timeout_s=600)
+        duck = connect(f"duckdb:///{duck_path}")
+        rows = []
+        for name, sql in QUERIES:
+            s_times, s_df = time_query(wh, sql, runs)
+            d_times, d_df = time_query(duck, sql, runs)
+            same, why = compare(d_df, s_df, is_ordered(sql))
+            rows.append({"name": name, "spark": summary_ms(s_times), "duckdb": summary_ms(d_times), "same_result": same,
+                         "diff": why})
+            log(f"  {name}: Spark Thrift p50 {rows[-1]['spark']['p50_ms']:.0f} ms, DuckDB {rows[-1]['duckdb']['p50_ms']:.1f} ms")
+        one = summary_ms(time_query(wh, "SELECT 1 AS one", runs)[0])
+        return {"customers": customers, "months": months, "runs": runs, "queries": rows, "select_1": one,
+                "server_start_s": round(server.started_s, 1)}
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(sizes: list[int], months: int, model_dir: Path, cores: int, query_customers: int, runs: int,
+        log: Callable[[str], None] = print) -> dict[str, Any]:
+    from million.settings import Settings
+    from million.spark.session import spark_session
+    from tests.support import spark_server
+
+    spark_server.ensure_java()
+    os.environ.update({k: v for k, v in spark_server.spark_env().items()
+                       if k in {"SPARK_HOME", "PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON", "SPARK_LOCAL_IP"}})
+    bundle = ModelBundle.load(model_dir)
+    spark = spark_session(Settings(spark_master=f"local[{cores}]", spark_driver_memory="6g",
+                                   spark_shuffle_partitions=cores * 4), app_name="million-bench")
+    out: dict[str, Any] = {"master": f"local[{cores}]", "cores": cores, "sizes": []}
+    try:
+        for n in sizes:
+            out["sizes"].append(run_size(spark, n, months, bundle, cores, log))
+    finally:
+        spark.stop()
+    out["thrift"] = thrift_queries(query_customers, months, runs, log)
+    return out
+
+
+def render(data: dict[str, Any]) -> list[str]:
+    lines = [f"## Spark（{data['master']}，与本地 pandas 路径对比）", "",
+             "| 客户 × 月 | 特征行 | 本地特征 | Spark 特征 | 本地 行/秒/核 | Spark 行/秒/核 | 潜客 | 本地评分 | Spark 评分（含原因、排名） | Spark 评分 行/秒/核 |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in data["sizes"]:
+        lines.append(f"| {r['customers']:,} × {r['months']} | {r['feature_rows']:,} | {r['local_features_s']} 秒 | "
+                     f"{r['spark_features_s']} 秒 | {r['local_features_rows_per_core_s']:,.0f} | "
+                     f"{r['spark_features_rows_per_core_s']:,.0f} | {r['prospects']:,} | {r['local_score_s']} 秒 | "
+                     f"{r['spark_score_s']} 秒 | {r['spark_score_rows_per_core_s']:,.0f} |")
+    t = data["thrift"]
+    lines += ["", f"本地路径单线程（每核）；Spark 每核 = 总行数 / 秒 / {data['cores']} 核。交给 Spark 的时间（pandas → Spark）另计，"
+              "集群上数据本来就在仓库里。", "",
+              f"### 分析查询经 Spark Thrift Server（{t['customers']:,} 客户 × {t['months']} 月，每条 {t['runs']} 次）", "",
+              f"`SELECT 1` 往返 p50 {t['select_1']['p50_ms']:.0f} ms；服务启动 {t['server_start_s']} 秒。", "",
+              "| 查询 | Spark Thrift p50 | DuckDB p50 | 结果一致 |", "|---|---|---|---|"]
+    for r in t["queries"]:
+        lines.append(f"| {r['name']} | {r['spark']['p50_ms']:.0f} ms | {r['duckdb']['p50_ms']:.1f} ms | "
+                     f"{'是' if r['same_result'] else '否：' + r['diff']} |")
+    return lines
