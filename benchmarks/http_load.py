@@ -50,9 +50,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
-    """`million serve` in its own process; returns once /healthz answers."""
-    proc = subprocess.Popen([sys.executable, "-m", "commands", "serve", "--host", "127.0.0.1", "--port", str(port)],
+def start_server(env: dict[str, str], port: int, log: Path, checkout: Path | None = None) -> subprocess.Popen:
+    """`million serve` in its own process (or, for a baseline, `assistant_bot.py` of another checkout,
+    e.g. an older commit in a git worktree); returns once /healthz answers."""
+    if checkout is None:
+        cmd, cwd = [sys.executable, "-m", "commands", "serve"], None
+    else:
+        cmd, cwd = [sys.executable, str(checkout / "assistant_bot.py")], checkout
+        env = {**env, "PYTHONPATH": str(checkout)}
+    proc = subprocess.Popen([*cmd, "--host", "127.0.0.1", "--port", str(port)], cwd=cwd,
                             env={**os.environ, **env}, stdout=log.open("w"), stderr=subprocess.STDOUT)
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -142,11 +148,11 @@ class MemorySampler(threading.Thread):
 
 
 def run_load(clients: list[Client], turns_per_client: int, env: dict[str, str], *, log: Callable[[str], None] = print,
-             warmup: list[str] | None = None) -> dict[str, Any]:
+             warmup: list[str] | None = None, checkout: Path | None = None) -> dict[str, Any]:
     """Start the app, warm it up (first brief loads the models), then run every client at once."""
     port = free_port()
     work = Path(tempfile.mkdtemp(prefix="million-load-"))
-    proc = start_server(env, port, work / "server.log")
+    proc = start_server(env, port, work / "server.log", checkout)
     url = f"http://127.0.0.1:{port}"
     try:
         from gradio_client import Client as GradioClient

@@ -166,6 +166,19 @@ def load_section(d: dict[str, Any]) -> list[str]:
                      f"{fmt_ms(r['p95_ms'])} | {fmt_ms(r['max_ms'])} | {fmt_ms(r['brief_p50_ms'])} | "
                      f"{r['charts_in_briefs']}（{r['briefs']} 次简报） | {r['errors']} | "
                      f"{_mib(r['rss_mib_at_100'])} → {_mib(r['rss_mib_last'])} | {r['rss_growth_pct']}% |")
+    b = d.get("baseline")
+    if b:
+        for key, label in (("single", "单个客户端，只发简报"), ("open", "并发，未登录")):
+            r = b[key]
+            lines.append(f"| 基线 {b['commit']}：{label} | {r['clients']} | {r['turns']} | {r['turns_per_s']:.2f} | "
+                         f"{fmt_ms(r['p50_ms'])} | {fmt_ms(r['p95_ms'])} | {fmt_ms(r['max_ms'])} | "
+                         f"{fmt_ms(r['brief_p50_ms'])} | {r['charts_in_briefs']}（{r['briefs']} 次简报） | {r['errors']} | "
+                         f"{_mib(r['rss_mib_at_100'])} → {_mib(r['rss_mib_last'])} | {r['rss_growth_pct']}% |")
+        o, bo = d["open"], b["open"]
+        lines += ["", f"同一次运行中与基线（提交 {b['commit']}，改动之前的服务器，同样的客户端和脚本）相比："
+                  f"吞吐 {o['turns_per_s'] / bo['turns_per_s']:.1f} 倍，p95 为基线的 "
+                  f"{o['p95_ms'] / bo['p95_ms']:.2f}，单个简报 p50 为基线的 "
+                  f"{d['single']['brief_p50_ms'] / b['single']['brief_p50_ms']:.2f}。"]
     ex = [e for k in names if d.get(k) for e in d[k].get("error_examples", [])]
     if ex:
         lines += ["", "出错示例：" + "；".join(ex[:3])]

@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -158,6 +159,20 @@ def bench_load(args: argparse.Namespace) -> dict[str, Any]:
     print(f"  {len(scoped_clients)} 个客户端并发（两位分行客户经理登录，按分行限定）…", flush=True)
     out["scoped"] = http_load.run_load(scoped_clients, args.load_turns, {**env, "USERS_FILE": str(users_file)})
     print("    " + http_load.describe(out["scoped"]), flush=True)
+    if args.load_baseline:  # the same clients against another checkout (e.g. the commit before a change)
+        base = Path(args.load_baseline).resolve()
+        rev = subprocess.run(["git", "-C", str(base), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True).stdout.strip()
+        print(f"  基线 {rev}：单个客户端、{args.load_clients} 个客户端并发（未登录，每个 {args.load_baseline_turns} 轮）…",
+              flush=True)
+        s = get_settings()  # the same warehouse and models; its own folder for conversations
+        base_env = {**env, "DB_URL": s.warehouse_url, "ARTIFACTS_DIR": str(s.artifacts_dir),
+                    "DATA_DIR": tempfile.mkdtemp(prefix="million-load-base-")}
+        out["baseline"] = {"commit": rev,
+                           "single": http_load.run_load(single, 20, base_env, checkout=base),
+                           "open": http_load.run_load(clients, args.load_baseline_turns, base_env, checkout=base)}
+        print("    " + http_load.describe(out["baseline"]["single"]), flush=True)
+        print("    " + http_load.describe(out["baseline"]["open"]), flush=True)
     return out
 
 
@@ -206,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="训练好的模型（spark 评分基准用）")
     ap.add_argument("--load-clients", type=int, default=8, help="HTTP 负载测试的并发客户端数")
     ap.add_argument("--load-turns", type=int, default=125, help="HTTP 负载测试每个客户端的轮数")
+    ap.add_argument("--load-baseline", help="另一个检出目录（如旧提交的 git worktree）：同样的客户端作对比")
+    ap.add_argument("--load-baseline-turns", type=int, default=25)
     args = ap.parse_args(argv)
     import qwen_agent.log  # noqa: F401 - its import sets the level; set ours after it
 
