@@ -22,7 +22,11 @@ T = TypeVar("T")
 
 
 class ServiceUnavailable(RuntimeError):
-    """An artifact is missing (not built yet); the message tells the user what to run."""
+    """An artifact is missing (not built yet): `artifact` names which (tools word it for the user)."""
+
+    def __init__(self, artifact: str) -> None:
+        super().__init__(f"artifact not built: {artifact}")
+        self.artifact = artifact
 
 
 class Services:
@@ -68,7 +72,7 @@ class Services:
             try:
                 svc = loader(self.artifacts, self.wh)
             except FileNotFoundError as e:
-                raise ServiceUnavailable(f"模型产物尚未构建（{key}）。请先运行 make artifacts。") from e
+                raise ServiceUnavailable(key) from e
             self._cache[key] = (version, svc)
             return svc
 

@@ -28,6 +28,7 @@ from million.segments.lookup import MAX_NAME_LEN
 from million.services import ServiceUnavailable, get_services
 from million.settings import get_settings
 from million.warehouse import WarehouseError
+from tools import wording
 from tools.wording import missing_customer
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ class MarketingTool(BaseTool):
             except ToolInputError as e:
                 out = ToolOutput(str(e), status="error")
             except ServiceUnavailable as e:
-                out = ToolOutput(str(e), status="error")
+                out = ToolOutput(wording.not_built(e.artifact), status="error")
             except WarehouseError as e:
                 out = ToolOutput(f"数据仓库返回错误：{e}", status="error")
             except Exception:  # never leak a traceback (paths, internals) to the LLM or the person

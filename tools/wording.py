@@ -167,3 +167,7 @@ def no_forecast(r: ForecastResult) -> str:
     if r.level is ForecastLevel.TOTAL:
         return "没有全行AUM序列。"
     return "无法预测。"
+
+
+def not_built(artifact: str) -> str:
+    return f"模型产物尚未构建（{artifact}）。请先运行 make artifacts。"

@@ -107,3 +107,20 @@ def test_tools_word_unknown_names(t, session) -> None:
     assert session.events[-1].status == "error" and out.startswith("没有找到名为「不存在的客群」的客群。现有客群：0:")
     out = t["forecast_aum"].call({"branch_name": "火星分行月球支行"}, session=session)
     assert session.events[-1].status == "error" and out.startswith("没有找到分行/支行「火星分行月球支行」。可选例如：")
+
+
+def test_a_missing_artifact_is_worded_by_the_tool(app_settings, session, known_customers, tmp_path) -> None:
+    """The domain says which artifact is missing; the tool says it in Chinese."""
+    import dataclasses
+
+    from million.services import Services, get_services, set_services
+    from tools import all_tools
+
+    before = get_services()
+    set_services(Services(dataclasses.replace(app_settings, artifacts_dir=tmp_path)))
+    try:
+        tool = next(t for t in all_tools() if t.name == "predict_million_prob")
+        text = tool.call({"customer_id": known_customers["prospect"]}, session=session)
+    finally:
+        set_services(before)
+    assert text == "模型产物尚未构建（propensity）。请先运行 make artifacts。" and session.events[-1].status == "error"
