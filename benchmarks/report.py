@@ -207,7 +207,7 @@ def render_readme(data: dict[str, Any]) -> str:
         slow = max(data["tools"]["tools"], key=lambda r: r["p50_ms"] or 0)
         lines.append(f"- **客户经理简报**（5 个工具，离线模式，{b['turns']} 位随机客户）：答案 p50 {fmt_ms(b['p50_ms'])}，"
                      f"p95 {fmt_ms(b['p95_ms'])}"
-                     + ((f"；图表随后绘制，p50 {fmt_ms(b['charts']['p50_ms'])}" if b["charts"]["p50_ms"]
+                     + ((f"；图表随后绘制，p50 {fmt_ms(b['charts']['p50_ms'])}" if b["charts"]["p50_ms"] >= 1
                          else "；图表由浏览器按数据绘制，服务端不作图") if "charts" in b else "")
                      + f"；单个工具 p50 最慢的是 {slow['label']}（{fmt_ms(slow['p50_ms'])}）。")
     if "sql" in data and not data["sql"].get("error"):
