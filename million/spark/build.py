@@ -101,7 +101,8 @@ class SparkJob:
         lab = labelled.select(*cols).toPandas().sort_values(order, kind="stable", ignore_index=True)
         last = (feats.filter(feats["as_of"] == latest).select(*KEY_COLUMNS, *FEATURE_COLUMNS).toPandas()
                 .sort_values(order, kind="stable", ignore_index=True))
-        return {"labelled": lab, "latest": last, "customers": len(ids), "sample": None if sample is None else len(sample)}
+        return {"labelled": lab, "latest": last, "customers": len(ids), "sample": None if sample is None else len(sample),
+                "reused": False}  # built on the cluster each time (no local feature file to reuse)
 
     def score(self, bundle: ModelBundle, months: list[str] | None, writer: Callable[[], Warehouse],
               out_dir: Path) -> dict[str, Any]:
