@@ -75,7 +75,7 @@
     });
     hidden.push(0); up.push(s.final); down.push(null);
     return base(s.title, {
-      grid: {left: 230, right: 40, top: 48, bottom: s.note ? 48 : 24},
+      grid: {left: 230, right: 40, top: 48, bottom: s.note ? 62 : 36},
       graphic: s.note ? [{type: "text", left: 8, bottom: 6, style: {text: s.note, fontSize: 11, fill: "#555"}}] : [],
       tooltip: {trigger: "axis", axisPointer: {type: "shadow"},
                 formatter: (ps) => {
