@@ -240,7 +240,7 @@ def ranking_sql(level: str, n: int) -> str:
     return (f"SELECT ROW_NUMBER() OVER (ORDER BY SUM(a.total_assets) DESC) AS 排名, {key} AS {level}, "
             "MAX(a.stat_month) AS 月份, ROUND(SUM(a.total_assets) / 100000000, 2) AS 总AUM_亿元, "
             "COUNT(*) AS 客户数, SUM(CASE WHEN a.total_assets >= 1000000 THEN 1 ELSE 0 END) AS 百万客户数 "
-            f"{_JOIN}WHERE {_LATEST} GROUP BY {key} ORDER BY SUM(a.total_assets) DESC LIMIT {int(n)}")
+            f"{_JOIN}WHERE {_LATEST} GROUP BY {key} ORDER BY 排名 LIMIT {int(n)}")
 
 
 def branch_sql(cid: str) -> str:
