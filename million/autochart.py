@@ -59,8 +59,10 @@ def chart_spec(df: pd.DataFrame, title: str = "") -> dict | None:
     plan = _plan(df)
     if plan is None:
         return None
-    df, _x, ys, cat, is_month = plan
-    return table_spec(df, cat, ys, is_month, title or f"{'、'.join(map(str, ys))} 按 {cat}")
+    df, _x, ys, cat, is_month = plan  # df: numbers already as floats (_plan)
+    scale, unit = _scale(df[ys].abs().max().max())
+    return table_spec(df, cat, ys, is_month, title or f"{'、'.join(map(str, ys))} 按 {cat}", scale,
+                      unit if scale != 1.0 else "")
 
 
 _RANK_LIKE = re.compile(r"排名|名次|序号|^rank$|^no$|^id$|_id$", re.I)

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from million.fmt import money_unit
-from million.warehouse.base import decimals_to_float
 
 
 @dataclass(frozen=True)
@@ -55,13 +54,12 @@ def waterfall_spec(title: str, phi_pp: np.ndarray, base_pct: float, labels: list
             "final": round(float(base_pct + phi.sum()), 3), "unit": "百分点", "items": items[::-1]}
 
 
-def table_spec(df: pd.DataFrame, x: str, ys: list[str], is_month: bool, title: str) -> dict[str, Any]:
-    """A query result as bars (category) or lines (months), at most three number columns."""
-    df = decimals_to_float(df.copy())
+def table_spec(df: pd.DataFrame, x: str, ys: list[str], is_month: bool, title: str, scale: float,
+               unit: str) -> dict[str, Any]:
+    """A query result as bars (category) or lines (months), at most three number columns, in the axis
+    unit the caller chose (million.autochart picks it as for the PNG)."""
     if is_month:
         df = df.sort_values(x)
-    vmax = float(df[ys].abs().max().max() or 0)
-    scale, unit = (1e8, "亿") if vmax >= 1e8 else (1e4, "万") if vmax >= 1e5 else (1.0, "")
     return {"type": "line" if is_month else "bar", "title": title, "x_name": str(x), "unit": unit, "scale": scale,
             "x": [str(v) for v in df[x]],
             "series": [{"name": str(y), "values": [_num(v) for v in df[y]]} for y in ys]}
