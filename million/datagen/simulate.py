@@ -4,14 +4,25 @@ plus the oracle of true 3-month probabilities."""
 from __future__ import annotations
 
 import calendar
+import multiprocessing as mp
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from million.contract import ASSET_LEVEL_BOUNDS, CITY_LEVELS, CONTACT_RESULTS, MILLION, OCCUPATION_TYPES
-from million.datagen.dynamics import State, Traits, advance, initial_holdings, sigmoid
+from million.datagen.dynamics import (
+    State,
+    Traits,
+    advance,
+    initial_holdings,
+    row_sum,
+    sigmoid,
+    target_weights,
+)
 from million.datagen.population import Population, make_population
 
 ORACLE_PATHS = 200
@@ -165,7 +176,7 @@ def generate(customers: int = 20000, months: int = 24, seed: int = 42, end_month
         row_counter += k
         c = cents[rows]
         flags = (c > 0).astype(np.int8)
-        frames.append(pd.DataFrame({
+        frames.append({
             "id": rid,
             "customer_id": cids[rows],
             "total_assets": c.sum(axis=1) / 100,
@@ -189,23 +200,30 @@ def generate(customers: int = 20000, months: int = 24, seed: int = 42, end_month
             "last_contact_time": last_contact[rows],
             "contact_result": contact_res[rows],
             "marketing_cool_period": cool_until[rows],
-            "stat_month": month,
-        }))
+            "stat_month": np.full(k, month, dtype=object),
+        })
         if progress:
             progress(1)
-    behavior = pd.concat(frames, ignore_index=True)
+    behavior = _stack_months(frames)
     base = _customer_base(pop, cids, mlist, state, e_hist, behavior, rng)
     oracle = pd.DataFrame()
     if oracle_state:
-        oracle = oracle_probabilities(oracle_state, traits, cids, mlist[oracle_month], seed)
         # p_check: a second estimate from independent paths. p_true ranks the oracle; its top 1% is partly
         # there by Monte Carlo noise, so p_true overstates its own hits (winner's curse). Expected hits
         # measured with p_check are free of that for every ranking (see evaluate.expected_precision).
-        oracle["p_check"] = oracle_probabilities(oracle_state, traits, cids, mlist[oracle_month], seed,
-                                                 stream=CHECK_STREAM)["p_true"].to_numpy()
+        oracle = oracle_pair(oracle_state, traits, cids, mlist[oracle_month], seed)
     hidden = (OracleInputs(oracle_state, traits, cids, mlist[oracle_month], seed)
               if keep_hidden and oracle_state else None)
     return Generated(base, behavior, oracle, hidden)
+
+
+def _stack_months(frames: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """The months' columns one under the other, a column at a time, each month's arrays dropped once
+    copied: memory holds the table about once (pd.concat of month frames held it twice, 10 GiB at 1M)."""
+    out: dict[str, np.ndarray] = {}
+    for col in list(frames[0]):
+        out[col] = np.concatenate([f.pop(col) for f in frames])
+    return pd.DataFrame(out, copy=False)
 
 
 def _customer_base(pop: Population, cids: np.ndarray, mlist: list[str], state: State, e_hist: list,
@@ -260,16 +278,17 @@ def _reached(s: State, traits: Traits, idx: np.ndarray, markets: np.ndarray,
     rep = np.repeat(idx, paths)
     path = np.tile(np.arange(paths), idx.size)
     st, tr = s.take(rep), traits.take(rep)
+    weights = target_weights(tr)
     hit = np.zeros(rep.size, bool)
     for j in range(3):
-        advance(st, tr, markets[path, j], rng)
+        advance(st, tr, markets[path, j], rng, weights)
         hit |= _total_cents(st) >= MILLION * 100
     return hit.reshape(idx.size, paths)
 
 
 def _total_cents(s: State) -> np.ndarray:
     """total_assets as the export writes it (each balance rounded to the cent), in cents."""
-    return np.round(s.bal * 100).astype(np.int64).sum(axis=1)
+    return row_sum(np.round(s.bal * 100).astype(np.int64))
 
 
 def _prospects(s: State) -> np.ndarray:
@@ -291,6 +310,29 @@ def oracle_probabilities(s: State, traits: Traits, cids: np.ndarray, as_of: str,
         idx = prospects[start:start + chunk]
         probs[start:start + chunk] = _reached(s, traits, idx, markets, rng).mean(axis=1)
     return pd.DataFrame({"customer_id": cids[prospects], "as_of": as_of, "p_true": np.round(probs, 4)})
+
+
+def _one_estimate(args: tuple[State, Traits, np.ndarray, str, int, int]) -> pd.DataFrame:
+    s, traits, cids, as_of, seed, stream = args
+    return oracle_probabilities(s, traits, cids, as_of, seed, stream=stream)
+
+
+# Below this many customers the two estimates run one after the other: a second process costs more than it saves.
+PARALLEL_ORACLE_CUSTOMERS = 50_000
+
+
+def oracle_pair(s: State, traits: Traits, cids: np.ndarray, as_of: str, seed: int) -> pd.DataFrame:
+    """oracle.csv: p_true (stream 7) and the independent p_check (stream 8). Each estimate draws only from its
+    own stream, so at scale the two run in two processes with exactly the values of a sequential run (the
+    oracle is most of the generator's time at 1M customers)."""
+    jobs = [(s, traits, cids, as_of, seed, stream) for stream in (7, CHECK_STREAM)]
+    if cids.size >= PARALLEL_ORACLE_CUSTOMERS and (os.cpu_count() or 1) > 1:
+        with ProcessPoolExecutor(2, mp_context=mp.get_context("fork")) as pool:
+            first, second = pool.map(_one_estimate, jobs)
+    else:
+        first, second = (_one_estimate(j) for j in jobs)
+    first["p_check"] = second["p_true"].to_numpy()
+    return first
 
 
 def redraw_outcomes(h: OracleInputs, customer_ids: np.ndarray, futures: int, seed: int = 0,

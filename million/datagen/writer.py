@@ -43,12 +43,32 @@ def write_table(df: pd.DataFrame, out_dir: Path, name: str, fmt: str,
     if fmt == "csv":
         df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
     elif fmt == "parquet":
-        df.to_parquet(path, index=False, compression="zstd")
+        _write_parquet(df, path, progress)
     elif fmt == "xlsx":
         _write_xlsx(df, path, name, progress)
     else:
         raise ValueError(f"unknown format {fmt!r}")
     return path
+
+
+PARQUET_SLICE_ROWS = 1_048_576  # pyarrow's default row group: one slice in Arrow at a time, one row group each
+
+
+def _write_parquet(df: pd.DataFrame, path: Path, progress: Callable[[int], None] | None) -> None:
+    """df.to_parquet, a slice at a time: converting 23M rows to Arrow at once doubled the generator's peak memory."""
+    import pyarrow.parquet as pq
+
+    first = pa.Table.from_pandas(df.iloc[:PARQUET_SLICE_ROWS], preserve_index=False)
+    # a text column empty in the first slice is typed null there: it is text in the file
+    schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in first.schema],
+                       metadata=first.schema.metadata)
+    with pq.ParquetWriter(path, schema, compression="zstd") as w:
+        for lo in range(0, max(len(df), 1), PARQUET_SLICE_ROWS):
+            part = first if lo == 0 and first.schema == schema else pa.Table.from_pandas(
+                df.iloc[lo:lo + PARQUET_SLICE_ROWS], schema=schema, preserve_index=False)
+            w.write_table(part)
+            if progress:
+                progress(part.num_rows)
 
 
 # -- xlsx ------------------------------------------------------------------------------------------
