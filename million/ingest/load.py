@@ -14,7 +14,14 @@ from tqdm import tqdm
 
 from million.contract import BEHAVIOR, CUSTOMER_BASE
 from million.ingest.read import find_table_file, read_table, read_table_chunks, table_rows
-from million.ingest.validate import DUPLICATE_KEYS, MONTH_PATTERN, RepeatedKeys, check_table, parse_keys
+from million.ingest.validate import (
+    DUPLICATE_KEYS,
+    MONTH_PATTERN,
+    IdSet,
+    RepeatedKeys,
+    check_table,
+    parse_keys,
+)
 from million.warehouse import Warehouse
 from million.warehouse.ddl import create_statements
 
@@ -84,6 +91,7 @@ def load_folder(data_dir: Path, wh: Warehouse, log: Callable[[str], None] = prin
     known = set(base.clean["customer_id"])
     refused = set(base_raw.loc[base_raw["__row"].isin(base.rejects["file_row"]), "customer_id"].map(str)) - known
     del base_raw
+    known_ids, refused_ids = IdSet(known), IdSet(refused)
     parts: list[pd.DataFrame] = [base.rejects]  # all rejects, one frame once the behaviour file is done
     beh_loaded = 0
 
@@ -92,7 +100,7 @@ def load_folder(data_dir: Path, wh: Warehouse, log: Callable[[str], None] = prin
         with tqdm(total=beh_read, desc="校验并导入 customer_behavior_assets", unit="行", unit_scale=True,
                   leave=False) as bar:
             for raw in kept if kept is not None else read_table_chunks(beh_path, BEHAVIOR, chunk_rows):
-                checked = check_table(BEHAVIOR, raw, known_customers=known, rejected_customers=refused,
+                checked = check_table(BEHAVIOR, raw, known_customers=known_ids, rejected_customers=refused_ids,
                                       repeated=repeated)
                 parts.append(checked.rejects)
                 beh_loaded += len(checked.clean)

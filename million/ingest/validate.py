@@ -4,6 +4,7 @@ number and all its reasons; nothing is silently dropped or altered."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -210,8 +211,19 @@ def parse_keys(table: str, raw: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({n: _parse_col(cols[n], raw[n], scratch) for n in names}, index=raw.index)
 
 
-def check_table(table: str, raw: pd.DataFrame, *, known_customers: set[str] | None = None,
-                rejected_customers: set[str] | None = None, last_month: str | None = None,
+class IdSet:
+    """IDs looked up a chunk at a time against a hash table built once. Series.isin(set) rebuilds it from
+    the whole set on every call: with 1M customers and 23 chunks that made loading quadratic."""
+
+    def __init__(self, ids: Iterable[str]) -> None:
+        self.index = pd.Index(pd.unique(np.asarray(list(ids), dtype=object)))
+
+    def contains(self, values: pd.Series) -> np.ndarray:
+        return self.index.get_indexer(values.to_numpy(dtype=object, na_value=None)) >= 0
+
+
+def check_table(table: str, raw: pd.DataFrame, *, known_customers: set[str] | IdSet | None = None,
+                rejected_customers: set[str] | IdSet | None = None, last_month: str | None = None,
                 repeated: dict[tuple[str, ...], RepeatedKeys] | None = None) -> Checked:
     """`known_customers`: the customer_base IDs that load; `rejected_customers`: IDs whose
     customer_base row was itself rejected (their monthly rows are refused with that reason);
@@ -233,8 +245,10 @@ def check_table(table: str, raw: pd.DataFrame, *, known_customers: set[str] | No
                     "同一客户同一月份有重复记录")
         if known_customers is not None:
             cid = typed["customer_id"]
-            missing = (cid.notna() & ~cid.isin(known_customers)).to_numpy()
-            refused = missing & cid.isin(rejected_customers or set()).to_numpy()
+            known = known_customers if isinstance(known_customers, IdSet) else IdSet(known_customers)
+            rejected = rejected_customers if isinstance(rejected_customers, IdSet) else IdSet(rejected_customers or ())
+            missing = cid.notna().to_numpy() & ~known.contains(cid)
+            refused = missing & rejected.contains(cid)
             reasons.add(refused, "customer_id 对应的 customer_base 行被拒绝")
             reasons.add(missing & ~refused, "customer_id 不在 customer_base 中")
         cents = {c: np.round(typed[c].to_numpy(dtype=float) * 100) for c in ("total_assets", *BALANCE_COLUMNS)}
