@@ -123,10 +123,12 @@ def _reusable(path: Path, key: dict[str, Any]) -> bool:
 
 def _read_back(path: Path, latest: str, sample: set[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The labelled rows of the training sample and the latest month's rows of a saved feature table."""
-    labelled = pq.read_table(path, filters=pc.field("label").is_valid()).to_pandas()
-    if sample is not None:
-        labelled = labelled.loc[labelled["customer_id"].isin(sample)]
-    latest_df = pq.read_table(path, columns=KEY_COLUMNS + FEATURE_COLUMNS, filters=[("as_of", "==", latest)]).to_pandas()
+    keep = pc.field("label").is_valid()
+    if sample is not None:  # filtered while scanning: at 1M customers all labelled rows would not fit in 8 GiB
+        keep = keep & pc.field("customer_id").isin(pa.array(sorted(sample), type=pa.string()))
+    labelled = pq.read_table(path, filters=keep).to_pandas(split_blocks=True, self_destruct=True)
+    latest_df = (pq.read_table(path, columns=KEY_COLUMNS + FEATURE_COLUMNS, filters=[("as_of", "==", latest)])
+                 .to_pandas(split_blocks=True, self_destruct=True))
     return labelled, latest_df
 
 

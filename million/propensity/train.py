@@ -88,11 +88,13 @@ class TrainData:
 def make_train_data(labelled_all: pd.DataFrame, split: MonthSplit, keep_val_all: bool = False) -> TrainData:
     """`labelled_all`: features + future_max_assets + label for every customer-month with a known future.
     `keep_val_all`: also keep every customer of the validation months (only the refit needs them)."""
-    pros = labelled_all.loc[labelled_all["aum_cur"] < MILLION]
+    # masks, not an intermediate copy of the prospects: the sample's labelled rows are GBs at bank scale
+    pros = (labelled_all["aum_cur"] < MILLION).to_numpy()
+    month = labelled_all["as_of"]
     return TrainData(
-        train=pros.loc[pros["as_of"].isin(split.train)].reset_index(drop=True),
-        val=pros.loc[pros["as_of"].isin(split.val)].reset_index(drop=True),
-        test=pros.loc[pros["as_of"] == split.test].reset_index(drop=True),
+        train=labelled_all.loc[pros & month.isin(split.train).to_numpy()].reset_index(drop=True),
+        val=labelled_all.loc[pros & month.isin(split.val).to_numpy()].reset_index(drop=True),
+        test=labelled_all.loc[pros & (month == split.test).to_numpy()].reset_index(drop=True),
         train_all=labelled_all.loc[labelled_all["as_of"].isin(split.train)].reset_index(drop=True),
         split=split,
         val_all=labelled_all.loc[labelled_all["as_of"].isin(split.val)].reset_index(drop=True) if keep_val_all else None,
