@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -176,7 +177,7 @@ def generate(customers: int = 20000, months: int = 24, seed: int = 42, end_month
         row_counter += k
         c = cents[rows]
         flags = (c > 0).astype(np.int8)
-        frames.append({
+        frames.append(_compact({
             "id": rid,
             "customer_id": cids[rows],
             "total_assets": c.sum(axis=1) / 100,
@@ -201,7 +202,7 @@ def generate(customers: int = 20000, months: int = 24, seed: int = 42, end_month
             "contact_result": contact_res[rows],
             "marketing_cool_period": cool_until[rows],
             "stat_month": np.full(k, month, dtype=object),
-        })
+        }))
         if progress:
             progress(1)
     behavior = _stack_months(frames)
@@ -217,12 +218,18 @@ def generate(customers: int = 20000, months: int = 24, seed: int = 42, end_month
     return Generated(base, behavior, oracle, hidden)
 
 
-def _stack_months(frames: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+def _compact(month: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Text columns as Arrow strings (pandas' "str", what reading the files gives back): one Python object
+    per cell made 23M rows take over 10 GiB."""
+    return {k: pd.array(v, dtype="str") if v.dtype == object else v for k, v in month.items()}
+
+
+def _stack_months(frames: list[dict[str, Any]]) -> pd.DataFrame:
     """The months' columns one under the other, a column at a time, each month's arrays dropped once
-    copied: memory holds the table about once (pd.concat of month frames held it twice, 10 GiB at 1M)."""
-    out: dict[str, np.ndarray] = {}
+    copied: memory holds the table about once, not twice as pd.concat of month frames does."""
+    out: dict[str, Any] = {}
     for col in list(frames[0]):
-        out[col] = np.concatenate([f.pop(col) for f in frames])
+        out[col] = pd.concat([pd.Series(f.pop(col), copy=False) for f in frames], ignore_index=True)
     return pd.DataFrame(out, copy=False)
 
 
