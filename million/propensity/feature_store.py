@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,9 @@ from million.tables import Tables, customer_ids, customer_ranges, load_tables
 from million.warehouse import Warehouse
 
 META_KEY = b"million.propensity"
-# Customers whose features are built at a time (about 3 GiB at 24 months): memory holds one range.
-CHUNK_CUSTOMERS = 50_000
+# Customers whose features are built at a time (about 1.5 GiB at 24 months): memory holds the range being
+# built, the next one read and the last one being written.
+CHUNK_CUSTOMERS = 25_000
 # Customers whose every month trains, validates and tests the models: beyond it, a uniform sample
 # (100k customers x 24 months train in about 12 GiB). Every prospect is still scored.
 TRAIN_CUSTOMERS = 100_000
@@ -56,7 +58,8 @@ class FeatureWriter:
             return
         if self._writer is None:
             table = pa.Table.from_pandas(df, preserve_index=False)
-            self._writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
+            # dictionaries only for the keys: tried on 123 float columns they cost a third of the write time
+            self._writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd", use_dictionary=KEY_COLUMNS)
         else:
             table = pa.Table.from_pandas(df, schema=self._writer.schema, preserve_index=False)
         self._writer.write_table(table)
@@ -156,15 +159,28 @@ def stream_features(wh: Warehouse, path: Path, *, data_hash: str, latest: str, c
                                **key)
         labelled, latest_parts = [], []
         bar = progress(len(ranges), "特征（按客户分段）") if progress and len(ranges) > 1 else None
-        for lo, hi in ranges:
-            table = feature_table(load_tables(wh, customers=(lo, hi)))
-            writer.write(table)
-            latest_parts.append(table.loc[table["as_of"] == latest, KEY_COLUMNS + FEATURE_COLUMNS])
-            lab = table.loc[table["label"].notna()]
-            labelled.append(lab if sample is None else lab.loc[lab["customer_id"].isin(sample)])
-            del table, lab
-            if bar:
-                bar.update(1)
+        # One helper thread reads the next range from the warehouse and writes the last one's parquet while
+        # this thread builds the current one: both run in C++ without the GIL, so they use the second core.
+        with ThreadPoolExecutor(1, thread_name_prefix="features-io") as io:
+            pending = io.submit(load_tables, wh, customers=ranges[0])
+            written: Future[None] | None = None
+            for i in range(len(ranges)):
+                tables = pending.result()
+                if i + 1 < len(ranges):
+                    pending = io.submit(load_tables, wh, customers=ranges[i + 1])
+                table = feature_table(tables)
+                del tables
+                latest_parts.append(table.loc[table["as_of"] == latest, KEY_COLUMNS + FEATURE_COLUMNS])
+                lab = table.loc[table["label"].notna()]
+                labelled.append(lab if sample is None else lab.loc[lab["customer_id"].isin(sample)])
+                if written is not None:
+                    written.result()  # at most one range waits to be written
+                written = io.submit(writer.write, table)
+                del table, lab
+                if bar:
+                    bar.update(1)
+            if written is not None:
+                written.result()
         if bar:
             bar.close()
         writer.close()
