@@ -8,6 +8,7 @@ import multiprocessing as mp
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -338,7 +339,10 @@ def oracle_pair(s: State, traits: Traits, cids: np.ndarray, as_of: str, seed: in
         with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
             check = pool.submit(_one_estimate, jobs[1])
             first = _one_estimate(jobs[0])
-            second = check.result()
+            try:
+                second = check.result()
+            except BrokenProcessPool:  # a child that cannot start (e.g. __main__ read from stdin): here instead
+                second = _one_estimate(jobs[1])
     else:
         first, second = (_one_estimate(j) for j in jobs)
     first["p_check"] = second["p_true"].to_numpy()
