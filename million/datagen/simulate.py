@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from million.contract import ASSET_LEVEL_BOUNDS, CITY_LEVELS, CONTACT_RESULTS, MILLION, OCCUPATION_TYPES
 from million.datagen.dynamics import (
@@ -78,7 +79,7 @@ def _stamp(month: str, day: np.ndarray, secs: np.ndarray) -> np.ndarray:
     """'YYYY-MM-DD HH:MM:SS' strings for a day of the month and seconds in the day."""
     base = np.datetime64(f"{month}-01T00:00:00")
     ts = base + (day - 1).astype("timedelta64[D]") + secs.astype("timedelta64[s]")
-    return np.char.replace(np.datetime_as_string(ts, unit="s"), "T", " ").astype(object)
+    return np.char.replace(np.datetime_as_string(ts, unit="s"), "T", " ")
 
 
 def initial_aum(pop: Population, rng: np.random.Generator) -> np.ndarray:
@@ -94,7 +95,9 @@ def initial_aum(pop: Population, rng: np.random.Generator) -> np.ndarray:
 
 def generate(customers: int = 20000, months: int = 24, seed: int = 42, end_month: str = "2026-10",
              id_style: str = "seq", progress: Callable[[int], None] | None = None,
-             keep_hidden: bool = False) -> Generated:
+             keep_hidden: bool = False, behavior_sink: Callable[[pd.DataFrame], None] | None = None) -> Generated:
+    """`behavior_sink`: each month's behaviour rows are handed to it (e.g. written to parquet) instead of
+    kept, and Generated.behavior is then empty: 1M customers' 23M rows never sit in memory."""
     if not 6 <= months <= 60:
         raise ValueError("months must be between 6 and 60")
     rng = np.random.default_rng(seed)
@@ -109,15 +112,18 @@ def generate(customers: int = 20000, months: int = 24, seed: int = 42, end_month
     alive = pop.open_month == 0
     state.bal[~alive] = 0
     repurchase_hist = np.zeros((12, n), int)
-    last_login = np.full(n, None, dtype=object)
-    last_contact = np.full(n, None, dtype=object)
-    contact_res = np.full(n, None, dtype=object)
-    cool_until = np.full(n, None, dtype=object)
+    # Text state as numpy strings, "" = none: Python string objects made and dropped every month fragmented
+    # the heap (RSS 10 GiB at 1M customers); they become Arrow strings per month in _compact.
+    last_login = np.full(n, "", dtype="U19")
+    last_contact = np.full(n, "", dtype="U19")
+    contact_res = np.full(n, "", dtype=np.array(CONTACT_RESULTS).dtype)
+    cool_until = np.full(n, "", dtype="U10")
     cool_until_day = np.full(n, np.datetime64("1900-01-01"), dtype="datetime64[D]")
     oracle_month = months - 4
     oracle_state: State | None = None
     e_hist = []
     frames = []
+    seen = FirstSeen(n)
     row_counter = 0
     for mi, month in enumerate(mlist):
         market = rng.normal(MARKET_MU, MARKET_SD)
@@ -163,22 +169,22 @@ def generate(customers: int = 20000, months: int = 24, seed: int = 42, end_month
         cday = rng.integers(1, days + 1, n)
         csecs = rng.integers(9 * 3600, 18 * 3600, n)
         stamp = _stamp(month, cday, csecs)
-        result = np.array(CONTACT_RESULTS, dtype=object)[rng.choice(4, n, p=[0.3, 0.2, 0.3, 0.2])]
+        result = np.array(CONTACT_RESULTS)[rng.choice(4, n, p=[0.3, 0.2, 0.3, 0.2])]
         last_contact = np.where(contact, stamp, last_contact)
         contact_res = np.where(contact, result, contact_res)
         cday_date = month_start + (cday - 1).astype("timedelta64[D]") + np.timedelta64(30, "D")
         cool_until_day = np.where(contact, cday_date, cool_until_day)
-        cool_until = np.where(contact, np.datetime_as_string(cday_date, unit="D").astype(object), cool_until)
+        cool_until = np.where(contact, np.datetime_as_string(cday_date, unit="D"), cool_until)
         rows = np.flatnonzero(alive)
         k = rows.size
         if id_style == "hex":
             rid = _ids(k, "hex", "", rng)
         else:
-            rid = np.array([f"R{row_counter + i + 1:09d}" for i in range(k)], dtype=object)
+            rid = np.char.add("R", np.char.zfill((np.arange(k) + row_counter + 1).astype(str), 9))
         row_counter += k
         c = cents[rows]
         flags = (c > 0).astype(np.int8)
-        frames.append(_compact({
+        month_rows = _compact({
             "id": rid,
             "customer_id": cids[rows],
             "total_assets": c.sum(axis=1) / 100,
@@ -203,11 +209,17 @@ def generate(customers: int = 20000, months: int = 24, seed: int = 42, end_month
             "contact_result": contact_res[rows],
             "marketing_cool_period": cool_until[rows],
             "stat_month": np.full(k, month, dtype=object),
-        }))
+        })
+        seen.update(rows, last_login, last_contact, c.sum(axis=1) / 100)
+        if behavior_sink is None:
+            frames.append(month_rows)
+        else:
+            behavior_sink(pd.DataFrame(month_rows, copy=False))
+        del month_rows
         if progress:
             progress(1)
-    behavior = _stack_months(frames)
-    base = _customer_base(pop, cids, mlist, state, e_hist, behavior, rng)
+    behavior = _stack_months(frames) if frames else pd.DataFrame()
+    base = _customer_base(pop, cids, mlist, state, e_hist, seen, rng)
     oracle = pd.DataFrame()
     if oracle_state:
         # p_check: a second estimate from independent paths. p_true ranks the oracle; its top 1% is partly
@@ -222,7 +234,13 @@ def generate(customers: int = 20000, months: int = 24, seed: int = 42, end_month
 def _compact(month: dict[str, np.ndarray]) -> dict[str, Any]:
     """Text columns as Arrow strings (pandas' "str", what reading the files gives back): one Python object
     per cell made 23M rows take over 10 GiB."""
-    return {k: pd.array(v, dtype="str") if v.dtype == object else v for k, v in month.items()}
+    return {k: _text(v) if v.dtype.kind in "OU" else v for k, v in month.items()}
+
+
+def _text(v: np.ndarray) -> Any:
+    if v.dtype.kind == "U":  # straight from numpy's buffer, "" meaning none
+        return pd.array(pa.array(v, mask=v == ""), dtype="str")
+    return pd.array(v, dtype="str")
 
 
 def _stack_months(frames: list[dict[str, Any]]) -> pd.DataFrame:
@@ -234,8 +252,32 @@ def _stack_months(frames: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(out, copy=False)
 
 
+class FirstSeen:
+    """What the customer table needs from the behaviour rows, kept as they are made: each customer's
+    login and contact stamps in their first month, and their first and last total_assets."""
+
+    def __init__(self, n: int) -> None:
+        self.seen = np.zeros(n, bool)
+        self.login = np.full(n, "", dtype="U19")
+        self.contact = np.full(n, "", dtype="U19")
+        self.first_total = np.full(n, np.nan)
+        self.last_total = np.full(n, np.nan)
+
+    def update(self, rows: np.ndarray, login: np.ndarray, contact: np.ndarray, total: np.ndarray) -> None:
+        new = ~self.seen[rows]
+        idx = rows[new]
+        self.login[idx], self.contact[idx] = login[idx], contact[idx]
+        self.first_total[idx] = total[new]
+        self.seen[idx] = True
+        self.last_total[rows] = total
+
+    def first_day(self, which: str) -> np.ndarray:
+        stamps = pd.Series(getattr(self, which)).replace("", None)
+        return pd.to_datetime(stamps).to_numpy().astype("datetime64[D]")
+
+
 def _customer_base(pop: Population, cids: np.ndarray, mlist: list[str], state: State, e_hist: list,
-                   behavior: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+                   seen: FirstSeen, rng: np.random.Generator) -> pd.DataFrame:
     first = np.datetime64(f"{mlist[0]}-01")
     open_day_offset = np.where(
         pop.open_month > 0,
@@ -246,17 +288,14 @@ def _customer_base(pop: Population, cids: np.ndarray, mlist: list[str], state: S
     open_day = first + open_day_offset.astype("timedelta64[D]")
     late = pop.open_month > 0
     if late.any():  # an account opened mid-period cannot log in or be contacted before its opening day
-        first_rows = behavior.drop_duplicates("customer_id").set_index("customer_id").reindex(cids)
-        for col in ("last_app_login_time", "last_contact_time"):
-            seen = pd.to_datetime(first_rows[col]).to_numpy().astype("datetime64[D]")
-            earlier = late & ~np.isnat(seen) & (seen < open_day)
-            open_day = np.where(earlier, seen, open_day)
+        for which in ("login", "contact"):
+            day = seen.first_day(which)
+            earlier = late & ~np.isnat(day) & (day < open_day)
+            open_day = np.where(earlier, day, open_day)
     open_date = np.datetime_as_string(open_day, unit="D").astype(object)
     tenure_end = np.where(pop.open_month > 0, len(mlist) - pop.open_month, pop.tenure_months_at_start + len(mlist))
     recent_e = np.mean(e_hist[-3:], axis=0)
-    last = behavior.groupby("customer_id", sort=False)["total_assets"].agg(["first", "last"])
-    last = last.reindex(cids)
-    declining = (last["last"] < 0.8 * last["first"]).to_numpy()
+    declining = seen.last_total < 0.8 * seen.first_total
     stage = np.where(tenure_end <= 12, "新客户",
                      np.where((recent_e < -0.5) & declining | (recent_e < -1.1), "流失预警客户",
                               np.where(tenure_end <= 48, "成长客户",

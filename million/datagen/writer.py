@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,14 +37,15 @@ def pick_format(fmt: str, rows: int) -> str:
 def write_table(df: pd.DataFrame, out_dir: Path, name: str, fmt: str,
                 progress: Callable[[int], None] | None = None) -> Path:
     fmt = pick_format(fmt, len(df))
-    path = out_dir / f"{name}.{fmt}"
-    for old in out_dir.glob(f"{name}.*"):  # one file per table, so the loader is never ambiguous
-        if old.suffix in {".xlsx", ".csv", ".parquet"} and old != path:
-            old.unlink()
+    path = _fresh_path(out_dir, name, fmt)
     if fmt == "csv":
         df.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
     elif fmt == "parquet":
-        _write_parquet(df, path, progress)
+        with ParquetRows(out_dir, name) as rows:
+            for lo in range(0, max(len(df), 1), PARQUET_SLICE_ROWS):
+                rows(df.iloc[lo:lo + PARQUET_SLICE_ROWS])
+                if progress:
+                    progress(min(PARQUET_SLICE_ROWS, len(df) - lo))
     elif fmt == "xlsx":
         _write_xlsx(df, path, name, progress)
     else:
@@ -51,24 +53,50 @@ def write_table(df: pd.DataFrame, out_dir: Path, name: str, fmt: str,
     return path
 
 
-PARQUET_SLICE_ROWS = 1_048_576  # pyarrow's default row group: one slice in Arrow at a time, one row group each
+def _fresh_path(out_dir: Path, name: str, fmt: str) -> Path:
+    path = out_dir / f"{name}.{fmt}"
+    for old in out_dir.glob(f"{name}.*"):  # one file per table, so the loader is never ambiguous
+        if old.suffix in {".xlsx", ".csv", ".parquet"} and old != path:
+            old.unlink()
+    return path
 
 
-def _write_parquet(df: pd.DataFrame, path: Path, progress: Callable[[int], None] | None) -> None:
-    """df.to_parquet, a slice at a time: converting 23M rows to Arrow at once doubled the generator's peak memory."""
-    import pyarrow.parquet as pq
+PARQUET_SLICE_ROWS = 1_048_576  # pyarrow's default row group: one slice in Arrow at a time
 
-    first = pa.Table.from_pandas(df.iloc[:PARQUET_SLICE_ROWS], preserve_index=False)
-    # a text column empty in the first slice is typed null there: it is text in the file
-    schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in first.schema],
-                       metadata=first.schema.metadata)
-    with pq.ParquetWriter(path, schema, compression="zstd") as w:
-        for lo in range(0, max(len(df), 1), PARQUET_SLICE_ROWS):
-            part = first if lo == 0 and first.schema == schema else pa.Table.from_pandas(
-                df.iloc[lo:lo + PARQUET_SLICE_ROWS], schema=schema, preserve_index=False)
-            w.write_table(part)
-            if progress:
-                progress(part.num_rows)
+
+class ParquetRows:
+    """A parquet table written a batch of rows at a time, each batch its own row groups: the generator hands
+    over a month at a time (generate(behavior_sink=...)), so 23M rows never sit in memory or in Arrow at once."""
+
+    def __init__(self, out_dir: Path, name: str) -> None:
+        self.path = _fresh_path(out_dir, name, "parquet")
+        self.rows = 0
+        self._writer: Any = None
+        self._schema: pa.Schema | None = None
+
+    def __call__(self, df: pd.DataFrame) -> None:
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            first = pa.Table.from_pandas(df, preserve_index=False)
+            # a text column empty in the first batch is typed null there: it is text in the file
+            self._schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f
+                                      for f in first.schema], metadata=first.schema.metadata)
+            self._writer = pq.ParquetWriter(self.path, self._schema, compression="zstd")
+        self._writer.write_table(pa.Table.from_pandas(df, schema=self._schema, preserve_index=False))
+        self.rows += len(df)
+
+    def close(self) -> Path:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        return self.path
+
+    def __enter__(self) -> ParquetRows:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # -- xlsx ------------------------------------------------------------------------------------------
