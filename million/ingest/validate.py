@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.arrays import ArrowStringArray
 
 from million.contract import (
     ASSET_LEVEL_BOUNDS,
@@ -217,8 +220,12 @@ class IdSet:
 
     def __init__(self, ids: Iterable[str]) -> None:
         self.index = pd.Index(pd.unique(np.asarray(list(ids), dtype=object)))
+        self.arrow = pa.array(self.index.to_numpy(), type=pa.string())
 
     def contains(self, values: pd.Series) -> np.ndarray:
+        if isinstance(values.array, ArrowStringArray):  # csv / parquet text: Arrow's lookup, no Python strings
+            found = pc.is_in(pa.array(values.array), value_set=self.arrow)
+            return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
         return self.index.get_indexer(values.to_numpy(dtype=object, na_value=None)) >= 0
 
 
