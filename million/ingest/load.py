@@ -113,7 +113,7 @@ def load_folder(data_dir: Path, wh: Warehouse, log: Callable[[str], None] = prin
         yield parts[0]
 
     log("校验 customer_behavior_assets 并写入数据仓库（先写副本再原子替换）…")
-    ddl = {t: partial(create_statements, t, wh.dialect) for t in (CUSTOMER_BASE, BEHAVIOR)}
+    ddl = {t: partial(create_statements, t, wh.dialect, keys_after_load=True) for t in (CUSTOMER_BASE, BEHAVIOR)}
     wh.replace_tables({CUSTOMER_BASE: base.clean, BEHAVIOR: behaviour_chunks(), REJECTS_TABLE: rejects_table()}, ddl)
     t_beh = time.perf_counter() - t1
     rejects = parts[0]

@@ -26,6 +26,7 @@ from million.warehouse.base import (
     frame_chunks,
     hash_hex,
 )
+from million.warehouse.ddl import AfterLoad
 
 
 def _refuse_instance_changes(cur: duckdb.DuckDBPyConnection, sql: str) -> None:
@@ -223,9 +224,13 @@ class DuckWarehouse(Warehouse):
                 for table, data in frames.items():
                     con.execute(f'DROP TABLE IF EXISTS "{table}"')
                     created = False
+                    later: list[str] = []
                     if table in ddl:
                         for stmt in ddl[table](table):
-                            con.execute(stmt)
+                            if isinstance(stmt, AfterLoad):
+                                later.append(stmt)
+                            else:
+                                con.execute(stmt)
                         created = True
                     for df in frame_chunks(data):
                         con.register("__incoming", df)
@@ -236,6 +241,8 @@ class DuckWarehouse(Warehouse):
                             con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM __incoming')
                             created = True
                         con.unregister("__incoming")
+                    for stmt in later:
+                        con.execute(stmt)
                 con.execute("CHECKPOINT")
             except duckdb.Error as e:
                 con.close()

@@ -58,7 +58,7 @@ def refresh_local_copy(src: Warehouse, path: Path, *, months: int = 36,
                 sql += f" WHERE as_of = '{keep[-1]}'"  # the month the app serves
             frames[table] = src.query(sql)
             counts[table] = len(frames[table])
-    ddl = {t: partial(create_statements, t, "duckdb") for t in (CUSTOMER_BASE, BEHAVIOR)}
+    ddl = {t: partial(create_statements, t, "duckdb", keys_after_load=True) for t in (CUSTOMER_BASE, BEHAVIOR)}
     path.parent.mkdir(parents=True, exist_ok=True)
     with DuckWarehouse(path, read_only=False) as dst:
         dst.replace_tables(frames, ddl)
