@@ -26,6 +26,8 @@ from million.warehouse import Warehouse
 from million.warehouse.ddl import create_statements
 
 REJECTS_TABLE = "load_rejects"
+# What the first pass over the behaviour file reads: the duplicate keys and the month.
+KEY_PASS_COLUMNS = sorted({c for keys in DUPLICATE_KEYS[BEHAVIOR] for c in keys} | {"stat_month"})
 
 
 @dataclass
@@ -73,8 +75,9 @@ def load_folder(data_dir: Path, wh: Warehouse, log: Callable[[str], None] = prin
     last_month, beh_read = None, 0
     kept: list[pd.DataFrame] | None = []  # a file that comes in one chunk is not read a second time
     with tqdm(total=total, desc="检查重复键", unit="行", unit_scale=True, leave=False) as bar:
-        for raw in read_table_chunks(beh_path, BEHAVIOR, chunk_rows):
-            kept = [raw] if kept == [] else None
+        for raw in read_table_chunks(beh_path, BEHAVIOR, chunk_rows, only=KEY_PASS_COLUMNS):
+            # a whole file in one chunk is checked from this read, unless it came without its other columns
+            kept = [raw] if kept == [] and len(raw.columns) > len(KEY_PASS_COLUMNS) + 1 else None
             keys = parse_keys(BEHAVIOR, raw)
             for r in repeated.values():
                 r.add(keys)

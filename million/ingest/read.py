@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -61,10 +61,13 @@ def table_rows(path: Path) -> int | None:
     return None
 
 
-def read_table_chunks(path: Path, table: str, chunk_rows: int | None) -> Iterator[pd.DataFrame]:
+def read_table_chunks(path: Path, table: str, chunk_rows: int | None,
+                      only: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
     """`read_table` in pieces of at most `chunk_rows` rows (None: the whole file at once), so files
     larger than memory can be checked and loaded. csv and parquet are read in pieces; an xlsx sheet
-    (at most 1,048,575 rows) comes whole."""
+    (at most 1,048,575 rows) comes whole. `only`: just these contract columns (parquet reads no others:
+    the loader's first pass needs the keys only; csv and xlsx come with every column)."""
+    subset: list[str] | None = None  # parquet columns read (None: all)
     try:
         if path.suffix == ".xlsx":
             header, body = _read_xlsx(path)
@@ -86,15 +89,19 @@ def read_table_chunks(path: Path, table: str, chunk_rows: int | None) -> Iterato
             if chunk_rows is None:
                 pieces = iter([pd.read_parquet(path)])
             else:
-                pieces = (b.to_pandas() for b in pf.iter_batches(batch_size=chunk_rows))
+                if only is not None:  # the file's own spelling of the wanted headers
+                    subset = [h for h in header if normalise_header(h) in set(only)]
+                pieces = (b.to_pandas() for b in pf.iter_batches(batch_size=chunk_rows, columns=subset))
         else:
             raise FileFormatError(f"不支持的文件类型：{path.suffix}")
         names = _check_header(path, table, header)
+        if subset is not None:
+            names = [normalise_header(h) for h in subset]
     except FileFormatError:
         raise
     except Exception as e:  # unreadable file: say which and why, stop
         raise FileFormatError(f"无法读取 {path.name}：{type(e).__name__}: {str(e)[:200]}") from e
-    wanted = [c.name for c in TABLES[table]]
+    wanted = [c.name for c in TABLES[table] if subset is None or c.name in names]
     first_row = 2
     while True:
         try:

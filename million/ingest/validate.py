@@ -167,8 +167,11 @@ def _key_hashes(k: pd.DataFrame) -> np.ndarray:
     """Two independent 64-bit hashes per row of key values (a 128-bit fingerprint: a false match
     among 10^8 rows has probability ~1e-23)."""
     k = k.astype(object)  # the same value hashes alike whichever dtype its chunk was read with
-    a = pd.util.hash_pandas_object(k, index=False, hash_key="million-keys-001").to_numpy()
-    b = pd.util.hash_pandas_object(k, index=False, hash_key="million-keys-002").to_numpy()
+    # A one-column key is an ID, unique by design: factorizing it first (pandas' default) only costs time.
+    # Either way the hashes are the same values.
+    cat = k.shape[1] > 1
+    a = pd.util.hash_pandas_object(k, index=False, hash_key="million-keys-001", categorize=cat).to_numpy()
+    b = pd.util.hash_pandas_object(k, index=False, hash_key="million-keys-002", categorize=cat).to_numpy()
     return np.stack([a, b], axis=1)
 
 

@@ -182,3 +182,22 @@ def test_text_ids_keep_leading_zeros(tiny: Generated, tmp_path: Path) -> None:
         write_folder(tmp_path, base, beh, fmt)
         _result, url = load(tmp_path)
         assert read_back(url, CUSTOMER_BASE, "customer_id")["customer_id"].iloc[0] == "00000000", fmt
+
+
+def test_parquet_first_pass_reads_only_the_key_columns(tmp_path) -> None:
+    """The loader's first pass over a parquet file reads the keys and the month only (the file's own header
+    spelling), with the same values and row numbers as a full read."""
+    import pandas as pd
+
+    from million.contract import BEHAVIOR
+    from million.datagen.simulate import generate
+    from million.ingest.load import KEY_PASS_COLUMNS
+    from million.ingest.read import read_table_chunks
+
+    beh = generate(30, 6, seed=4).behavior.rename(columns={"stat_month": " Stat_Month "})
+    path = tmp_path / "customer_behavior_assets.parquet"
+    beh.to_parquet(path, index=False)
+    keys = pd.concat(read_table_chunks(path, BEHAVIOR, 50, only=KEY_PASS_COLUMNS), ignore_index=True)
+    full = pd.concat(read_table_chunks(path, BEHAVIOR, 50), ignore_index=True)
+    assert sorted(keys.columns) == sorted(KEY_PASS_COLUMNS + ["__row"]) and len(full.columns) > len(keys.columns)
+    pd.testing.assert_frame_equal(keys, full[list(keys.columns)])
