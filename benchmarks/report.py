@@ -186,10 +186,79 @@ def load_section(d: dict[str, Any]) -> list[str]:
     return lines
 
 
+PHASE_LABELS = {"make": "make 开始", "venv": "创建虚拟环境", "install": "安装依赖（按锁定文件）", "generate": "生成模拟数据",
+                "load": "导入数据仓库", "build": "训练模型与分析产物 + 启动服务"}
+
+
+def fresh_section(f: dict[str, Any]) -> list[str]:
+    cache = "空缓存（uv 与 pip 的缓存目录为空、PATH 上没有 uv：每个包都从软件源下载，如同新机器）" if f.get("cold") \
+        else "本机已有的 uv / pip 缓存"
+    lines = ["## 全新检出：`make run` 到网页回答第一个问题", "",
+             f"`git clone` 提交 {f['commit']} 到空目录，{cache}，运行 `make run`；网页 /healthz 就绪后，经 Gradio 接口 `/respond`"
+             f"（与网页相同）发送一个客户ID（{f['customer']}），收到完整简报即停表。离线模式（没有配置大模型）。", "",
+             "| 阶段 | 开始（秒） | 用时 |", "|---|---|---|"]
+    lines += [f"| {PHASE_LABELS.get(r['phase'], r['phase'])} | {r['start']:,.1f} | {_secs(r['seconds'])} |" for r in f["phases"]]
+    lines += [f"| **页面就绪** | | **{_secs(f['page_seconds'])}** |",
+              f"| 第一个简报（服务端 {f['brief_seconds']:.2f} 秒） | | **{_secs(f['answered_seconds'])}** |", "",
+              f"简报内容正确：{'是' if f['answer_ok'] else '否'}。测量于 {f['measured']}{_load(f)}。"]
+    return lines
+
+
+# Issue #23's table: what the issue measured before the work (quoted from it), the target, and this run.
+COST_BEFORE = {"step20k": (390, None), "build20k": (6.5 * 60, None), "build100k": (42.1 * 60, None),
+               "build1m": (60.1 * 60, 11.2 * 1024), "fresh": (9 * 60, None)}
+COST_TARGET = {"step20k": (60, None), "build20k": (120, None), "build100k": (360, None), "build1m": (25 * 60, 8 * 1024),
+               "fresh": (240, None)}
+COST_LABELS = {"step20k": "百万概率模型步骤（特征 + 训练），20,000 客户 × 24 月",
+               "build20k": "整个构建（生成 → 导入 → 全部产物），20,000 × 24",
+               "build100k": "整个构建，100,000 × 24", "build1m": "整个构建，1,000,000 × 24（用时 / 峰值内存）",
+               "fresh": "全新检出：`make run` 到网页回答（含安装）"}
+
+
+def _cost_now(data: dict[str, Any]) -> dict[str, tuple[float | None, float | None]]:
+    sizes = {r["customers"]: r for r in data.get("pipeline", {}).get("sizes", [])}
+    out: dict[str, tuple[float | None, float | None]] = {}
+
+    def whole(n: int) -> tuple[float | None, float | None]:
+        r = sizes.get(n)
+        if not r or any(st.get("status") != "ok" for st in r["stages"].values()):
+            return None, None
+        return r["total_seconds"], max(st.get("peak_mib") or 0 for st in r["stages"].values())
+
+    r20 = sizes.get(20_000)
+    if r20 and all(r20["stages"].get(k, {}).get("status") == "ok" for k in ("features", "train")):
+        out["step20k"] = (r20["stages"]["features"]["seconds"] + r20["stages"]["train"]["seconds"], None)
+    out["build20k"], out["build100k"], out["build1m"] = whole(20_000), whole(100_000), whole(1_000_000)
+    if data.get("fresh"):
+        out["fresh"] = (data["fresh"]["answered_seconds"], None)
+    return out
+
+
+def _cost_cell(v: tuple[float | None, float | None] | None) -> str:
+    if not v or v[0] is None:
+        return "—"
+    return _secs(v[0]) + (f" / {_mib(v[1])}" if v[1] else "")
+
+
+def cost_section(data: dict[str, Any]) -> list[str]:
+    now = _cost_now(data)
+    lines = ["## 构建成本（#23）：之前、目标与本次测量", "",
+             "“之前”是提出 #23 时在同一台 2 核机器上的测量（引自该问题，不是本次运行）；“本次”来自本文件的流水线和全新检出两节。", "",
+             "| 项目 | 之前 | 目标 | 本次 | 达标 |", "|---|---|---|---|---|"]
+    for key, label in COST_LABELS.items():
+        got, target = now.get(key), COST_TARGET[key]
+        ok = "—" if not got or got[0] is None else (
+            "是" if got[0] <= target[0] and (target[1] is None or (got[1] or 0) <= target[1]) else "否")
+        lines.append(f"| {label} | {_cost_cell(COST_BEFORE[key])} | ≤ {_cost_cell(target)} | {_cost_cell(got)} | {ok} |")
+    return lines
+
+
 def render_bench(data: dict[str, Any]) -> str:
     lines = ["# 性能基准（`make bench`）", "", *_header(data), ""]
+    if "pipeline" in data or "fresh" in data:
+        lines += [*cost_section(data), ""]
     for key, fn in (("tools", tools_section), ("sql", sql_section), ("pipeline", pipeline_section), ("chats", chats_section),
-                     ("load", load_section)):
+                     ("load", load_section), ("fresh", fresh_section)):
         if key in data:
             lines += [*fn(data[key]), ""]
         else:
@@ -242,6 +311,10 @@ def render_readme(data: dict[str, Any]) -> str:
         lines.append(f"- **{r['clients']} 个客户端经 HTTP 并发**（离线，含图表）：{r['turns_per_s']:.1f} 轮/秒，"
                      f"p50 {fmt_ms(r['p50_ms'])}、p95 {fmt_ms(r['p95_ms'])}，出错 {r['errors']}/{r['turns']} 轮；"
                      f"单个简报 p50 {fmt_ms(one.get('brief_p50_ms'))}。")
+    if data.get("fresh"):
+        f = data["fresh"]
+        lines.append(f"- **全新检出**（{'空缓存，' if f.get('cold') else ''}含安装依赖、生成数据、训练）：`make run` 后 "
+                     f"{_secs(f['page_seconds'])} 页面就绪，{_secs(f['answered_seconds'])} 回答第一个客户简报。")
     lines += ["", "离线模式不含大模型时间；接入 DashScope 或内网模型后，每轮另加模型响应时间"
               "（见 `million eval --llm dashscope` 的报告）。"]
     return "\n".join(lines) + "\n"

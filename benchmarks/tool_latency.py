@@ -125,8 +125,10 @@ def measure_brief(settings: Any, customers: list[str], log: Callable[[str], None
         *_, state = runner.ask(Dialogue(session), cid)  # the web chat's runner: plan, memory, charts after
         draw = state.charts_seconds
         files = [f for e in session.events for f in e.files if f.is_image]
+        # a chart is there when the browser can draw it (its spec) or its PNG is on disk; since the browser
+        # draws the charts, the PNG is drawn later by the idle drawer, not on the turn's path
         bad = (state.error or any(e.status != "ok" for e in session.events) or len(session.events) != 5
-               or any(not f.path.is_file() for f in files))
+               or any(f.failed or not (f.spec or f.path.is_file()) for f in files))
         if i == 0:
             first = state.seconds
         else:

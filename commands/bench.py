@@ -1,7 +1,8 @@
 """Performance benchmarks (`make bench`): tool latency and the RM brief, 10 analyst queries on DuckDB
-vs MySQL, the offline pipeline at several sizes, and concurrent offline chats.
+vs MySQL, the offline pipeline at several sizes, concurrent offline chats, the app under HTTP load, and a
+fresh clone's `make run` until the page answers. Spark (`--only spark`) is separate: it needs Java.
 
-    million bench [--only tools sql pipeline chats] [--sizes 20000 100000 1000000]
+    million bench [--only tools sql pipeline chats load fresh spark] [--sizes 20000 100000 1000000]
         [--runs 20] [--sql-runs 5] [--stage-time-limit 3600] [--memory-cap-gib 18] [--chats 20]
 
 Results merge into bench/results/bench.json (a section not run keeps its last measurement), then
@@ -28,7 +29,9 @@ from benchmarks.report import render_bench, render_readme  # noqa: E402
 from million.services import Services, get_services, set_services  # noqa: E402
 from million.settings import ROOT, get_settings  # noqa: E402
 
-SECTIONS = ("tools", "sql", "pipeline", "chats", "load", "spark")
+SECTIONS = ("tools", "sql", "pipeline", "chats", "load", "fresh", "spark")
+# `make bench` runs these; the Spark part needs Java and the spark extra (`--only spark`, see docs/scale.md).
+DEFAULT_SECTIONS = tuple(s for s in SECTIONS if s != "spark")
 
 
 def now() -> str:
@@ -223,11 +226,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--load-turns", type=int, default=125, help="HTTP 负载测试每个客户端的轮数")
     ap.add_argument("--load-baseline", help="另一个检出目录（如旧提交的 git worktree）：同样的客户端作对比")
     ap.add_argument("--load-baseline-turns", type=int, default=25)
+    ap.add_argument("--fresh-commit", default="HEAD", help="全新检出测哪个提交（默认 HEAD）")
+    ap.add_argument("--fresh-warm", action="store_true", help="用本机已有的 uv / pip 缓存（默认空缓存，如同新机器）")
     args = ap.parse_args(argv)
     import qwen_agent.log  # noqa: F401 - its import sets the level; set ours after it
 
     logging.getLogger("qwen_agent_logger").setLevel(logging.WARNING)  # its per-call token lines drown the progress
-    sections = args.only or list(SECTIONS)
+    sections = args.only or list(DEFAULT_SECTIONS)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "bench.json"
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
@@ -258,6 +263,11 @@ def main(argv: list[str] | None = None) -> int:
             data["load"] = bench_load(args)
         elif section == "spark":
             data["spark"] = bench_spark(args)
+        elif section == "fresh":
+            from benchmarks.fresh_run import run_fresh
+
+            data["fresh"] = {"measured": now(), **run_fresh(args.fresh_commit, cold=not args.fresh_warm,
+                                                             work=Path(args.work) / "fresh")}
         else:
             data["chats"] = bench_chats(args)
         data.setdefault("section_seconds", {})[section] = round(time.perf_counter() - t0, 1)
