@@ -10,7 +10,8 @@
    as_of, probability, rank, top reasons, model version). The step's latest-month artifacts come from that
    table: scores_latest.parquet (customer_id, as_of, probability of the prospects) and the SHAP charts from
    the same 2,000-row sample of prospects the local step draws. The driver never builds or scores the
-   latest month's features.
+   latest month's features, and the app reads its probabilities and ranks from million_scores too
+   (million/propensity/cluster_scores.py).
 4. Segments, rules and forecasts read and aggregate on Spark (million/spark/segments.py, rules.py,
    forecast.py) with the local steps' fitting code and outputs: KMeans fitted on the driver (every customer
    up to 200,000, else a hash sample), every customer assigned on Spark, the profiles by GROUP BY; the

@@ -125,6 +125,8 @@ def both_apps(spark_build, built_artifacts: Path, small_wh_url: str):
 def test_the_app_answers_the_same_from_a_spark_build(both_apps, spark_build) -> None:
     local, spark = both_apps
     db_url = spark_build[0]
+    # The spark build's app takes the cluster's scores (not scored again at start); the local one scores.
+    assert (local["propensity"].scores_from, spark["propensity"].scores_from) == ("here", "million_scores")
     with connect(db_url) as wh:
         cluster = wh.query("SELECT customer_id, probability, rank, top_features FROM million_scores")
     cluster = cluster.set_index("customer_id")
@@ -169,7 +171,8 @@ def test_segments_beyond_the_fit_cap_fit_on_a_hash_sample_and_assign_everyone(sp
     with connect(small_wh_url) as wh:
         tables = load_tables(wh)
     beh, base = spark.createDataFrame(tables.behavior), spark.createDataFrame(tables.base)
-    ctx = BuildContext(db_url=small_wh_url, artifacts_dir=tmp_path, data_dir=small_data)
+    ctx = BuildContext(db_url=small_wh_url, artifacts_dir=tmp_path, data_dir=small_data,  # one k, one init: quick
+                       params={"segments": {"k_min": 4, "k_max": 4, "default_k": 4, "n_init": 1}})
     summary, labels = spark_segments.run_segments(ctx, beh, base, None, write_table=lambda _t: None)
     labels.unpersist()
     assert summary["拟合样本"] == 600
@@ -178,4 +181,28 @@ def test_segments_beyond_the_fit_cap_fit_on_a_hash_sample_and_assign_everyone(sp
     assert len(a) == 2000
     want = model["kmeans"].predict(model["scaler"].transform(a[list(CLUSTER_FEATURES)].to_numpy(dtype=float)))
     assert (a["segment_id"].to_numpy() == want).all()
-    assert len(set(want)) == summary["k"] >= 3
+    assert len(set(want)) == summary["k"] == 4
+
+
+def test_scores_of_another_model_are_not_served(spark_build, built_artifacts: Path, tmp_path: Path) -> None:
+    """million_scores that disagree with the model (a stale table, another build) are ignored: the
+    service scores the month itself, and answers as the local build does."""
+    import shutil
+
+    import duckdb
+
+    from million.propensity.serving import PropensityService
+
+    db_url, art, _rows = spark_build
+    db = tmp_path / "w.duckdb"
+    shutil.copyfile(db_url.removeprefix("duckdb:///"), db)
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE million_scores SET probability = probability * 0.999")  # another model, same version
+    con.close()
+    with connect(f"duckdb:///{db}") as wh:
+        svc = PropensityService.load(art, wh)
+        assert svc.scores_from == "here"
+        top = svc.top(5)
+        ref = PropensityService.load(built_artifacts, wh).top(5)
+    assert top["customer_id"].tolist() == ref["customer_id"].tolist()
+    assert np.allclose(top["probability"], ref["probability"], rtol=0, atol=1e-12)
