@@ -5,8 +5,9 @@
 Steps whose inputs (warehouse content, code, parameters) are unchanged are skipped.
 --engine spark (optional extra `spark`, Java 17+; master from SPARK_MASTER: local[N] or yarn) builds the
 features on Spark per hash bucket, trains on the driver, scores every prospect on the cluster into the
-warehouse table million_scores (partitioned by month) and, with DB_URL=hive://..., refreshes the app's
-local copy (million/spark/build.py).
+warehouse table million_scores (partitioned by month; the propensity step's latest-month artifacts come
+from it), reads and aggregates segments, rules and forecasts on Spark and, with DB_URL=hive://...,
+refreshes the app's local copy (million/spark/build.py).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--force", action="store_true", help="忽略缓存，全部重建")
     ap.add_argument("--only", nargs="*", help="只运行这些步骤（propensity segments rules forecast）")
     ap.add_argument("--engine", choices=["local", "spark"], default="local",
-                    help="spark：特征与全量评分在 Spark 上运行（SPARK_MASTER=local[N] 或 yarn）")
+                    help="spark：特征、全量评分以及客群/关联规则/预测的读数与汇总在 Spark 上运行（SPARK_MASTER=local[N] 或 yarn）")
     ap.add_argument("--score-months", choices=["latest", "all"], default="latest",
                     help="--engine spark 时写入 million_scores 的月份：最新月或全部月份")
     args = ap.parse_args(argv)

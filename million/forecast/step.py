@@ -62,9 +62,13 @@ SERIES_CHUNK = 200_000  # customers read at a time (three columns: about 1 GiB a
 def customer_sample(months_per_customer: dict[str, int], size: int, seed: int) -> list[str]:
     """Customers with enough months for a 3-month holdout after 6 months of fitting."""
     eligible = sorted(cid for cid, n in months_per_customer.items() if n >= MIN_FIT + HOLDOUT)
+    return sorted(eligible[i] for i in sample_positions(len(eligible), size, seed))
+
+
+def sample_positions(eligible: int, size: int, seed: int) -> list[int]:
+    """Which of the eligible customers (positions in customer_id order) customer_sample draws."""
     rng = np.random.default_rng(seed)
-    pick = rng.choice(len(eligible), size=min(size, len(eligible)), replace=False) if eligible else []
-    return sorted(eligible[i] for i in pick)
+    return [int(i) for i in rng.choice(eligible, size=min(size, eligible), replace=False)] if eligible else []
 
 
 def read_series(wh: Warehouse, segments: pd.DataFrame | None, size: int, seed: int,
@@ -121,6 +125,15 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     segments = (pd.read_parquet(seg_path, columns=["customer_id", "segment_id", "segment_name"])
                 if seg_path.exists() else None)
     series, sample, cs, months = read_series(ctx.wh, segments, int(p["customer_sample"]), int(p["seed"]))
+    return fit_and_publish(ctx, p, series, sample, cs, months)
+
+
+def fit_and_publish(ctx: BuildContext, p: dict[str, Any], series: list[Series], sample: list[str], cs: CustomerSeries,
+                    months: list[str]) -> dict[str, Any]:
+    """Backtests, method choice and forecasts of the aggregate series, the customer sample's backtest, and
+    every artifact the forecast step writes (the series and the sample's series as read_series returns them)."""
+    out = store.folder(ctx.artifacts_dir)
+    out.mkdir(parents=True, exist_ok=True)
     if p["max_branch_series"] is not None:
         branches = sorted((s for s in series if s.level == "branch"), key=lambda s: -s.values[-1])
         keep = {s.key for s in branches[: int(p["max_branch_series"])]}

@@ -4,8 +4,10 @@ Public API (stable names; other modules call these):
 
     svc = PropensityService.load(artifacts_dir: Path, wh: Warehouse)
         Loads the models once and scores the latest month (features built by the same function as
-        training, from the last 3 months in the warehouse). Later calls re-read the warehouse only
-        when its version token changes (checked at most every few seconds).
+        training, from the last 3 months in the warehouse); the scores are read from million_scores
+        instead when `build --engine spark` wrote this model's scores of that month there
+        (million.propensity.cluster_scores). Later calls re-read the warehouse only when its version
+        token changes (checked at most every few seconds).
 
     svc.predict(customer_id: str) -> Prediction          (million.propensity.results)
         status PredictStatus: PROSPECT | ALREADY_MILLION | INSUFFICIENT_HISTORY | UNKNOWN, the customer's
@@ -54,6 +56,7 @@ from million.chartspec import Chart, waterfall_spec
 from million.contract import CUSTOMER_ID_MAX, MILLION, asset_level
 from million.propensity import plots
 from million.propensity.bundle import MODEL_TITLES, SERVED_MODEL, ModelBundle
+from million.propensity.cluster_scores import SCORES_TABLE, cluster_scores
 from million.propensity.explain import contributions, local_explanation, probability_scale
 from million.propensity.feature_labels import format_value, labels
 from million.propensity.features import LOOKBACK, build_features
@@ -101,6 +104,7 @@ class PropensityService:
         self._bundle_mtime = self._model_mtime()
         self._global: dict[str, Any] | None = None
         self._parts: OrderedDict[str, tuple[np.ndarray, float]] = OrderedDict()  # SHAP per customer, LRU
+        self.scores_from = ""  # "million_scores" (the cluster's scores of this model) or "here"
 
     # -- loading -----------------------------------------------------------------------------
     @classmethod
@@ -124,7 +128,10 @@ class PropensityService:
             raise ValueError("数据仓库中没有客户行为数据")
         tables = load_window(self.wh, month)
         feats = build_features(tables, [month])
-        scores = score_features(self.bundle, feats)
+        scores = cluster_scores(self.wh, self.bundle, month, feats)  # scored once on Spark (--engine spark)
+        self.scores_from = SCORES_TABLE if scores is not None else "here"
+        if scores is None:
+            scores = score_features(self.bundle, feats)
         beh = tables.behavior
         last = beh.loc[beh["stat_month"] == month].set_index("customer_id")
         c = tables.base.set_index("customer_id")[[k for k in ("name", "branch_name", "gender")

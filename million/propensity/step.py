@@ -118,6 +118,8 @@ def run(ctx: BuildContext) -> dict[str, Any]:
                             chunk_customers=int(params["chunk_customers"]), train_customers=params["train_customers"],
                             seed=int(params["seed"]), progress=ctx.progress)
     labelled, latest_feats = feats["labelled"], feats["latest"]
+    # The Spark engine scores every prospect on the cluster (million/spark/build.py) instead of here.
+    score_latest = feats.get("score_latest")
     n_customers, sampled, features_reused = feats["customers"], feats["sample"], feats["reused"]
     if features_reused:
         _say(f"特征：复用 {paths['features']}（同一数据、同一特征代码与抽样设置）")
@@ -151,7 +153,11 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     bar.update(1)
 
     bar.set_postfix_str("最新月评分")
-    scores = score_features(bundle, latest_feats)
+    shap_rows = None
+    if score_latest is None:
+        scores = score_features(bundle, latest_feats)
+    else:  # million_scores' latest month, and only the feature rows the SHAP charts need
+        scores, latest_feats, shap_rows = score_latest(bundle)
     scores.to_parquet(paths["scores"], index=False)
     clock.lap("score_latest")
     bar.update(1)
@@ -162,7 +168,7 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     bar.update(1)
 
     bar.set_postfix_str("SHAP")
-    shap_info = _shap(bundle, paths, latest_feats, scores, latest)
+    shap_info = _shap(bundle, paths, latest_feats, scores, latest, shap_rows)
     clock.lap("shap")
     bar.update(1)
 
@@ -241,10 +247,11 @@ def _interpretation(bundle: ModelBundle, paths: dict[str, Path], base_rate: floa
 
 
 def _shap(bundle: ModelBundle, paths: dict[str, Path], latest_feats: pd.DataFrame, scores: pd.DataFrame,
-          latest: str) -> dict[str, Any]:
-    """Global SHAP on the latest month's prospects (what drives today's list) and one waterfall."""
+          latest: str, sample: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Global SHAP on the latest month's prospects (what drives today's list) and one waterfall.
+    `sample`: the rows sample_rows picks, when `latest_feats` holds only those and the top prospect's."""
     pros = latest_feats.loc[latest_feats["customer_id"].isin(scores["customer_id"])]
-    sample = sample_rows(pros, SHAP_SAMPLE)
+    sample = sample_rows(pros, SHAP_SAMPLE) if sample is None else sample
     X = bundle.matrix(sample)
     phi, _ = contributions(bundle, X)
     imp = global_importance(bundle, X, phi)

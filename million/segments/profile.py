@@ -52,31 +52,47 @@ def profile_segments(df: pd.DataFrame, labels: np.ndarray, names: list[dict],
     """df: customer_frame rows aligned with labels. One dict per segment id (0..k-1)."""
     n = len(df)
     overall = {k: float(df[c].mean()) for k, c in PROFILE_MEANS.items()}
-    out = []
-    for sid, meta in enumerate(names):
-        m = df[labels == sid]
-        row: dict = {"segment_id": sid, "segment_name": meta["name"], "size": int(len(m)),
-                     "share": round(len(m) / n, 4) if n else 0.0}
-        for key, col in PROFILE_MEANS.items():
-            row[key] = round(float(m[col].mean()), 2) if len(m) else 0.0
-        row["median_aum"] = round(float(m["total_assets"].median()), 2) if len(m) else 0.0
-        occ = m["occupation_type"].value_counts().head(3)
-        row["top_occupations"] = {str(k): int(v) for k, v in occ.items()}
-        row["holding_rates"] = {PRODUCT_NAMES[p]: round(float(m[f"{p}_flag"].mean()), 4) if len(m) else 0.0
-                                for p in PRODUCTS}
-        row["prospect_share"] = round(float(m["is_prospect"].mean()), 4) if len(m) else 0.0
-        row["millionaire_count"] = int((~m["is_prospect"]).sum())
-        if propensity is None:
-            row["avg_propensity"], row["propensity_scored"], row["propensity_note"] = None, 0, propensity_note
-        else:
-            p = propensity.reindex(m["customer_id"]).dropna()
-            row["avg_propensity"] = round(float(p.mean()), 4) if len(p) else None
-            row["propensity_scored"] = int(len(p))
-            row["propensity_note"] = "" if len(p) else "本客群没有已评分的潜客"
-        row["avg_propensity_text"] = (f"{row['avg_propensity']:.1%}" if row["avg_propensity"] is not None
-                                      else f"{NO_PROPENSITY}（{row['propensity_note']}）")
-        row["description"] = _describe(row, overall)
-        row["naming_rule"] = meta["rule"]
-        row["archetype"] = meta["archetype"]
-        out.append(row)
-    return out
+    return [profile_row(sid, meta, n, segment_stats(df[labels == sid], propensity), overall, propensity is None,
+                        propensity_note) for sid, meta in enumerate(names)]
+
+
+def segment_stats(m: pd.DataFrame, propensity: pd.Series | None) -> dict:
+    """The raw numbers of one segment's profile (m: its customer_frame rows); `profile_row` rounds them.
+    The Spark build computes the same numbers with a GROUP BY (million/spark/segments.py)."""
+    st: dict = {"size": int(len(m)), "means": {key: float(m[col].mean()) for key, col in PROFILE_MEANS.items()},
+                "median_aum": float(m["total_assets"].median()),
+                "occupations": {str(k): int(v) for k, v in m["occupation_type"].value_counts().head(3).items()},
+                "holding": {p: float(m[f"{p}_flag"].mean()) for p in PRODUCTS},
+                "prospect_share": float(m["is_prospect"].mean()), "millionaires": int((~m["is_prospect"]).sum())}
+    if propensity is not None:
+        p = propensity.reindex(m["customer_id"]).dropna()
+        st["propensity_mean"], st["propensity_n"] = float(p.mean()) if len(p) else None, int(len(p))
+    return st
+
+
+def profile_row(sid: int, meta: dict, n: int, st: dict, overall: dict, no_propensity: bool,
+                propensity_note: str) -> dict:
+    """One segment's profile from its raw numbers (`segment_stats`)."""
+    size = st["size"]
+    row: dict = {"segment_id": sid, "segment_name": meta["name"], "size": size,
+                 "share": round(size / n, 4) if n else 0.0}
+    for key in PROFILE_MEANS:
+        row[key] = round(st["means"][key], 2) if size else 0.0
+    row["median_aum"] = round(st["median_aum"], 2) if size else 0.0
+    row["top_occupations"] = dict(st["occupations"])
+    row["holding_rates"] = {PRODUCT_NAMES[p]: round(st["holding"][p], 4) if size else 0.0 for p in PRODUCTS}
+    row["prospect_share"] = round(st["prospect_share"], 4) if size else 0.0
+    row["millionaire_count"] = st["millionaires"]
+    if no_propensity:
+        row["avg_propensity"], row["propensity_scored"], row["propensity_note"] = None, 0, propensity_note
+    else:
+        mean = st["propensity_mean"]
+        row["avg_propensity"] = round(mean, 4) if st["propensity_n"] else None
+        row["propensity_scored"] = st["propensity_n"]
+        row["propensity_note"] = "" if st["propensity_n"] else "本客群没有已评分的潜客"
+    row["avg_propensity_text"] = (f"{row['avg_propensity']:.1%}" if row["avg_propensity"] is not None
+                                  else f"{NO_PROPENSITY}（{row['propensity_note']}）")
+    row["description"] = _describe(row, overall)
+    row["naming_rule"] = meta["rule"]
+    row["archetype"] = meta["archetype"]
+    return row

@@ -11,23 +11,18 @@ import numpy as np
 import pandas as pd
 
 from million.propensity.bundle import SERVED_MODEL, ModelBundle
+from million.propensity.cluster_scores import SCORES_TABLE, model_version  # noqa: F401 - SCORES_TABLE re-exported
 from million.propensity.explain import contributions
 from million.propensity.feature_labels import label
 from million.propensity.features import FEATURE_COLUMNS, KEY_COLUMNS, prospects
 from million.spark.features import BUCKET, with_bucket
 
-SCORES_TABLE = "million_scores"
 TOP_REASONS = 3
 # SHAP values cost ~15 ms a row on one core (TreeSHAP over ~1,300 trees), the probability ~0.3 ms: reasons
 # are computed for the prospects worth a call (probability at least this), every prospect gets its score.
 REASONS_MIN_PROBABILITY = 0.05
 SCORE_SCHEMA = ("customer_id string, as_of string, probability double, top_reasons string, "
                 "top_features string, model_version string")
-
-
-def model_version(bundle: ModelBundle) -> str:
-    info = bundle.info
-    return f"{info.get('test_month', '')}-{str(info.get('data_hash', ''))[:8]}"
 
 
 def reasons(bundle: ModelBundle, X: np.ndarray, k: int = TOP_REASONS) -> tuple[list[str], list[str]]:

@@ -62,3 +62,39 @@ def spark():
                             app_name="million-tests")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_build(spark, small_wh_url: str, small_data: Path, tmp_path_factory: pytest.TempPathFactory):
+    """`build --engine spark` once, every step, on a copy of the small warehouse (the one `built_artifacts`
+    was built from locally): (the copy's DB URL, the artifacts folder, the build's summary rows)."""
+    import shutil
+
+    from million.pipeline import BuildContext
+    from million.propensity import step as propensity_step
+    from million.settings import Settings
+    from million.spark.build import build_on_spark
+
+    class Rows(list):
+        driver_scored: list[int]
+
+    run = tmp_path_factory.mktemp("spark-build")
+    db = run / "warehouse.duckdb"
+    shutil.copyfile(small_wh_url.removeprefix("duckdb:///"), db)
+    ctx = BuildContext(db_url=f"duckdb:///{db}", artifacts_dir=run / "artifacts", data_dir=small_data)
+    real, called = propensity_step.score_features, []
+
+    def counted(bundle, features):  # noqa: ANN001, ANN202 - score_features' signature
+        called.append(len(features))
+        return real(bundle, features)
+
+    propensity_step.score_features = counted  # does the propensity step still score on the driver?
+    t0 = time.perf_counter()
+    try:
+        rows = Rows(build_on_spark(ctx, Settings(spark_buckets=5), spark, log=lambda _m: None))
+    finally:
+        propensity_step.score_features = real
+    rows.driver_scored = called
+    print(f"\nspark build (every step): {time.perf_counter() - t0:.1f} s; "
+          + ", ".join(f"{r['step']} {r['seconds']}" for r in rows))
+    return f"duckdb:///{db}", run / "artifacts", rows
