@@ -126,14 +126,29 @@ def _reusable(path: Path, key: dict[str, Any]) -> bool:
 
 
 def _read_back(path: Path, latest: str, sample: set[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The labelled rows of the training sample and the latest month's rows of a saved feature table."""
-    keep = pc.field("label").is_valid()
-    if sample is not None:  # filtered while scanning: at 1M customers all labelled rows would not fit in 8 GiB
-        keep = keep & pc.field("customer_id").isin(pa.array(sorted(sample), type=pa.string()))
-    labelled = pq.read_table(path, filters=keep).to_pandas(split_blocks=True, self_destruct=True)
-    latest_df = (pq.read_table(path, columns=KEY_COLUMNS + FEATURE_COLUMNS, filters=[("as_of", "==", latest)])
-                 .to_pandas(split_blocks=True, self_destruct=True))
-    return labelled, latest_df
+    """The labelled rows of the training sample and the latest month's rows of a saved feature table, one
+    row group at a time: a filtered dataset scan reads ahead several row groups on every thread, and at 1M
+    customers that took the train stage to 13.8 GiB. Memory holds what is kept plus one row group."""
+    pf = pq.ParquetFile(path)
+    wanted = pa.array(sorted(sample), type=pa.string()) if sample is not None else None
+    labelled, last = [], []
+    for i in range(pf.num_row_groups):
+        group = pf.read_row_group(i)
+        keep = pc.is_valid(group["label"])
+        if wanted is not None:
+            keep = pc.and_(keep, pc.is_in(group["customer_id"], value_set=wanted))
+        labelled.append(group.filter(keep))
+        last.append(group.select(KEY_COLUMNS + FEATURE_COLUMNS).filter(pc.equal(group["as_of"], latest)))
+        del group
+    schema = pf.schema_arrow
+    return (_to_frame(labelled, schema), _to_frame(last, pa.schema([schema.field(c) for c in KEY_COLUMNS + FEATURE_COLUMNS],
+                                                                    metadata=schema.metadata)))
+
+
+def _to_frame(parts: list[pa.Table], schema: pa.Schema) -> pd.DataFrame:
+    table = pa.concat_tables(parts) if parts else schema.empty_table()
+    parts.clear()
+    return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
 def stream_features(wh: Warehouse, path: Path, *, data_hash: str, latest: str, chunk_customers: int,

@@ -149,6 +149,8 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     bundle.info.update({"oot_auc": oot_auc, "oot_pr_auc": {k: metrics["overall"][k].get("pr_auc") for k in MODEL_KEYS},
                         "data_hash": ctx.data_hash, "test_month": split.test})
     bundle.save(paths["models"])
+    base_rate = float(data.train["label"].mean())
+    del data  # the training rows are GBs at bank scale: gone before the latest month is scored
     clock.lap("evaluate")
     bar.update(1)
 
@@ -163,7 +165,7 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     bar.update(1)
 
     bar.set_postfix_str("解读与图表")
-    texts = _interpretation(bundle, paths, data.train["label"].mean())
+    texts = _interpretation(bundle, paths, base_rate)
     clock.lap("interpretation")
     bar.update(1)
 
