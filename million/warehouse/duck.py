@@ -44,10 +44,12 @@ class DuckWarehouse(Warehouse):
     dialect = "duckdb"
 
     def __init__(self, path: str | Path, *, read_only: bool = True, memory_limit: str = "2GB",
-                 threads: int = 2, timeout_s: float | None = None) -> None:
+                 threads: int = 2, timeout_s: float | None = None, load_memory_limit: str = "4GB") -> None:
         self.path = Path(path)
         self.read_only = read_only
-        self.memory_limit = memory_limit
+        self.memory_limit = memory_limit  # a query's (analysts' SQL)
+        # Loading is offline batch work: building the keys of 23M rows (1M customers) needs about 3 GB.
+        self.load_memory_limit = load_memory_limit
         self.threads = threads
         self.default_timeout = timeout_s
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -219,7 +221,7 @@ class DuckWarehouse(Warehouse):
             tmp.unlink(missing_ok=True)
             if self.path.exists():
                 shutil.copyfile(self.path, tmp)
-            con = duckdb.connect(str(tmp), config={"threads": self.threads, "memory_limit": self.memory_limit})
+            con = duckdb.connect(str(tmp), config={"threads": self.threads, "memory_limit": self.load_memory_limit})
             try:
                 for table, data in frames.items():
                     con.execute(f'DROP TABLE IF EXISTS "{table}"')
