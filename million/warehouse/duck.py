@@ -44,11 +44,11 @@ class DuckWarehouse(Warehouse):
     dialect = "duckdb"
 
     def __init__(self, path: str | Path, *, read_only: bool = True, memory_limit: str = "2GB",
-                 threads: int = 2, timeout_s: float | None = None, load_memory_limit: str = "4GB") -> None:
+                 threads: int = 2, timeout_s: float | None = None, load_memory_limit: str = "3GB") -> None:
         self.path = Path(path)
         self.read_only = read_only
         self.memory_limit = memory_limit  # a query's (analysts' SQL)
-        # Loading is offline batch work: building the keys of 23M rows (1M customers) needs about 3 GB.
+        # Loading is offline batch work: building the keys of 23M rows (1M customers) fails under 2 GB, works in 3 GB.
         self.load_memory_limit = load_memory_limit
         self.threads = threads
         self.default_timeout = timeout_s
