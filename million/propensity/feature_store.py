@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from million.artifacts import write_metadata
+from million.memory import give_back
 from million.propensity.features import FEATURE_COLUMNS, KEY_COLUMNS, build_features
 from million.propensity.labels import build_labels
 from million.tables import Tables, customer_ids, customer_ranges, load_tables
@@ -141,8 +142,10 @@ def _read_back(path: Path, latest: str, sample: set[str] | None) -> tuple[pd.Dat
         last.append(group.select(KEY_COLUMNS + FEATURE_COLUMNS).filter(pc.equal(group["as_of"], latest)))
         del group
     schema = pf.schema_arrow
-    return (_to_frame(labelled, schema), _to_frame(last, pa.schema([schema.field(c) for c in KEY_COLUMNS + FEATURE_COLUMNS],
-                                                                    metadata=schema.metadata)))
+    frames = (_to_frame(labelled, schema), _to_frame(last, pa.schema([schema.field(c) for c in KEY_COLUMNS + FEATURE_COLUMNS],
+                                                                      metadata=schema.metadata)))
+    give_back()  # the row groups read and dropped
+    return frames
 
 
 def _to_frame(parts: list[pa.Table], schema: pa.Schema) -> pd.DataFrame:
@@ -193,6 +196,7 @@ def stream_features(wh: Warehouse, path: Path, *, data_hash: str, latest: str, c
                     written.result()  # at most one range waits to be written
                 written = io.submit(writer.write, table)
                 del table, lab
+                give_back()  # the range's intermediates: otherwise the heap keeps them across 100 ranges
                 if bar:
                     bar.update(1)
             if written is not None:

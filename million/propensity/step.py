@@ -26,6 +26,7 @@ from million.artifacts import write_metadata
 from million.charts import save_png
 from million.contract import MILLION
 from million.errors import DataInsufficient
+from million.memory import give_back
 from million.pipeline import BuildContext, Step
 from million.propensity import plots
 from million.propensity.bundle import MODEL_KEYS, SERVED_MODEL, ModelBundle
@@ -130,6 +131,7 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     split = split_months(labelled_months(months))
     data = make_train_data(labelled, split, keep_val_all=bool(params.get("refit")))
     del labelled, feats
+    give_back()
     clock.lap("split")
     bar.update(1)
 
@@ -151,6 +153,7 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     bundle.save(paths["models"])
     base_rate = float(data.train["label"].mean())
     del data  # the training rows are GBs at bank scale: gone before the latest month is scored
+    give_back()
     clock.lap("evaluate")
     bar.update(1)
 

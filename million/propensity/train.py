@@ -104,12 +104,12 @@ def make_train_data(labelled_all: pd.DataFrame, split: MonthSplit, keep_val_all:
 def augment(train_all: pd.DataFrame, copies: int, growth: tuple[float, float],
             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """The real 1M rows of prospects plus `copies` pseudo-threshold rows per customer-month."""
-    pros = train_all.loc[train_all["aum_cur"] < MILLION]
-    xs = [pros[FEATURE_COLUMNS].to_numpy(dtype=np.float32)]
-    ys = [pros["label"].to_numpy(dtype=float)]
+    is_pros = (train_all["aum_cur"] < MILLION).to_numpy()
+    xs = [_float32_rows(train_all, is_pros)]
+    ys = [train_all["label"].to_numpy(dtype=float)[is_pros]]
     rich = train_all.loc[train_all["aum_cur"] > SMOOTH]
     cols = {c: i for i, c in enumerate(FEATURE_COLUMNS)}
-    base = rich[FEATURE_COLUMNS].to_numpy(dtype=np.float32)
+    base = _float32_rows(rich, np.ones(len(rich), bool))
     aum = rich["aum_cur"].to_numpy(dtype=float)
     fmax = rich["future_max_assets"].to_numpy(dtype=float)
     lo, hi = np.log(growth[0]), np.log(growth[1])
@@ -121,6 +121,15 @@ def augment(train_all: pd.DataFrame, copies: int, growth: tuple[float, float],
         xs.append(x)
         ys.append((fmax >= thr).astype(float))
     return np.concatenate(xs), np.concatenate(ys)
+
+
+def _float32_rows(df: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """df.loc[rows, FEATURE_COLUMNS].to_numpy(np.float32), a column at a time: the same numbers without a float64
+    copy of the rows first (1.3 GB at 1M customers, at the build's peak)."""
+    out = np.empty((int(rows.sum()), len(FEATURE_COLUMNS)), dtype=np.float32)
+    for j, c in enumerate(FEATURE_COLUMNS):
+        out[:, j] = df[c].to_numpy()[rows]
+    return out
 
 
 def _fit_one_lgbm(X: np.ndarray, y: np.ndarray, val: pd.DataFrame, params: dict[str, Any],
