@@ -154,6 +154,24 @@ def _to_frame(parts: list[pa.Table], schema: pa.Schema) -> pd.DataFrame:
     return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
+def _columns(df: pd.DataFrame) -> dict[str, pd.Series]:
+    return {c: df[c].reset_index(drop=True) for c in df.columns}
+
+
+def _sorted_union(parts: list[dict[str, pd.Series]], order: list[str]) -> pd.DataFrame:
+    """pd.concat(parts).sort_values(order, kind="stable"), a column at a time, each part's column dropped once
+    copied: memory holds the parts plus one column, where concat-then-sort held the rows three times (the 1M
+    features stage peaked at 9.1 GiB holding 2.7 GiB of them)."""
+    keys = pd.DataFrame({k: pd.concat([p[k] for p in parts], ignore_index=True) for k in order})
+    perm = keys.sort_values(order, kind="stable").index.to_numpy()
+    del keys
+    out: dict[str, pd.Series] = {}
+    for c in list(parts[0]):
+        out[c] = pd.concat([p.pop(c) for p in parts], ignore_index=True).take(perm).reset_index(drop=True)
+    parts.clear()
+    return pd.DataFrame(out, copy=False)
+
+
 def stream_features(wh: Warehouse, path: Path, *, data_hash: str, latest: str, chunk_customers: int,
                     train_customers: int | None, seed: int,
                     progress: Callable[[int, str], Any] | None = None, reuse: bool = True) -> dict[str, Any]:
@@ -189,9 +207,9 @@ def stream_features(wh: Warehouse, path: Path, *, data_hash: str, latest: str, c
                     pending = io.submit(load_tables, wh, customers=ranges[i + 1])
                 table = feature_table(tables)
                 del tables
-                latest_parts.append(table.loc[table["as_of"] == latest, KEY_COLUMNS + FEATURE_COLUMNS])
+                latest_parts.append(_columns(table.loc[table["as_of"] == latest, KEY_COLUMNS + FEATURE_COLUMNS]))
                 lab = table.loc[table["label"].notna()]
-                labelled.append(lab if sample is None else lab.loc[lab["customer_id"].isin(sample)])
+                labelled.append(_columns(lab if sample is None else lab.loc[lab["customer_id"].isin(sample)]))
                 if written is not None:
                     written.result()  # at most one range waits to be written
                 written = io.submit(writer.write, table)
@@ -204,10 +222,11 @@ def stream_features(wh: Warehouse, path: Path, *, data_hash: str, latest: str, c
         if bar:
             bar.close()
         writer.close()
-        labelled_df, latest_df = pd.concat(labelled, ignore_index=True), pd.concat(latest_parts, ignore_index=True)
+        labelled_df, latest_df = _sorted_union(labelled, order), _sorted_union(latest_parts, order)
         reused = False
-    labelled_df = labelled_df.sort_values(order, kind="stable", ignore_index=True)
-    latest_df = latest_df.sort_values(order, kind="stable", ignore_index=True)
+    if reused:
+        labelled_df = labelled_df.sort_values(order, kind="stable", ignore_index=True)
+        latest_df = latest_df.sort_values(order, kind="stable", ignore_index=True)
     return {"labelled": labelled_df, "latest": latest_df, "customers": len(ids),
             "sample": None if sample is None else len(sample), "reused": reused}
 

@@ -56,6 +56,7 @@ from million.propensity.train import DEFAULT_PARAMS, make_train_data, train_mode
 from million.tables import warehouse_months
 
 SHAP_SAMPLE = 2000
+PARK_LATEST_ROWS = 200_000  # a latest month larger than this waits on disk while the models train
 # Scale (see feature_store): features a range of customers at a time, training on a capped sample.
 SCALE_PARAMS: dict[str, Any] = {"chunk_customers": CHUNK_CUSTOMERS, "train_customers": TRAIN_CUSTOMERS}
 
@@ -131,6 +132,11 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     split = split_months(labelled_months(months))
     data = make_train_data(labelled, split, keep_val_all=bool(params.get("refit")))
     del labelled, feats
+    # The latest month waits on disk while the models train: at 1M customers it is 1 GB of the stage's peak.
+    parked = paths["dir"] / ".latest_features.parquet"
+    if latest_feats is not None and len(latest_feats) > PARK_LATEST_ROWS:
+        latest_feats.to_parquet(parked, index=False)
+        latest_feats = None
     give_back()
     clock.lap("split")
     bar.update(1)
@@ -158,6 +164,9 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     bar.update(1)
 
     bar.set_postfix_str("最新月评分")
+    if latest_feats is None and parked.exists():
+        latest_feats = pd.read_parquet(parked)
+        parked.unlink()
     shap_rows = None
     if score_latest is None:
         scores = score_features(bundle, latest_feats)

@@ -104,3 +104,17 @@ def test_rebuild_is_skipped_when_nothing_changed(built_artifacts: Path, small_wh
     rows = run_all(BuildContext(db_url=small_wh_url, artifacts_dir=built_artifacts, data_dir=small_data),
                    only=["propensity"], log=lambda _m: None)
     assert [r["status"] for r in rows if r["step"] == "propensity"] == ["跳过（未变化）"]
+
+
+def test_a_large_latest_month_waits_on_disk_and_scores_the_same(small_wh_url: str, small_data: Path, built_artifacts: Path,
+                                                                tmp_path: Path, monkeypatch) -> None:
+    """At bank scale the latest month's features are parked on disk while the models train (PARK_LATEST_ROWS):
+    the same scores as when they stay in memory, and nothing left behind."""
+    from million.pipeline import BuildContext
+    from million.propensity import step
+
+    monkeypatch.setattr(step, "PARK_LATEST_ROWS", 0)
+    step.run(BuildContext(db_url=small_wh_url, artifacts_dir=tmp_path, data_dir=small_data))
+    parked, kept = artifacts_paths(tmp_path), artifacts_paths(built_artifacts)
+    pd.testing.assert_frame_equal(pd.read_parquet(parked["scores"]), pd.read_parquet(kept["scores"]))
+    assert not (parked["dir"] / ".latest_features.parquet").exists()
