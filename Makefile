@@ -51,8 +51,9 @@ $(VENV)/.spark-installed: $(VENV)/.installed requirements-spark.lock
 test: $(VENV)/.installed $(VENV)/.spark-installed
 	@$(PY) -m pytest
 
+# from the checkout (python -m): the MySQL part starts its server with the tests' helper (tests/support)
 bench: artifacts
-	@$(MILLION) bench
+	@$(PY) -m commands bench
 
 lint: $(VENV)/.installed
 	@$(VENV)/bin/ruff check .
