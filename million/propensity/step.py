@@ -134,7 +134,9 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     del labelled, feats
     # The latest month waits on disk while the models train: at 1M customers it is 1 GB of the stage's peak.
     parked = paths["dir"] / ".latest_features.parquet"
-    if latest_feats is not None and len(latest_feats) > PARK_LATEST_ROWS:
+    parked.unlink(missing_ok=True)  # a run that failed mid-training may have left one
+    park = latest_feats is not None and len(latest_feats) > PARK_LATEST_ROWS
+    if park:
         latest_feats.to_parquet(parked, index=False)
         latest_feats = None
     give_back()
@@ -164,7 +166,7 @@ def run(ctx: BuildContext) -> dict[str, Any]:
     bar.update(1)
 
     bar.set_postfix_str("最新月评分")
-    if latest_feats is None and parked.exists():
+    if park:
         latest_feats = pd.read_parquet(parked)
         parked.unlink()
     shap_rows = None
