@@ -7,6 +7,7 @@ Data comes from the generator in memory; the Thrift server reads it as parquet t
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -17,6 +18,7 @@ from typing import Any
 
 from benchmarks.stats import rss_mib, summary_ms
 from million.datagen.simulate import generate
+from million.memory import give_back
 from million.propensity.bundle import ModelBundle
 from million.propensity.feature_store import CHUNK_CUSTOMERS
 from million.propensity.features import build_features
@@ -25,8 +27,8 @@ from million.tables import Tables, _typed
 
 
 def _tables(customers: int, months: int, seed: int) -> Tables:
-    g = generate(customers, months, seed)
-    return Tables(_typed(g.customer_base.copy(), "customer_base"), _typed(g.behavior.copy(), "customer_behavior_assets"))
+    g = generate(customers, months, seed)  # typed in place: the generator's frames are not used again
+    return Tables(_typed(g.customer_base, "customer_base"), _typed(g.behavior, "customer_behavior_assets"))
 
 
 def local_features(tables: Tables, months: list[str] | None = None) -> tuple[float, int]:
@@ -52,28 +54,35 @@ def run_size(spark: Any, customers: int, months: int, bundle: ModelBundle, cores
     log(f"  {customers:,} 客户：生成 {gen_s:.0f} 秒，{len(tables.behavior):,} 行")
     loc_s, loc_rows = local_features(tables)
     log(f"  本地特征 {loc_s:.1f} 秒（{loc_rows:,} 行）")
+    latest_feats = build_features(tables, [latest])
+    t0 = time.perf_counter()
+    local_scores = score_features(bundle, latest_feats)
+    loc_score_s = time.perf_counter() - t0
+    del latest_feats
     t0 = time.perf_counter()
     beh, base = spark.createDataFrame(tables.behavior), spark.createDataFrame(tables.base)
     beh, base = beh.persist(), base.persist()
     beh.count(), base.count()
     handover_s = time.perf_counter() - t0
+    behaviour_rows = len(tables.behavior)
+    # Spark holds the data now: the driver's copy goes, so the JVM and the Python workers have the memory
+    # (at 1M customers the typed frames are ~8 GB next to a 6 GB driver JVM and two workers per bucket)
+    del tables
+    gc.collect()
+    give_back()
     buckets = bucket_count(customers, 0, cores * 2)
     t0 = time.perf_counter()
     feats = spark_features(beh, base, buckets=buckets).persist()
     sp_rows = feats.count()
     sp_s = time.perf_counter() - t0
     log(f"  Spark 特征 {sp_s:.1f} 秒（{sp_rows:,} 行，{buckets} 桶；交给 Spark {handover_s:.1f} 秒）")
-    latest_feats = build_features(tables, [latest])
-    t0 = time.perf_counter()
-    local_scores = score_features(bundle, latest_feats)
-    loc_score_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     scored = spark_scores(feats.filter(feats["as_of"] == latest), bundle, buckets=buckets)
     sp_scored = scored.count()
     sp_score_s = time.perf_counter() - t0
     log(f"  评分：本地 {loc_score_s:.1f} 秒，Spark（含 SHAP 原因与排名）{sp_score_s:.1f} 秒，{sp_scored:,} 位潜客")
     feats.unpersist(), beh.unpersist(), base.unpersist()
-    return {"customers": customers, "months": months, "behaviour_rows": len(tables.behavior),
+    return {"customers": customers, "months": months, "behaviour_rows": behaviour_rows,
             "feature_rows": sp_rows, "buckets": buckets, "generate_s": round(gen_s, 1),
             "local_features_s": round(loc_s, 1), "spark_features_s": round(sp_s, 1),
             "spark_handover_s": round(handover_s, 1),
@@ -99,14 +108,9 @@ def thrift_queries(customers: int, months: int, runs: int, log: Callable[[str], 
     duck_path = work / "w.duckdb"
     with DuckWarehouse(duck_path, read_only=False) as d:
         d.replace_tables({"customer_base": tables.base, "customer_behavior_assets": tables.behavior})
-    for name, df in (("customer_base", tables.base), ("customer_behavior_assets", tables.behavior)):
-        (work / name).mkdir()
-        df.to_parquet(work / name / "part-0.parquet", index=False)
     server = spark_server.start()
     try:
-        with connect(server.url("loader"), read_only=False) as admin:
-            for name in ("customer_base", "customer_behavior_assets"):
-                admin._write(f"CREATE TABLE `{name}` USING parquet LOCATION '{work / name}'")
+        _parquet_tables(server, work, {"customer_base": tables.base, "customer_behavior_assets": tables.behavior})
         wh = connect(server.url(), timeout_s=600)
         duck = connect(f"duckdb:///{duck_path}")
         rows = []
@@ -125,8 +129,80 @@ def thrift_queries(customers: int, months: int, runs: int, log: Callable[[str], 
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _parquet_tables(server: Any, work: Path, frames: dict[str, Any]) -> None:
+    """Tables on the Thrift server over parquet files on this machine (faster than INSERTs through HS2)."""
+    from million.warehouse import connect
+
+    with connect(server.url("loader"), read_only=False) as admin:
+        for name, df in frames.items():
+            (work / name).mkdir()
+            df.to_parquet(work / name / "part-0.parquet", index=False)
+            admin._write(f"CREATE TABLE `{name}` USING parquet LOCATION '{work / name}'")
+
+
+def hive_brief(customers: int, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """The RM brief with DB_URL=hive://... : the default data (the one the app's artifacts were built on) on
+    a Spark Thrift Server, the app's local copy refreshed from it as the batch job does, then the brief timed
+    exactly as `million bench --only tools` times it. Every statement sent to the cluster is counted: the
+    brief must send none (only analysts' SQL goes there)."""
+    from benchmarks.tool_latency import measure_brief, random_customers
+    from million.services import get_services, set_services
+    from million.settings import get_settings
+    from million.warehouse import connect
+    from million.warehouse.hive import HiveWarehouse
+    from million.warehouse.local_copy import refresh_local_copy
+    from tests.support import spark_server
+
+    base = get_settings()
+    with connect(base.warehouse_url) as duck:
+        present = set(duck.tables())
+        frames = {n: duck.query(f"SELECT * FROM {n}")
+                  for n in ("customer_base", "customer_behavior_assets", "customer_segments") if n in present}
+    work = Path(tempfile.mkdtemp(prefix="million-bench-hive-brief-"))
+    server = spark_server.start()
+    env = {"DB_URL": server.url(), "SERVING_COPY": str(work / "serving_copy.duckdb"),
+           "AUDIT_LOG": str(work / "audit.jsonl")}
+    saved = {k: os.environ.get(k) for k in env}
+    real_execute = HiveWarehouse._execute
+    sent: list[str] = []
+
+    def counted(self: HiveWarehouse, sql: str, *a: Any, **k: Any) -> Any:
+        sent.append(sql)
+        return real_execute(self, sql, *a, **k)
+
+    try:
+        _parquet_tables(server, work, frames)
+        t0 = time.perf_counter()
+        with connect(server.url()) as src:
+            counts = refresh_local_copy(src, Path(env["SERVING_COPY"]), months=base.serving_months, log=log)
+        copy_s = time.perf_counter() - t0
+        os.environ.update(env)
+        get_settings.cache_clear()
+        set_services(None)
+        svc = get_services()
+        if not isinstance(svc.analyst_wh, HiveWarehouse):
+            raise RuntimeError(f"analysts' warehouse is {type(svc.analyst_wh).__name__}, not HiveServer2")
+        picked = random_customers(svc.wh, customers)
+        HiveWarehouse._execute = counted  # type: ignore[method-assign]
+        brief = measure_brief(get_settings(), picked, log)
+    finally:
+        HiveWarehouse._execute = real_execute  # type: ignore[method-assign]
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        get_settings.cache_clear()
+        set_services(None)
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    log(f"  DB_URL=hive 的客户经理简报：答案 p50 {brief['p50_ms']:.1f} ms；发往集群的语句 {len(sent)} 条")
+    return {"copy_s": round(copy_s, 1), "copy_rows": {k: v for k, v in counts.items() if k != "months"},
+            "cluster_statements": len(sent), "brief": brief}
+
+
 def run(sizes: list[int], months: int, model_dir: Path, cores: int, query_customers: int, runs: int,
-        log: Callable[[str], None] = print) -> dict[str, Any]:
+        brief_customers: int = 200, log: Callable[[str], None] = print) -> dict[str, Any]:
     from million.settings import Settings
     from million.spark.session import spark_session
     from tests.support import spark_server
@@ -144,6 +220,7 @@ def run(sizes: list[int], months: int, model_dir: Path, cores: int, query_custom
     finally:
         spark.stop()
     out["thrift"] = thrift_queries(query_customers, months, runs, log)
+    out["hive_brief"] = hive_brief(brief_customers, log)
     return out
 
 
@@ -165,4 +242,14 @@ def render(data: dict[str, Any]) -> list[str]:
     for r in t["queries"]:
         lines.append(f"| {r['name']} | {r['spark']['p50_ms']:.0f} ms | {r['duckdb']['p50_ms']:.1f} ms | "
                      f"{'是' if r['same_result'] else '否：' + r['diff']} |")
+    hb = data.get("hive_brief")
+    if hb:
+        b = hb["brief"]
+        rows = "，".join(f"{k} {v:,} 行" for k, v in hb["copy_rows"].items())
+        lines += ["", f"### 客户经理简报，`DB_URL=hive://…`（{b['turns']} 位随机客户，服务端）", "",
+                  "默认数据（应用产物所用的那份）放在 Spark Thrift Server 上；应用的本地服务副本按批处理的方式从集群刷新"
+                  f"（{rows}，{hb['copy_s']} 秒），简报的五个工具读本地副本，只有分析师的 SQL 去集群。计时方式同工具部分。", "",
+                  "| 答案 p50 | 答案 p95 | 首轮（预热） | 出错 | 简报发往集群的语句 |", "|---|---|---|---|---|",
+                  f"| {b['p50_ms']:.1f} ms | {b['p95_ms']:.1f} ms | {b['first_turn_ms']:,.0f} ms | {b['errors']}/{b['turns']} | "
+                  f"{hb['cluster_statements']} |"]
     return lines

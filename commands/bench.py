@@ -183,7 +183,7 @@ def bench_spark(args: argparse.Namespace) -> dict[str, Any]:
     from benchmarks.spark import render, run
 
     data = run(args.spark_sizes, args.months, args.model_dir, args.spark_cores, args.spark_query_customers,
-               args.sql_runs)
+               args.sql_runs, args.brief_customers)
     data["machine"] = machine.describe()
     (args.out / "spark.md").write_text("\n".join(["# Spark 基准（`million bench --only spark`）", "",
                                                   f"- 机器：{machine.one_line(data['machine'])}", "",
