@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from benchmarks.stats import rss_mib, summary_ms
 from million.datagen.simulate import generate
 from million.memory import give_back
@@ -42,6 +44,16 @@ def local_features(tables: Tables, months: list[str] | None = None) -> tuple[flo
     return time.perf_counter() - t0, rows
 
 
+def hand_over(spark: Any, df: pd.DataFrame, folder: Path, slice_rows: int = 1_000_000) -> Any:
+    """`df` on Spark, read from parquet that Spark wrote a slice at a time. One createDataFrame of the whole
+    frame holds every Arrow batch in Python and again in the driver JVM's heap (~4 GB each at 23M rows,
+    next to the frame itself): at 1M customers that does not fit a 6 GB driver on a 24 GB machine."""
+    schema = spark.createDataFrame(df.head(100_000)).schema  # one schema for every slice
+    for start in range(0, len(df), slice_rows):
+        spark.createDataFrame(df.iloc[start:start + slice_rows], schema=schema).write.mode("append").parquet(str(folder))
+    return spark.read.parquet(str(folder))
+
+
 def run_size(spark: Any, customers: int, months: int, bundle: ModelBundle, cores: int,
              log: Callable[[str], None] = print) -> dict[str, Any]:
     from million.spark.features import bucket_count, spark_features
@@ -60,8 +72,9 @@ def run_size(spark: Any, customers: int, months: int, bundle: ModelBundle, cores
     loc_score_s = time.perf_counter() - t0
     del latest_feats
     t0 = time.perf_counter()
-    beh, base = spark.createDataFrame(tables.behavior), spark.createDataFrame(tables.base)
-    beh, base = beh.persist(), base.persist()
+    handover = Path(tempfile.mkdtemp(prefix="million-bench-handover-"))
+    beh = hand_over(spark, tables.behavior, handover / "behaviour").persist()
+    base = hand_over(spark, tables.base, handover / "base").persist()
     beh.count(), base.count()
     handover_s = time.perf_counter() - t0
     behaviour_rows = len(tables.behavior)
@@ -82,6 +95,7 @@ def run_size(spark: Any, customers: int, months: int, bundle: ModelBundle, cores
     sp_score_s = time.perf_counter() - t0
     log(f"  评分：本地 {loc_score_s:.1f} 秒，Spark（含 SHAP 原因与排名）{sp_score_s:.1f} 秒，{sp_scored:,} 位潜客")
     feats.unpersist(), beh.unpersist(), base.unpersist()
+    shutil.rmtree(handover, ignore_errors=True)
     return {"customers": customers, "months": months, "behaviour_rows": behaviour_rows,
             "feature_rows": sp_rows, "buckets": buckets, "generate_s": round(gen_s, 1),
             "local_features_s": round(loc_s, 1), "spark_features_s": round(sp_s, 1),
