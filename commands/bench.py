@@ -182,13 +182,22 @@ def bench_load(args: argparse.Namespace) -> dict[str, Any]:
 def bench_spark(args: argparse.Namespace) -> dict[str, Any]:
     from benchmarks.spark import render, run
 
+    t0 = time.perf_counter()
     data = run(args.spark_sizes, args.months, args.model_dir, args.spark_cores, args.spark_query_customers,
                args.sql_runs, args.brief_customers)
     data["machine"] = machine.describe()
-    (args.out / "spark.md").write_text("\n".join(["# Spark 基准（`million bench --only spark`）", "",
-                                                  f"- 机器：{machine.one_line(data['machine'])}", "",
-                                                  *render(data), ""]), encoding="utf-8")
+    data["command"] = (f"million bench --only spark --spark-sizes {' '.join(map(str, args.spark_sizes))} "
+                       f"--spark-query-customers {args.spark_query_customers} --sql-runs {args.sql_runs}")
+    data["seconds"] = round(time.perf_counter() - t0, 1)
+    write_spark_md(args.out / "spark.md", data, render)
     return data
+
+
+def write_spark_md(path: Path, data: dict[str, Any], render: Any) -> None:
+    path.write_text("\n".join(["# Spark 基准（`million bench --only spark`）", "",
+                               f"- 机器：{machine.one_line(data['machine'])}",
+                               f"- 命令：`{data['command']}`（用时 {data['seconds']:,.1f} 秒）", "",
+                               *render(data), ""]), encoding="utf-8")
 
 
 README_START, README_END = "<!-- performance:start (written by commands/bench.py) -->", "<!-- performance:end -->"
@@ -238,9 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     set_services(Services(get_settings()))
     svc = get_services()
-    data["machine"] = machine.describe()
     data["data"] = data_info(svc.wh)
-    data["command"] = "million bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    if set(sections) & set(DEFAULT_SECTIONS):  # bench.md's header; --only spark keeps its own (spark.md)
+        data["machine"] = machine.describe()
+        data["command"] = "million bench " + " ".join(argv if argv is not None else sys.argv[1:])
 
     def save() -> None:
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str) + "\n", encoding="utf-8")
