@@ -160,12 +160,13 @@ def hive_brief(customers: int, log: Callable[[str], None] = print) -> dict[str, 
     exactly as `million bench --only tools` times it. Every statement sent to the cluster is counted: the
     brief must send none (only analysts' SQL goes there)."""
     from benchmarks.tool_latency import measure_brief, random_customers
-    from million.services import get_services, set_services
+    from million.services import get_services
     from million.settings import get_settings
     from million.warehouse import connect
     from million.warehouse.hive import HiveWarehouse
     from million.warehouse.local_copy import refresh_local_copy
     from tests.support import spark_server
+    from tests.support.app_env import app_environment
 
     base = get_settings()
     with connect(base.warehouse_url) as duck:
@@ -176,7 +177,6 @@ def hive_brief(customers: int, log: Callable[[str], None] = print) -> dict[str, 
     server = spark_server.start()
     env = {"DB_URL": server.url(), "SERVING_COPY": str(work / "serving_copy.duckdb"),
            "AUDIT_LOG": str(work / "audit.jsonl")}
-    saved = {k: os.environ.get(k) for k in env}
     real_execute = HiveWarehouse._execute
     sent: list[str] = []
 
@@ -190,24 +190,17 @@ def hive_brief(customers: int, log: Callable[[str], None] = print) -> dict[str, 
         with connect(server.url()) as src:
             counts = refresh_local_copy(src, Path(env["SERVING_COPY"]), months=base.serving_months, log=log)
         copy_s = time.perf_counter() - t0
-        os.environ.update(env)
-        get_settings.cache_clear()
-        set_services(None)
-        svc = get_services()
-        if not isinstance(svc.analyst_wh, HiveWarehouse):
-            raise RuntimeError(f"analysts' warehouse is {type(svc.analyst_wh).__name__}, not HiveServer2")
-        picked = random_customers(svc.wh, customers)
-        HiveWarehouse._execute = counted  # type: ignore[method-assign]
-        brief = measure_brief(get_settings(), picked, log)
+        with app_environment(env) as settings:
+            svc = get_services()
+            if not isinstance(svc.analyst_wh, HiveWarehouse):
+                raise RuntimeError(f"analysts' warehouse is {type(svc.analyst_wh).__name__}, not HiveServer2")
+            picked = random_customers(svc.wh, customers)
+            HiveWarehouse._execute = counted  # type: ignore[method-assign]
+            try:
+                brief = measure_brief(settings, picked, log)
+            finally:
+                HiveWarehouse._execute = real_execute  # type: ignore[method-assign]
     finally:
-        HiveWarehouse._execute = real_execute  # type: ignore[method-assign]
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        get_settings.cache_clear()
-        set_services(None)
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
     log(f"  DB_URL=hive 的客户经理简报：答案 p50 {brief['p50_ms']:.1f} ms；发往集群的语句 {len(sent)} 条")

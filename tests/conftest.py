@@ -63,24 +63,13 @@ def mysql(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def app_settings(small_wh_url: str, small_data: Path, built_artifacts: Path, tmp_path_factory: pytest.TempPathFactory):
     """Settings (and the process-wide services) pointed at the small warehouse and its artifacts."""
-    from million.services import set_services
-    from million.settings import get_settings
+    from tests.support.app_env import app_environment
 
     run_dir = tmp_path_factory.mktemp("app")
     env = {"DB_URL": small_wh_url, "DATA_DIR": str(run_dir), "ARTIFACTS_DIR": str(built_artifacts),
            "AUDIT_LOG": str(run_dir / "audit.jsonl")}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    get_settings.cache_clear()
-    set_services(None)
-    yield get_settings()
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    get_settings.cache_clear()
-    set_services(None)
+    with app_environment(env) as settings:
+        yield settings
 
 
 @pytest.fixture()

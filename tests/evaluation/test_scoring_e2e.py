@@ -3,7 +3,6 @@ real Assistant and tools, and each check must fail when the assistant gets it wr
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -18,24 +17,14 @@ COUNT_SQL = "SELECT COUNT(*) AS n FROM customer_behavior_assets WHERE stat_month
 @pytest.fixture(scope="module")
 def wh_only(small_wh_url: str, tmp_path_factory: pytest.TempPathFactory):
     """Services on the small warehouse with an empty artifacts folder."""
-    from million.services import get_services, set_services
-    from million.settings import get_settings
+    from million.services import get_services
+    from tests.support.app_env import app_environment
 
     run_dir = tmp_path_factory.mktemp("eval-e2e")
     env = {"DB_URL": small_wh_url, "DATA_DIR": str(run_dir), "ARTIFACTS_DIR": str(run_dir / "artifacts"),
            "AUDIT_LOG": str(run_dir / "audit.jsonl")}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    get_settings.cache_clear()
-    set_services(None)
-    yield get_settings(), get_services()
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    get_settings.cache_clear()
-    set_services(None)
+    with app_environment(env) as settings:
+        yield settings, get_services()
 
 
 def _case(turn: dict, modes=("offline", "llm"), vars=None, category="analyst"):  # noqa: A002

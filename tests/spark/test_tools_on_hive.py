@@ -3,7 +3,6 @@ read the local copy the batch job refreshes and never touch the cluster; analyst
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -18,9 +17,8 @@ RM_TOOLS = ("predict_million_prob", "explain_customer", "segment_lookup", "recom
 @pytest.fixture(scope="module")
 def hive_app(hive_url: str, thrift_server, small_wh_url: str, built_artifacts: Path,
              tmp_path_factory: pytest.TempPathFactory):
-    from million.services import set_services
-    from million.settings import get_settings
     from million.warehouse.local_copy import refresh_local_copy
+    from tests.support.app_env import app_environment
 
     # The batch job publishes customer_segments on the cluster; here the one the fixture build made.
     with connect(small_wh_url) as duck, connect(thrift_server.url("loader"), read_only=False) as admin:
@@ -31,18 +29,8 @@ def hive_app(hive_url: str, thrift_server, small_wh_url: str, built_artifacts: P
     assert counts["customer_base"] == 2000 and counts["customer_segments"] == 2000
     env = {"DB_URL": hive_url, "DATA_DIR": str(run), "ARTIFACTS_DIR": str(built_artifacts),
            "AUDIT_LOG": str(run / "audit.jsonl"), "SERVING_COPY": str(run / "serving_copy.duckdb")}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    get_settings.cache_clear()
-    set_services(None)
-    yield get_settings()
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    get_settings.cache_clear()
-    set_services(None)
+    with app_environment(env) as settings:
+        yield settings
 
 
 def test_seven_tools_answer_with_db_url_hive(hive_app, tmp_path: Path, thrift_server,
