@@ -172,6 +172,11 @@ def _gist(text: str, limit: int = 140) -> str:
 def recap_markdown(plan: TaskPlan, status: list[tuple[str, Any]]) -> str:
     """The closing summary, step by step, quoting each step's tool result (nothing invented)."""
     lines = ["**计划回顾**", ""]
+    tool_steps = [(st, ev) for s, (st, ev) in zip(plan.steps, status, strict=True) if s.tool is not None]
+    reasons = {ev.text for st, ev in tool_steps if st == "error" and ev is not None}
+    if len(tool_steps) > 1 and len(reasons) == 1 and all(st == "error" for st, _ in tool_steps):
+        # every step refused alike (a customer outside the user's branches): once, not once a step
+        return "\n".join([*lines, f"{MARKS['error']} {len(tool_steps)} 个步骤都未完成：{_gist(reasons.pop(), 80)}"])
     for s, (st, ev) in zip(plan.steps, status, strict=True):
         if ev is not None and st == "done":
             lines.append(f"{s.no}. {MARKS[st]} {s.title}：{_gist(ev.text)}")

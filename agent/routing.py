@@ -161,6 +161,10 @@ def plan_for(text: str, previous_customer: str | None, lookup: Lookup) -> Plan:
     if ranking is not None:
         level, n = ranking
         return Plan("single", [Call("sql_inter", {"sql": ranking_sql(level, n)}, f"各{level}最新月总AUM排名")])
+    every = EVERY_BRANCH.search(k)
+    if every:  # "各分行客户数" asks about all branches, even with a customer under discussion
+        level = "分行" if every.group(1) == "分行" else "网点"
+        return Plan("single", [Call("sql_inter", {"sql": ranking_sql(level, 100)}, f"各{level}概况")])
     if "高潜" in k or "潜客" in k or "名单" in k:
         # "前50名" / "top 50" / "50个" is the length asked for; "含冷静期" lists those customers too
         n = _TOP_N.search(k) or re.search(r"(\d{1,3})\s*[个名位人]", k)
@@ -206,6 +210,7 @@ def plan_for(text: str, previous_customer: str | None, lookup: Lookup) -> Plan:
     return Plan("help", [])
 
 
+EVERY_BRANCH = re.compile(r"(?:各|每个|每家|所有|全部)\s*(分行|网点|支行)")
 FOLLOW_UP = re.compile(r"^\s*(那|那么)?\s*(他|她|该客户|这位客户|这个客户)")
 NO_SUBJECT = ("还不知道您说的是哪位客户：请先输入客户ID（如 C0000123）查看他的营销简报，"
               "再问“他适合什么产品？”“那他所在分行呢？”等追问。")
@@ -371,6 +376,9 @@ def compose_script(f: BriefFacts) -> list[str]:
 
 def compose_brief(cid: str, results: list[tuple[str, str]]) -> str:
     """The RM brief from the five tool results (their text, as the LLM would see it)."""
+    texts = {text for _tool, text in results}
+    if len(results) > 1 and len(texts) == 1:  # every tool refused alike (scope, unknown ID): say it once
+        return f"## 客户 {cid}\n\n{texts.pop()}"
     f = brief_facts(results)
     parts = [f"## 客户 {cid} 营销简报", ""]
     if f.cool:

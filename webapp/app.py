@@ -34,18 +34,23 @@ CHAT_HEAD = ('<script src="/chat-assets/echarts.min.js"></script>'
 log = logging.getLogger(__name__)
 
 
-def _examples() -> dict[str, str]:
-    """A real customer and branch for the prompt suggestions (the top prospect when models exist)."""
+def _examples(branches: tuple[str, ...] | None = None) -> dict[str, str]:
+    """A real customer and branch for the prompt suggestions (the top prospect when models exist).
+    `branches`: a scoped user's; the examples are then theirs (a suggestion they may not open is no help)."""
     wh = get_services().wh
     cust, branch = "C0000001", "上海分行"
     try:
-        top = get_services().propensity().top(1)
+        top = get_services().propensity().top(1, branches=branches)
         if len(top):
             cust = str(top["customer_id"].iloc[0])
     except Exception:  # models not built yet: any customer will do
-        df = wh.query("SELECT customer_id FROM customer_base ORDER BY customer_id LIMIT 1")
+        where, params = ("", []) if branches is None else (
+            f"WHERE branch_name IN ({', '.join('?' for _ in branches)}) ", list(branches))
+        df = wh.query(f"SELECT customer_id FROM customer_base {where}ORDER BY customer_id LIMIT 1", params)
         if len(df):
             cust = str(df["customer_id"].iloc[0])
+    if branches:
+        return {"customer": cust, "branch": branches[0]}
     df = wh.query("SELECT branch_name, COUNT(*) AS n FROM customer_base GROUP BY branch_name ORDER BY n DESC LIMIT 1")
     if len(df):
         branch = str(df["branch_name"].iloc[0])
@@ -101,7 +106,8 @@ def create_app(settings: Settings | None = None, llm: Any = None, planner_llm: A
     def healthz() -> dict[str, str]:
         return {"status": "ok", "mode": s.llm_mode}
 
-    demo = build_blocks(s, store, get_bot, users, _examples(), reports=reports, planner_llm=planner_llm)
+    demo = build_blocks(s, store, get_bot, users, _examples(), reports=reports, planner_llm=planner_llm,
+                        examples_for=lambda u: _examples(u.branches) if u.branches is not None else None)
     demo.queue(default_concurrency_limit=s.max_concurrent_turns, max_size=s.queue_size)
     auth = None
     if users:

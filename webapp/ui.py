@@ -54,6 +54,14 @@ def suggestion_examples(examples: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def _label(text: str) -> str:
+    return text[:40] + ("…" if len(text) > 40 else "")
+
+
+def _placeholder(customer: str) -> str:
+    return f"输入客户ID（如 {customer}）或问题，回车发送"
+
+
 def suggestions(examples: dict[str, str]) -> list[tuple[str, str]]:
     """(group, text) for every suggestion button, in order."""
     ex = suggestion_examples(examples)
@@ -137,7 +145,10 @@ class _Slot:
 
 def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable[[], Any],
                  users: dict[str, User], examples: dict[str, str], *, reports: ReportLibrary | None = None,
-                 planner_llm: Any = None) -> gr.Blocks:
+                 planner_llm: Any = None,
+                 examples_for: Callable[[User], dict[str, str] | None] | None = None) -> gr.Blocks:
+    """`examples_for(user)`: the suggestions' customer and branch for that user (None: the page's own),
+    so a branch-scoped RM is offered a customer and a branch of theirs."""
     busy = Busy(max(2, settings.max_concurrent_turns))
     offline = settings.llm_mode == "offline"
     flow = ChatFlow(settings, store, get_bot, reports=reports, planner_llm=planner_llm)
@@ -150,6 +161,8 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
     with gr.Blocks(title="百万客群营销助手") as demo:
         conv_id = gr.State(None)
         pending_id = gr.State(None)
+        shown = suggestions(examples)
+        sugg_texts = gr.State([text for _group, text in shown])  # this page's full texts (labels are cut at 40)
         with gr.Sidebar(label="我的对话与报告", open=True, width=340):
             new_btn = gr.Button("＋ 新对话", variant="primary", elem_id="new-chat")
             conv_list = gr.Radio(choices=[], label="历史对话（点击打开）", elem_id="conv-list")
@@ -169,12 +182,11 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
             with gr.Column(scale=1, min_width=220):
                 sugg_buttons = []
                 shown_group = None
-                for group, text in suggestions(examples):
+                for group, text in shown:
                     if group != shown_group:
                         gr.Markdown(f"**{group}**")
                         shown_group = group
-                    b = gr.Button(text[:40] + ("…" if len(text) > 40 else ""), size="sm", elem_classes=["suggestion"])
-                    sugg_buttons.append((b, text))
+                    sugg_buttons.append(gr.Button(_label(text), size="sm", elem_classes=["suggestion"]))
                 files = gr.File(label="下载（查询结果等）", file_count="multiple", interactive=False, elem_id="downloads")
             with gr.Column(scale=4):
                 with gr.Row(equal_height=True):
@@ -193,7 +205,7 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
                         edit_btn = gr.Button("修改", elem_id="confirm-edit")
                         cancel_btn = gr.Button("取消", variant="stop", elem_id="confirm-cancel")
                 with gr.Row():
-                    box = gr.Textbox(placeholder="输入客户ID（如 " + examples["customer"] + "）或问题，回车发送",
+                    box = gr.Textbox(placeholder=_placeholder(examples["customer"]),
                                      show_label=False, scale=8, max_lines=6, elem_id="question")
                     send = gr.Button("发送", variant="primary", scale=1, elem_id="send")
                     stop = gr.Button("停止", scale=1)
@@ -317,8 +329,12 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
 
         def on_load(request: gr.Request) -> tuple:
             user = user_of(request)
+            mine = examples_for(user) if examples_for else None
+            texts = [text for _group, text in suggestions(mine)] if mine else [text for _group, text in shown]
             return (gr.Checkbox(value=confirm_default(user, bool(users))), gr.Radio(choices=flow.conversations(user)),
-                    gr.Radio(choices=flow.report_choices(user)))
+                    gr.Radio(choices=flow.report_choices(user)), texts,
+                    gr.Textbox(placeholder=_placeholder((mine or examples)["customer"])),
+                    *(gr.Button(_label(t)) for t in texts))
 
         def resume(request: gr.Request) -> tuple:
             """After the page loads: continue the day's latest conversation (a reload adds none)."""
@@ -341,7 +357,8 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
         report_btn.click(make_report, [conv_id], [report_list, report_files, notice])
         report_list.input(pick_report, [report_list], report_files)
         del_report.click(delete_report, [report_list], [report_list, report_files, notice])
-        demo.load(on_load, None, [confirm_cb, conv_list, report_list]).then(resume, None, view_outputs)
-        for b, text in sugg_buttons:
-            b.click(lambda t=text: t, None, box)
+        demo.load(on_load, None, [confirm_cb, conv_list, report_list, sugg_texts, box, *sugg_buttons]
+                  ).then(resume, None, view_outputs)
+        for i, b in enumerate(sugg_buttons):
+            b.click(lambda texts, i=i: texts[i], [sugg_texts], box)
     return demo

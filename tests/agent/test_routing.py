@@ -71,6 +71,27 @@ def test_follow_ups_use_the_previous_customer() -> None:
     assert plan.kind == "answer" and plan.calls == [] and "哪位客户" in plan.message
 
 
+def test_every_branch_is_a_bank_wide_question_even_after_a_customer() -> None:
+    # seen as a branch-scoped RM: after a brief, "各分行客户数" ran the previous customer's branch query
+    for text, level in (("各分行客户数", "分行"), ("每个网点的客户数和AUM", "网点"), ("所有支行概况", "网点")):
+        for previous in (None, "C0000123"):
+            plan = routing.plan_for(text, previous, LOOKUP)
+            assert tools_of(plan) == ["sql_inter"] and plan.calls[0].args["sql"] == routing.ranking_sql(level, 100), text
+            assert "C0000123" not in plan.calls[0].args["sql"] and not plan.subject
+    assert "C0000123" in routing.plan_for("那他所在分行呢？", "C0000123", LOOKUP).calls[0].args["sql"]
+
+
+def test_a_brief_every_tool_refused_says_so_once() -> None:
+    refusal = "该客户不属于您有权查看的分行，无法提供信息。"
+    tools = ["predict_million_prob", "explain_customer", "segment_lookup", "recommend_products", "forecast_aum"]
+    text = routing.compose_brief("C0000123", [(t, refusal) for t in tools])
+    assert text.count(refusal) == 1 and "建议话术" not in text and "C0000123" in text
+    # one tool's own error stays in its section of an otherwise normal brief
+    mixed = routing.compose_brief("C0000123", [(t, refusal if t == "forecast_aum" else "- 概率：**12.5%**")
+                                               for t in tools])
+    assert "建议话术" in mixed and mixed.count(refusal) == 1
+
+
 def test_help_mentions_how_to_enable_an_llm() -> None:
     text = routing.help_text(routing.ENABLE_LLM_HINT)
     assert "DASHSCOPE_API_KEY" in text and "LLM_BASE_URL" in text and "离线模式" in text

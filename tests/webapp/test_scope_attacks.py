@@ -129,3 +129,30 @@ def test_python_data_sql_of_a_scoped_user_over_http(app_settings, scope_facts, t
         c = Client(url + "/", auth=("scopedrm", "pw-scoped-123456"), verbose=False)
         out = c.predict("统计一下客户", False, False, api_name="/respond")
         assert f"ROWS {n_scope} BRANCHES 1" in _text(out[CHAT]), _text(out[CHAT])[-500:]
+
+
+def test_a_scoped_rm_is_offered_a_customer_and_branch_of_theirs(app_settings, scope_facts, tmp_path: Path) -> None:
+    """Seen in the browser: a 西安 RM's first suggestion was the bank's top prospect, of another branch,
+    which the RM may not open (every tool refused it)."""
+    from gradio_client import Client
+
+    wh = connect(app_settings.warehouse_url)
+    branches = wh.query("SELECT branch_name, COUNT(*) AS n FROM customer_base GROUP BY branch_name ORDER BY n")
+    mine = str(branches["branch_name"].iloc[0])  # the smallest branch: not the page's default example
+    assert mine != scope_facts[0]
+    users = tmp_path / "users.json"
+    save_user(users, "smallrm", "pw-scoped-123456", [mine], "rm")
+    s = dataclasses.replace(app_settings, data_dir=tmp_path / "data", users_file=users)
+    with serve(s) as url:
+        c = Client(url + "/", auth=("smallrm", "pw-scoped-123456"), verbose=False)
+        # the page's load event answers the API with the updates it sends the browser (buttons are not API values)
+        hints = [x.get("placeholder", "") for x in c.predict(api_name="/on_load") if isinstance(x, dict)]
+    ids = [m.group(0) for h in hints for m in [re.search(r"C\d+", h)] if m]
+    assert len(ids) == 1, hints
+    owner = wh.query("SELECT branch_name FROM customer_base WHERE customer_id = ?", [ids[0]])["branch_name"].iloc[0]
+    assert owner == mine
+    from webapp.app import _examples
+    from webapp.ui import suggestions
+
+    texts = [t for _g, t in suggestions(_examples((mine,)))]  # what on_load puts on the buttons
+    assert ids[0] in texts and f"高潜客户名单 {mine}" in texts

@@ -125,3 +125,21 @@ def test_recap_lines_do_not_end_on_a_colon() -> None:
     g = _gist(pred)
     assert not g.endswith("：") and "97.5%" in g
     assert _gist("**推动因素**\n\n| a | b |\n|---|---|\n| 1 | 2 |") == ""
+
+
+def test_recap_says_a_shared_refusal_once() -> None:
+    from types import SimpleNamespace
+
+    from agent.planning import PlanStep, TaskPlan, recap_markdown
+
+    plan = TaskPlan([PlanStep(1, "百万概率与排名", "predict_million_prob"), PlanStep(2, "主要原因", "explain_customer"),
+                     PlanStep(3, "汇总成营销简报")], "offline")
+    no = SimpleNamespace(text="该客户不属于您有权查看的分行，无法提供信息。")
+    recap = recap_markdown(plan, [("error", no), ("error", no), ("done", None)])
+    assert recap.count("无法提供信息") == 1 and "2 个步骤都未完成" in recap
+    # different results (or one step done) keep the step-by-step recap
+    other = SimpleNamespace(text="查询失败：超时")
+    recap = recap_markdown(plan, [("error", no), ("error", other), ("done", None)])
+    assert "1. ⚠ 百万概率与排名" in recap and "2. ⚠ 主要原因" in recap
+    ok = SimpleNamespace(text="客户 C1 截至 2026-10：概率 12.5%")
+    assert "1. ✓ 百万概率与排名" in recap_markdown(plan, [("done", ok), ("error", no), ("done", None)])
