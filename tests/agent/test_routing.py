@@ -195,3 +195,14 @@ def test_list_length_and_cool_period_as_asked() -> None:
     assert routing.plan_for("给我30个潜客", None, LOOKUP).calls[0].args == {"top_n": 30}
     args = routing.plan_for("高潜客户名单（包括冷静期客户）", None, LOOKUP).calls[0].args
     assert args == {"top_n": 20, "include_cool": True}
+
+
+def test_every_command_in_the_help_is_understood() -> None:
+    import re
+
+    for usage, _what in routing.COMMANDS:
+        for example in usage.split(" / "):
+            example = re.sub(r"\[[^\]]*\]", "", example).replace("...", "1").strip()
+            example = re.sub(r"（如 (\S+)）", "", example).replace("客户ID", "C0000123")
+            plan = routing.plan_for(example, None, LOOKUP)
+            assert plan.kind != "help" and plan.calls, (usage, example, plan)
