@@ -180,7 +180,7 @@ def bench_load(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def bench_spark(args: argparse.Namespace) -> dict[str, Any]:
-    from benchmarks.spark import render, run
+    from benchmarks.spark import run
 
     t0 = time.perf_counter()
     data = run(args.spark_sizes, args.months, args.model_dir, args.spark_cores, args.spark_query_customers,
@@ -189,11 +189,13 @@ def bench_spark(args: argparse.Namespace) -> dict[str, Any]:
     data["command"] = (f"million bench --only spark --spark-sizes {' '.join(map(str, args.spark_sizes))} "
                        f"--spark-query-customers {args.spark_query_customers} --sql-runs {args.sql_runs}")
     data["seconds"] = round(time.perf_counter() - t0, 1)
-    write_spark_md(args.out / "spark.md", data, render)
+    write_spark_md(args.out / "spark.md", data)
     return data
 
 
-def write_spark_md(path: Path, data: dict[str, Any], render: Any) -> None:
+def write_spark_md(path: Path, data: dict[str, Any]) -> None:
+    from benchmarks.spark import render
+
     path.write_text("\n".join(["# Spark 基准（`million bench --only spark`）", "",
                                f"- 机器：{machine.one_line(data['machine'])}",
                                f"- 命令：`{data['command']}`（用时 {data['seconds']:,.1f} 秒）", "",

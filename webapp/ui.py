@@ -161,7 +161,8 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
     with gr.Blocks(title="百万客群营销助手") as demo:
         conv_id = gr.State(None)
         pending_id = gr.State(None)
-        shown = suggestions(examples)
+        page_examples = suggestion_examples(examples)  # the segment is looked up once, not on every page load
+        shown = suggestions(page_examples)
         sugg_texts = gr.State([text for _group, text in shown])  # this page's full texts (labels are cut at 40)
         with gr.Sidebar(label="我的对话与报告", open=True, width=340):
             new_btn = gr.Button("＋ 新对话", variant="primary", elem_id="new-chat")
@@ -329,8 +330,12 @@ def build_blocks(settings: Settings, store: ConversationStore, get_bot: Callable
 
         def on_load(request: gr.Request) -> tuple:
             user = user_of(request)
-            mine = examples_for(user) if examples_for else None
-            texts = [text for _group, text in suggestions(mine)] if mine else [text for _group, text in shown]
+            try:
+                mine = examples_for(user) if examples_for else None
+            except Exception:  # the page's own examples then; the rest of the load (the confirm default) still runs
+                log.warning("no examples of %s's own for the suggestions", user.name, exc_info=True)
+                mine = None
+            texts = [text for _group, text in (suggestions({**page_examples, **mine}) if mine else shown)]
             return (gr.Checkbox(value=confirm_default(user, bool(users))), gr.Radio(choices=flow.conversations(user)),
                     gr.Radio(choices=flow.report_choices(user)), texts,
                     gr.Textbox(placeholder=_placeholder((mine or examples)["customer"])),

@@ -40,6 +40,6 @@ def test_page_names_the_command_and_its_time(tmp_path: Path) -> None:
     machine = {"cpu": "x", "cores": 2, "memory_gb": 23.5, "os": "Linux", "python": "3.11", "duckdb": "2",
                "load_avg": [1.0, 1.0, 1.0]}
     out = tmp_path / "spark.md"
-    write_spark_md(out, data(machine=machine, command="million bench --only spark", seconds=1435.8), render)
+    write_spark_md(out, data(machine=machine, command="million bench --only spark", seconds=1435.8))
     head = out.read_text(encoding="utf-8").splitlines()[:4]
     assert head[3] == "- 命令：`million bench --only spark`（用时 1,435.8 秒）"

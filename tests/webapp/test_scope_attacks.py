@@ -156,3 +156,24 @@ def test_a_scoped_rm_is_offered_a_customer_and_branch_of_theirs(app_settings, sc
 
     texts = [t for _g, t in suggestions(_examples((mine,)))]  # what on_load puts on the buttons
     assert ids[0] in texts and f"高潜客户名单 {mine}" in texts
+
+
+def test_a_failing_example_lookup_leaves_the_rest_of_the_page_load(app_settings, scope_facts, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scoped examples run in the page's load event, which also turns confirm-before-run on for analysts."""
+    from gradio_client import Client
+
+    import webapp.app
+
+    def broken(branches=None):
+        raise RuntimeError("warehouse away")
+
+    users = tmp_path / "users.json"
+    save_user(users, "scopedan", "pw-scoped-123456", [scope_facts[0]], "analyst")
+    s = dataclasses.replace(app_settings, data_dir=tmp_path / "data", users_file=users)
+    with serve(s) as url:
+        monkeypatch.setattr(webapp.app, "_examples", broken)  # after the app's own examples were made
+        c = Client(url + "/", auth=("scopedan", "pw-scoped-123456"), verbose=False)
+        confirm, *_rest, box = c.predict(api_name="/on_load")
+    assert confirm.get("value") is True
+    assert "输入客户ID" in box.get("placeholder", "")
